@@ -1,0 +1,33 @@
+# The two commands of the README, plus the benchmark.
+#   make quickstart   install what is missing, build, run the quickstart on 2 MPI ranks
+#   make test         install what is missing, build, run every test (ctest)
+#   make bench        stage-1 throughput on 1 and 2 ranks (JSON lines)
+BUILD ?= build
+JOBS ?= $(shell nproc)
+# Root is allowed (containers, CI); more ranks than cores are allowed; ranks are not
+# pinned to one core, so each can run several threads.
+MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --bind-to none
+
+.PHONY: all deps build test quickstart bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release > /dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+quickstart: build
+	$(MPIRUN) -np 2 $(BUILD)/spn-launch experiments/quickstart.toml
+
+bench: build
+	$(MPIRUN) -np 1 $(BUILD)/spn-bench
+	$(MPIRUN) -np 2 $(BUILD)/spn-bench
+
+clean:
+	rm -rf $(BUILD)

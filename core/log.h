@@ -1,0 +1,16 @@
+#pragma once
+// Logging for every rank. The console shows rank 0 only (other ranks print warnings
+// and errors); each rank also logs everything to its own file in the run directory.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+namespace spn {
+
+// Sets up the console logger for this rank. Called once at startup.
+void log_init(int rank, int world_size);
+
+// Adds a file sink `<dir>/rank-<rank>.log` to the logger (run directories call this).
+void log_to_directory(const std::filesystem::path& dir, int rank);
+
+}  // namespace spn

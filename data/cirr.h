@@ -1,0 +1,39 @@
+#pragma once
+// CIRR-format annotations: one loader for the built-in benchmark and for real CIRR.
+//   captions/cap.rc2.<split>.json      [{pairid, reference, target_hard, caption,
+//                                        img_set: {members: [...]}}, ...]
+//   image_splits/split.rc2.<split>.json {image name: relative path}
+// test1 has no target_hard; such triplets have an empty target.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace spn {
+
+struct CirrTriplet {
+  int64_t pairid = 0;
+  int64_t reference = -1;  // index into CirrSplit::images
+  int64_t target = -1;     // -1 when the split has no targets (test1)
+  std::string caption;
+  std::vector<int64_t> members;  // img_set members (indices), reference included as in CIRR
+};
+
+struct CirrSplit {
+  std::string name;
+  std::filesystem::path root;
+  std::vector<std::string> images;          // the split's gallery, in file order
+  std::vector<std::string> relative_paths;  // parallel to images
+  std::unordered_map<std::string, int64_t> index_of;
+  std::vector<CirrTriplet> triplets;
+
+  bool has_targets() const;
+  std::filesystem::path image_path(int64_t index) const { return root / relative_paths[index]; }
+};
+
+// Loads and validates one split. Errors (UserError) name the file and the item:
+// missing fields, wrong types, unknown image names, duplicate pairids, bad JSON.
+CirrSplit load_cirr_split(const std::filesystem::path& root, const std::string& split);
+
+}  // namespace spn

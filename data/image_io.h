@@ -1,0 +1,25 @@
+#pragma once
+// Decoding and encoding of images through libpng and libjpeg (Debian's packages).
+// Pixels are 8-bit RGB, row-major, height x width x 3.
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace spn {
+
+struct RgbImage {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> pixels;  // height * width * 3
+};
+
+// Reads a PNG or JPEG (chosen by the file's magic bytes). Throws UserError naming the
+// file when it is missing, truncated or not an image.
+RgbImage read_image(const std::filesystem::path& path);
+
+// Writes an 8-bit RGB PNG. The bytes depend only on the pixels (no timestamps), so a
+// generated dataset is byte-identical however it was sharded. The file is written in
+// place: generators write into a staging directory that is renamed when complete.
+void write_png(const std::filesystem::path& path, const RgbImage& image);
+
+}  // namespace spn

@@ -1,0 +1,64 @@
+#pragma once
+// The one interface trainers use to talk to other ranks. Backends: a single-process
+// one (LocalCommunicator) and MPI (CPU tensors); an NCCL backend for CUDA tensors
+// implements the same interface, so trainers never change.
+//
+// Tensors must be contiguous. Collectives on tensors with rows (all_gather,
+// reduce_scatter) work along dim 0 and allow a different number of rows per rank,
+// including zero.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace spn {
+
+enum class ReduceOp { Sum, Max };
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Rank and rank count among the processes on this host (for threads and devices).
+  virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
+  virtual std::string backend() const = 0;
+  // The communication library and its version, for run records.
+  virtual std::string library_version() const = 0;
+
+  virtual void barrier() = 0;
+  // In place: every rank ends with root's values.
+  virtual void broadcast(at::Tensor& tensor, int root) = 0;
+  // In place, element-wise over ranks.
+  virtual void all_reduce(at::Tensor& tensor, ReduceOp op) = 0;
+  // Concatenation of every rank's `local` along dim 0, in rank order.
+  virtual at::Tensor all_gather(const at::Tensor& local) = 0;
+  // Element-wise sum over ranks of `input` (same shape everywhere), of which this rank
+  // receives its rows: rows_per_rank[r] rows for rank r, in rank order.
+  virtual at::Tensor reduce_scatter(const at::Tensor& input, const std::vector<int64_t>& rows_per_rank) = 0;
+  // Every rank's value of `value`, in rank order.
+  virtual std::vector<int64_t> all_gather_int(int64_t value) = 0;
+  // Every rank's string, in rank order (hostnames, error messages).
+  virtual std::vector<std::string> all_gather_string(const std::string& value) = 0;
+  // Ends the whole job (all ranks) with `exit_code`; never returns.
+  [[noreturn]] virtual void abort(int exit_code) = 0;
+};
+
+// The communicator for this process: MPI when built with it (a singleton run without
+// mpirun is a world of one), else local.
+std::unique_ptr<Communicator> make_world_communicator(int* argc, char*** argv);
+
+// A world of one, for single-process references in tests and tools.
+std::unique_ptr<Communicator> make_local_communicator();
+
+// Shuts the communication library down cleanly (MPI_Finalize).
+void finalize_communication();
+
+// Broadcasts a string from root (configs, run ids).
+std::string broadcast_string(Communicator& comm, const std::string& value, int root);
+
+}  // namespace spn

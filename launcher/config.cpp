@@ -1,0 +1,298 @@
+#include "launcher/config.h"
+
+#include <toml++/toml.h>
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/files.h"
+
+namespace spn {
+namespace {
+
+std::string format_number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+std::string join_keys(const std::set<std::string>& keys) {
+  std::string out;
+  for (const auto& key : keys) out += (out.empty() ? "" : ", ") + key;
+  return out;
+}
+
+// Where each overridden key came from, so errors about it name the --set argument.
+using OverrideOrigins = std::map<std::string, std::string>;
+
+// Fills a config struct from a TOML table, checking types, ranges and unknown keys.
+class Reader {
+ public:
+  Reader(const toml::table& table, std::string prefix, ExperimentConfig& config, const OverrideOrigins& origins)
+      : table_(table), prefix_(std::move(prefix)), config_(config), origins_(origins) {}
+
+  void integer(const char* key, int64_t& value, int64_t lo, int64_t hi, const char*) {
+    const toml::node* node = find(key);
+    if (!node) return;
+    if (!node->is_integer()) fail(key, *node, "expected an integer, got " + type_name(*node));
+    const int64_t read = *node->value<int64_t>();
+    if (read < lo || read > hi)
+      fail(key, *node, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(read));
+    value = read;
+  }
+
+  void real(const char* key, double& value, double lo, double hi, const char*) {
+    const toml::node* node = find(key);
+    if (!node) return;
+    if (!node->is_number()) fail(key, *node, "expected a number, got " + type_name(*node));
+    const double read = *node->value<double>();
+    if (!std::isfinite(read) || read < lo || read > hi)
+      fail(key, *node, "must be in [" + format_number(lo) + ", " + format_number(hi) + "], got " + format_number(read));
+    value = read;
+  }
+
+  void boolean(const char* key, bool& value, const char*) {
+    const toml::node* node = find(key);
+    if (!node) return;
+    if (!node->is_boolean()) fail(key, *node, "expected true or false, got " + type_name(*node));
+    value = *node->value<bool>();
+  }
+
+  void text(const char* key, std::string& value, const char*) {
+    const toml::node* node = find(key);
+    if (!node) return;
+    if (!node->is_string()) fail(key, *node, "expected a string, got " + type_name(*node));
+    value = *node->value<std::string>();
+    if (value.empty()) fail(key, *node, "must not be empty");
+  }
+
+  void choice(const char* key, std::string& value, const std::vector<std::string>& options, const char* doc) {
+    text(key, value, doc);
+    const toml::node* node = table_.get(key);
+    if (!node) return;
+    for (const auto& option : options)
+      if (option == value) return;
+    std::string list;
+    for (const auto& option : options) list += (list.empty() ? "" : ", ") + ("\"" + option + "\"");
+    fail(key, *node, "must be one of " + list + ", got \"" + value + "\"");
+  }
+
+  template <class Section>
+  void section(const char* key, Section& section, const char*) {
+    known_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (!node) return;
+    const toml::table* sub = node->as_table();
+    if (!sub) fail(key, *node, "expected a table, got " + type_name(*node));
+    Reader reader(*sub, path(key), config_, origins_);
+    section.visit(reader);
+    reader.reject_unknown_keys();
+  }
+
+  void reject_unknown_keys() const {
+    for (const auto& [key, node] : table_) {
+      const std::string name(key.str());
+      if (known_.count(name)) continue;
+      const std::string known = join_keys(known_);
+      throw UserError(location(name, node) + ": " + path(name) + ": unknown key" +
+                      (prefix_.empty() ? "" : " in [" + prefix_ + "]") + " (known: " + known + ")");
+    }
+  }
+
+ private:
+  const toml::node* find(const char* key) {
+    known_.insert(key);
+    const toml::node* node = table_.get(key);
+    if (node) config_.locations[path(key)] = location(key, *node);
+    return node;
+  }
+
+  std::string path(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+
+  std::string location(const std::string& key, const toml::node& node) const {
+    auto origin = origins_.find(path(key));
+    if (origin != origins_.end()) return origin->second;
+    const auto& source = node.source();
+    const std::string file = source.path ? *source.path : config_.source_file;
+    return file + ":" + std::to_string(source.begin.line);
+  }
+
+  static std::string type_name(const toml::node& node) {
+    switch (node.type()) {
+      case toml::node_type::string: return "a string";
+      case toml::node_type::integer: return "an integer";
+      case toml::node_type::floating_point: return "a float";
+      case toml::node_type::boolean: return "a boolean";
+      case toml::node_type::table: return "a table";
+      case toml::node_type::array: return "an array";
+      default: return "a date or time";
+    }
+  }
+
+  [[noreturn]] void fail(const std::string& key, const toml::node& node, const std::string& message) const {
+    throw UserError(location(key, node) + ": " + path(key) + ": " + message);
+  }
+
+  const toml::table& table_;
+  std::string prefix_;
+  ExperimentConfig& config_;
+  const OverrideOrigins& origins_;
+  std::set<std::string> known_;
+};
+
+// Builds the TOML table of a config struct (the resolved config).
+class Writer {
+ public:
+  explicit Writer(toml::table& table) : table_(table) {}
+  void integer(const char* key, const int64_t& value, int64_t, int64_t, const char*) { table_.insert(key, value); }
+  void real(const char* key, const double& value, double, double, const char*) { table_.insert(key, value); }
+  void boolean(const char* key, const bool& value, const char*) { table_.insert(key, value); }
+  void text(const char* key, const std::string& value, const char*) { table_.insert(key, value); }
+  void choice(const char* key, const std::string& value, const std::vector<std::string>&, const char*) {
+    table_.insert(key, value);
+  }
+  template <class Section>
+  void section(const char* key, Section& section, const char*) {
+    toml::table sub;
+    Writer writer(sub);
+    section.visit(writer);
+    table_.insert(key, std::move(sub));
+  }
+
+ private:
+  toml::table& table_;
+};
+
+// Lists every key as a Markdown table row.
+class Documenter {
+ public:
+  explicit Documenter(std::string prefix, std::ostringstream& out) : prefix_(std::move(prefix)), out_(out) {}
+  void integer(const char* key, const int64_t& value, int64_t lo, int64_t hi, const char* doc) {
+    row(key, "integer", std::to_string(value), doc + range(std::to_string(lo), hi == INT64_MAX ? "" : std::to_string(hi)));
+  }
+  void real(const char* key, const double& value, double lo, double hi, const char* doc) {
+    row(key, "float", format_number(value), doc + range(format_number(lo), format_number(hi)));
+  }
+  void boolean(const char* key, const bool& value, const char* doc) { row(key, "bool", value ? "true" : "false", doc); }
+  void text(const char* key, const std::string& value, const char* doc) { row(key, "string", "\"" + value + "\"", doc); }
+  void choice(const char* key, const std::string& value, const std::vector<std::string>&, const char* doc) {
+    text(key, value, doc);
+  }
+  template <class Section>
+  void section(const char* key, Section& section, const char* doc) {
+    out_ << "| `[" << path(key) << "]` | table | | " << doc << " |\n";
+    Documenter sub(path(key), out_);
+    section.visit(sub);
+  }
+
+ private:
+  static std::string range(const std::string& lo, const std::string& hi) {
+    return hi.empty() ? " (≥ " + lo + ")" : " (" + lo + " to " + hi + ")";
+  }
+  std::string path(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+  void row(const char* key, const char* type, const std::string& value, const std::string& doc) {
+    out_ << "| `" << path(key) << "` | " << type << " | `" << value << "` | " << doc << " |\n";
+  }
+  std::string prefix_;
+  std::ostringstream& out_;
+};
+
+toml::table parse_toml(const std::string& text, const std::string& source_name) {
+  try {
+    return toml::parse(text, source_name);
+  } catch (const toml::parse_error& error) {
+    throw UserError(source_name + ":" + std::to_string(error.source().begin.line) + ": " +
+                    std::string(error.description()));
+  }
+}
+
+// Sets `key.path` = value in the table, creating intermediate tables.
+void apply_override(toml::table& root, const std::string& assignment, OverrideOrigins& origins) {
+  const auto equals = assignment.find('=');
+  const std::string origin = "--set " + assignment;
+  if (equals == std::string::npos || equals == 0)
+    throw UserError(origin + ": expected KEY.PATH=VALUE, e.g. --set stage1.lr=3e-4");
+  const std::string key_path = assignment.substr(0, equals);
+  const std::string value_text = assignment.substr(equals + 1);
+
+  // The value uses TOML syntax; a bare word that is not valid TOML is taken as a string.
+  toml::table holder;
+  try {
+    holder = toml::parse("value = " + value_text, origin);
+  } catch (const toml::parse_error&) {
+    holder = toml::table{{"value", value_text}};
+  }
+
+  toml::table* table = &root;
+  std::string walked;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = key_path.find('.', start);
+    const std::string part = key_path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) throw UserError(origin + ": empty key in '" + key_path + "'");
+    walked += (walked.empty() ? "" : ".") + part;
+    if (dot == std::string::npos) {
+      table->insert_or_assign(part, *holder.get("value"));
+      break;
+    }
+    toml::node* next = table->get(part);
+    if (!next) {
+      table->insert(part, toml::table{});
+      next = table->get(part);
+    }
+    if (!next->is_table()) throw UserError(origin + ": " + walked + " is not a table");
+    table = next->as_table();
+    start = dot + 1;
+  }
+  origins[key_path] = origin;
+}
+
+}  // namespace
+
+std::string ExperimentConfig::where(const std::string& key_path) const {
+  auto found = locations.find(key_path);
+  const std::string place = found != locations.end() ? found->second : source_file + " (default)";
+  return place + ": " + key_path;
+}
+
+ExperimentConfig load_config_text(const std::string& toml_text, const std::string& source_name,
+                                  const std::vector<std::string>& overrides) {
+  toml::table table = parse_toml(toml_text, source_name);
+  OverrideOrigins origins;
+  for (const auto& assignment : overrides) apply_override(table, assignment, origins);
+
+  ExperimentConfig config;
+  config.source_file = source_name;
+  Reader reader(table, "", config, origins);
+  config.visit(reader);
+  reader.reject_unknown_keys();
+  return config;
+}
+
+ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  if (!fs::exists(path)) throw UserError(path + ": config file not found");
+  return load_config_text(read_file(path), path, overrides);
+}
+
+std::string config_to_toml(const ExperimentConfig& config) {
+  toml::table table;
+  Writer writer(table);
+  ExperimentConfig copy = config;  // visit() is shared with the reader, so it is non-const
+  copy.visit(writer);
+  std::ostringstream out;
+  out << table << "\n";
+  return out.str();
+}
+
+std::string config_reference_markdown() {
+  std::ostringstream out;
+  out << "| key | type | default | meaning |\n|---|---|---|---|\n";
+  ExperimentConfig defaults;
+  Documenter documenter("", out);
+  defaults.visit(documenter);
+  return out.str();
+}
+
+}  // namespace spn

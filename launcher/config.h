@@ -1,0 +1,151 @@
+#pragma once
+// The experiment configuration: typed structs filled from a TOML file plus --set
+// overrides. Each struct lists its keys once, in visit(); the reader (validation with
+// key path and file:line), the writer (--print-config, the run record) and the config
+// reference (--config-reference, README) are all driven by that one list.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace spn {
+
+struct ShapesConfig {
+  int64_t seed = 1;
+  int64_t train_triplets = 3000;
+  int64_t val_triplets = 1000;
+  int64_t extra_images = 10000;
+  int64_t image_size = 64;
+  int64_t set_size = 6;
+
+  template <class V>
+  void visit(V& v) {
+    v.integer("seed", seed, 0, INT64_MAX, "seed of the generator; the dataset is a pure function of this section");
+    v.integer("train_triplets", train_triplets, 1, 10'000'000, "annotated training triplets (kept scarce on purpose)");
+    v.integer("val_triplets", val_triplets, 1, 10'000'000, "validation queries, each with its own image set");
+    v.integer("extra_images", extra_images, 0, 100'000'000, "unannotated training images (room for generated positives)");
+    v.integer("image_size", image_size, 32, 1024, "side of the square PNG scenes in pixels");
+    v.integer("set_size", set_size, 2, 16, "images per validation img_set (reference, target and hard negatives)");
+  }
+};
+
+struct DataConfig {
+  std::string kind = "shapes";
+  std::string root = "datasets/shapes";
+  int64_t image_size = 64;
+  int64_t max_words = 24;
+  ShapesConfig shapes;
+
+  template <class V>
+  void visit(V& v) {
+    v.choice("kind", kind, {"shapes", "cirr"}, "\"shapes\": the built-in benchmark (generated when missing); \"cirr\": CIRR-format files under root");
+    v.text("root", root, "dataset directory (captions/, image_splits/, images); relative paths are taken from the working directory");
+    v.integer("image_size", image_size, 8, 1024, "images are resized to this side before the encoder");
+    v.integer("max_words", max_words, 2, 512, "text length in tokens; longer modification texts are truncated");
+    v.section("shapes", shapes, "built-in benchmark generator (used when kind = \"shapes\")");
+  }
+};
+
+struct ModelConfig {
+  std::string image_encoder = "small_cnn";
+  std::string text_encoder = "gru";
+  std::string head = "combiner";
+  int64_t embed_dim = 128;
+  int64_t image_width = 32;
+  int64_t text_width = 128;
+  int64_t combiner_width = 256;
+
+  template <class V>
+  void visit(V& v) {
+    v.text("image_encoder", image_encoder, "image encoder from the model registry (small_cnn)");
+    v.text("text_encoder", text_encoder, "text encoder from the model registry (gru, bow)");
+    v.text("head", head, "CIR head from the model registry (sum, combiner)");
+    v.integer("embed_dim", embed_dim, 8, 8192, "dimension of query and target embeddings");
+    v.integer("image_width", image_width, 4, 1024, "channels of the first image encoder stage (doubled per stage)");
+    v.integer("text_width", text_width, 8, 4096, "word embedding and hidden size of the text encoder");
+    v.integer("combiner_width", combiner_width, 8, 8192, "hidden size of the Combiner head");
+  }
+};
+
+struct Stage1Config {
+  int64_t epochs = 6;
+  int64_t batch_size = 128;
+  double lr = 2e-3;
+  double weight_decay = 0.01;
+  double temperature = 0.07;
+  bool learn_temperature = true;
+  int64_t checkpoint_every = 100;
+  int64_t log_every = 10;
+  double grad_bucket_mb = 16;
+
+  template <class V>
+  void visit(V& v) {
+    v.integer("epochs", epochs, 0, 100000, "passes over the annotated training triplets");
+    v.integer("batch_size", batch_size, 1, 1 << 24, "global batch size, split into contiguous slices across ranks");
+    v.real("lr", lr, 0, 10, "AdamW learning rate (cosine decay to 0 after 5% linear warm-up)");
+    v.real("weight_decay", weight_decay, 0, 10, "AdamW weight decay");
+    v.real("temperature", temperature, 1e-4, 10, "InfoNCE temperature (initial value when learned)");
+    v.boolean("learn_temperature", learn_temperature, "learn the temperature as a log-scale parameter, as CLIP does");
+    v.integer("checkpoint_every", checkpoint_every, 1, INT64_MAX, "steps between checkpoints (one is also written at each epoch end)");
+    v.integer("log_every", log_every, 1, INT64_MAX, "steps between lines in metrics.jsonl");
+    v.real("grad_bucket_mb", grad_bucket_mb, 0.001, 4096, "size of the buckets gradients are coalesced into for all-reduce");
+  }
+};
+
+struct EvalConfig {
+  std::string split = "val";
+  int64_t batch_size = 512;
+
+  template <class V>
+  void visit(V& v) {
+    v.text("split", split, "annotation split evaluated after each stage");
+    v.integer("batch_size", batch_size, 1, 1 << 24, "images or queries encoded at once per rank");
+  }
+};
+
+struct ExperimentConfig {
+  std::string name = "quickstart";
+  int64_t seed = 0;
+  int64_t threads = 0;
+  std::string runs_dir = "runs";
+  DataConfig data;
+  ModelConfig model;
+  Stage1Config stage1;
+  EvalConfig eval;
+
+  // Where each key was set ("file.toml:12" or "--set stage1.lr=3e-4"), for errors
+  // that can only be detected after reading (e.g. an unknown registry name).
+  std::map<std::string, std::string> locations;
+  std::string source_file;
+
+  template <class V>
+  void visit(V& v) {
+    v.text("name", name, "experiment name; runs go to <runs_dir>/<name>/<run-id>/");
+    v.integer("seed", seed, 0, INT64_MAX, "experiment seed: model initialisation and batch order");
+    v.integer("threads", threads, 0, 4096, "torch threads per rank; 0 = cores on the node / ranks on the node");
+    v.text("runs_dir", runs_dir, "directory that holds the run directories");
+    v.section("data", data, "dataset");
+    v.section("model", model, "encoders and CIR head");
+    v.section("stage1", stage1, "stage 1: joint training with in-batch negatives gathered across ranks");
+    v.section("eval", eval, "evaluation (CIRR protocol)");
+  }
+
+  // "file:line: key: message" style error for a key, using the recorded location.
+  [[nodiscard]] std::string where(const std::string& key_path) const;
+};
+
+// Reads `path` and applies `overrides` ("key.path=value", TOML value syntax; a bare word
+// is taken as a string). Throws UserError naming the key path and file:line.
+ExperimentConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// Default config (no file) with overrides; used for the embedded quickstart and tests.
+ExperimentConfig load_config_text(const std::string& toml_text, const std::string& source_name,
+                                  const std::vector<std::string>& overrides);
+
+// The fully resolved config as TOML text (what --print-config shows and runs record).
+std::string config_to_toml(const ExperimentConfig& config);
+
+// The config reference as a Markdown table (every key, type, default, meaning).
+std::string config_reference_markdown();
+
+}  // namespace spn

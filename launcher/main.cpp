@@ -1,0 +1,107 @@
+// spn-launch: runs an experiment (TOML file, or the embedded quickstart) on however
+// many ranks mpirun started.
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <iostream>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "dist/communicator.h"
+#include "embedded_quickstart.h"
+#include "launcher/config.h"
+#include "launcher/pipeline.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: spn-launch [EXPERIMENT.toml] [options]
+       mpirun -np N spn-launch EXPERIMENT.toml [options]
+
+Runs an experiment: the built-in benchmark (generated when missing), stage 1,
+evaluation, recorded under <runs_dir>/<name>/<run-id>/. Without a file it runs
+the embedded quickstart (experiments/quickstart.toml). Rerunning the same
+command resumes a crashed run or prints the results of a finished one.
+
+options:
+  --set KEY=VALUE      override a config key, e.g. --set stage1.lr=3e-4 (repeatable)
+  --run-id ID          run directory name (default: a hash of the resolved config)
+  --print-config       print the fully resolved config and exit
+  --config-reference   print every config key as a Markdown table and exit
+  --help               this text
+
+exit status: 0 success, 2 bad input (config, files, annotations), 1 other errors
+)";
+
+struct Arguments {
+  spn::CommandLine command;
+  std::string run_id;
+  bool print_config = false;
+  bool config_reference = false;
+  bool help = false;
+};
+
+Arguments parse_arguments(int argc, char** argv) {
+  Arguments args;
+  for (int i = 0; i < argc; ++i) args.command.argv.push_back(argv[i]);
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&](const char* flag) -> std::string {
+      if (i + 1 >= argc) throw spn::UserError(std::string(flag) + ": missing value");
+      return argv[++i];
+    };
+    if (arg == "--set") args.command.overrides.push_back(value("--set"));
+    else if (arg.rfind("--set=", 0) == 0) args.command.overrides.push_back(arg.substr(6));
+    else if (arg == "--run-id") args.run_id = value("--run-id");
+    else if (arg == "--print-config") args.print_config = true;
+    else if (arg == "--config-reference") args.config_reference = true;
+    else if (arg == "--help" || arg == "-h") args.help = true;
+    else if (arg.rfind("--", 0) == 0) throw spn::UserError(arg + ": unknown option (see --help)");
+    else if (args.command.config_file.empty()) args.command.config_file = arg;
+    else throw spn::UserError(arg + ": only one experiment file may be given");
+  }
+  return args;
+}
+
+int run(spn::Communicator& comm, int argc, char** argv) {
+  const Arguments args = parse_arguments(argc, argv);
+  if (args.help) {
+    if (comm.rank() == 0) std::cout << kUsage;
+    return 0;
+  }
+  if (args.config_reference) {
+    if (comm.rank() == 0) std::cout << spn::config_reference_markdown();
+    return 0;
+  }
+  const spn::ExperimentConfig config =
+      args.command.config_file.empty()
+          ? spn::load_config_text(spn::kQuickstartToml, "<embedded quickstart>", args.command.overrides)
+          : spn::load_config(args.command.config_file, args.command.overrides);
+  if (args.print_config) {
+    if (comm.rank() == 0) std::cout << spn::config_to_toml(config);
+    return 0;
+  }
+  spn::run_experiment(comm, config, args.command, args.run_id);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto comm = spn::make_world_communicator(&argc, &argv);
+  spn::log_init(comm->rank(), comm->size());
+  int status = 0;
+  try {
+    status = run(*comm, argc, argv);
+  } catch (const spn::UserError& error) {
+    spdlog::error("{}", error.what());
+    status = spn::kExitUserError;
+  } catch (const std::exception& error) {
+    spdlog::error("internal error: {}", error.what());
+    status = spn::kExitInternalError;
+  }
+  spdlog::default_logger()->flush();
+  // A failed rank ends the whole job: its peers may be waiting in a collective.
+  if (status != 0 && comm->size() > 1) comm->abort(status);
+  spn::finalize_communication();
+  return status;
+}

@@ -1,0 +1,160 @@
+#include "launcher/pipeline.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "data/cirr.h"
+#include "data/shapes_benchmark.h"
+#include "data/vocabulary.h"
+#include "dist/threads.h"
+#include "launcher/environment.h"
+#include "models/cir_model.h"
+#include "train/checkpoint.h"
+#include "train/cirr_metrics.h"
+#include "train/evaluate.h"
+#include "train/stage1.h"
+#include "train/triplet_data.h"
+
+namespace spn {
+namespace {
+
+// The training vocabulary, fixed for the life of a run: built from the training
+// captions on first start, read back from the run directory on resume.
+Vocabulary run_vocabulary(Communicator& comm, RunRecord& run, const CirrSplit& train) {
+  const fs::path path = run.dir() / "vocab.txt";
+  if (fs::exists(path)) return Vocabulary::load(path);
+  std::vector<std::string> captions;
+  for (const auto& triplet : train.triplets) captions.push_back(triplet.caption);
+  Vocabulary vocabulary = Vocabulary::build(captions);
+  if (run.writer()) write_file_atomic(path, vocabulary.serialize());
+  comm.barrier();
+  return vocabulary;
+}
+
+fs::path prepare_dataset(Communicator& comm, const ExperimentConfig& config, bool show_progress) {
+  const fs::path root = config.data.root;
+  if (config.data.kind == "shapes") {
+    const auto began = std::chrono::steady_clock::now();
+    if (ensure_shapes_benchmark(comm, config.data.shapes, root, show_progress))
+      spdlog::info("generated the built-in benchmark in {} ({:.1f} s)", root.string(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+    else
+      spdlog::info("using the built-in benchmark in {}", root.string());
+  } else if (!fs::exists(root / "captions") || !fs::exists(root / "image_splits")) {
+    throw UserError(config.where("data.root") + ": " + root.string() +
+                    " is not a CIRR-format dataset: it needs captions/cap.rc2.<split>.json and "
+                    "image_splits/split.rc2.<split>.json (CIRR: github.com/Cuberick-Orion/CIRR), with the images "
+                    "at the relative paths the split files give");
+  }
+  return root;
+}
+
+void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& run, bool show_progress) {
+  const fs::path root = prepare_dataset(comm, config, show_progress);
+  const CirrSplit train = load_cirr_split(root, "train");
+  const CirrSplit eval_split = load_cirr_split(root, config.eval.split);
+  const Vocabulary vocabulary = run_vocabulary(comm, run, train);
+
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  std::shared_ptr<CirModel> model = make_cir_model(config, vocabulary.size());
+  const fs::path stage1_final = run.checkpoints_dir() / "stage1-final.pt";
+
+  if (!run.stage_done("stage1")) {
+    const TripletData data = load_triplet_data(comm, train, vocabulary, config.data, show_progress);
+    const Stage1Summary summary = train_stage1(comm, config, run, model, data, show_progress);
+    spdlog::info("stage 1: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s)", summary.steps,
+                 summary.final_loss, summary.samples_per_second, comm.size());
+    run.record_result("stage1", "train",
+                      {{"steps", static_cast<double>(summary.steps)},
+                       {"final_loss", summary.final_loss},
+                       {"samples_per_s", summary.samples_per_second},
+                       {"seconds", summary.seconds}});
+    run.record_artifact("stage1_checkpoint", stage1_final);
+    run.mark_stage_done("stage1");
+  } else {
+    load_checkpoint(stage1_final, *model, nullptr);
+    spdlog::info("stage 1 already finished; loaded {}", stage1_final.string());
+  }
+
+  if (!run.stage_done("eval-stage1")) {
+    const auto metrics = evaluate_cirr(comm, *model, eval_split, vocabulary, config, show_progress);
+    run.record_result("stage1", eval_split.name, metrics);
+    run.log_metrics({{"stage", "eval-stage1"}, {"split", eval_split.name}, {"metrics", metrics}});
+    run.mark_stage_done("eval-stage1");
+  }
+}
+
+}  // namespace
+
+std::string format_results_table(const nlohmann::json& results, const std::string& split) {
+  std::string keys[kRecallAt.size() + kSubsetRecallAt.size()];
+  size_t n = 0;
+  for (int64_t k : kRecallAt) keys[n++] = "R@" + std::to_string(k);
+  for (int64_t k : kSubsetRecallAt) keys[n++] = "Rsubset@" + std::to_string(k);
+  std::string table = "stage   ";
+  for (const auto& key : keys) {
+    char cell[16];
+    std::snprintf(cell, sizeof cell, "%10s", key.c_str());
+    table += cell;
+  }
+  table += "\n";
+  for (const auto& [stage, splits] : results.items()) {
+    if (!splits.is_object() || !splits.contains(split)) continue;
+    char head[16];
+    std::snprintf(head, sizeof head, "%-8s", stage.c_str());
+    table += head;
+    for (const auto& key : keys) {
+      char cell[16];
+      std::snprintf(cell, sizeof cell, "%10.2f", splits[split].value(key, 0.0));
+      table += cell;
+    }
+    table += "\n";
+  }
+  return table;
+}
+
+void run_experiment(Communicator& comm, const ExperimentConfig& config, const CommandLine& command,
+                    const std::string& run_id) {
+  const bool rank0 = comm.rank() == 0;
+  const std::string resolved = config_to_toml(config);
+  RunRecord run(comm, config, resolved, run_id.empty() ? RunRecord::default_run_id(resolved) : run_id);
+  log_to_directory(run.dir() / "logs", comm.rank());
+
+  const auto print_results = [&] {
+    if (!rank0) return;
+    std::cout << "\nResults on split '" << config.eval.split << "' (CIRR protocol, %):\n"
+              << format_results_table(run.results(), config.eval.split) << "run directory: " << run.dir().string()
+              << "\n"
+              << std::flush;
+  };
+  if (run.recorded_status() == "finished") {
+    spdlog::info("run {} already finished; its recorded results:", run.dir().string());
+    print_results();
+    return;
+  }
+  if (!run.recorded_status().empty()) spdlog::info("resuming run {}", run.dir().string());
+  else spdlog::info("run directory {}", run.dir().string());
+
+  const int threads = configure_threads(comm, config.threads);
+  const nlohmann::json environment = describe_environment(comm, threads);
+  if (rank0) run.set_status("running");
+  run.write_records(command, environment,
+                    {{"experiment", config.seed}, {"data.shapes", config.data.shapes.seed}});
+  try {
+    run_stages(comm, config, run, rank0);
+  } catch (const std::exception& error) {
+    run.set_status("failed", error.what());  // this rank knows what went wrong; it says so
+    throw;
+  }
+  if (rank0) run.set_status("finished");
+  print_results();
+}
+
+}  // namespace spn

@@ -1,0 +1,56 @@
+#include "models/cir_model.h"
+
+#include <torch/nn/functional/normalization.h>
+
+#include <cmath>
+
+#include "models/registry.h"
+
+namespace spn {
+namespace {
+
+constexpr double kMaxLogitScale = 100.0;
+
+torch::Tensor unit(const torch::Tensor& x) {
+  return torch::nn::functional::normalize(x, torch::nn::functional::NormalizeFuncOptions().dim(1));
+}
+
+}  // namespace
+
+CirModel::CirModel(std::shared_ptr<ImageEncoder> image_encoder, std::shared_ptr<TextEncoder> text_encoder,
+                   std::shared_ptr<CirHead> head, double temperature, bool learn_temperature)
+    : image_encoder_(register_module("image_encoder", std::move(image_encoder))),
+      text_encoder_(register_module("text_encoder", std::move(text_encoder))),
+      head_(register_module("head", std::move(head))) {
+  const torch::Tensor initial = torch::full({}, std::log(1.0 / temperature));
+  log_logit_scale_ = learn_temperature ? register_parameter("log_logit_scale", initial)
+                                       : register_buffer("log_logit_scale", initial);
+}
+
+torch::Tensor CirModel::encode_target(const torch::Tensor& images) { return unit(image_encoder_->forward(images)); }
+
+torch::Tensor CirModel::encode_query(const torch::Tensor& reference_images, const torch::Tensor& tokens) {
+  return encode_query_from_features(encode_target(reference_images), tokens);
+}
+
+torch::Tensor CirModel::encode_query_from_features(const torch::Tensor& reference_features,
+                                                   const torch::Tensor& tokens) {
+  return unit(head_->forward(reference_features, unit(text_encoder_->forward(tokens))));
+}
+
+torch::Tensor CirModel::logit_scale() const { return log_logit_scale_.exp().clamp_max(kMaxLogitScale); }
+
+std::vector<torch::Tensor> CirModel::state_tensors() const {
+  std::vector<torch::Tensor> tensors = parameters();
+  for (const auto& buffer : buffers()) tensors.push_back(buffer);
+  return tensors;
+}
+
+std::shared_ptr<CirModel> make_cir_model(const ExperimentConfig& config, int64_t vocab_size) {
+  const ModelShape shape{config.model, config.data.image_size, vocab_size};
+  return std::make_shared<CirModel>(make_image_encoder(config, shape), make_text_encoder(config, shape),
+                                    make_head(config, shape), config.stage1.temperature,
+                                    config.stage1.learn_temperature);
+}
+
+}  // namespace spn

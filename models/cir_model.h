@@ -1,0 +1,41 @@
+#pragma once
+// A dual-encoder CIR model: the query side maps (reference image, text) to a unit
+// vector, the target side maps an image to a unit vector. As in CLIP4CIR one image
+// encoder serves both sides. The model also owns the contrastive temperature, as a
+// log-scale parameter (learned or fixed).
+#include <memory>
+#include <vector>
+
+#include "launcher/config.h"
+#include "models/interfaces.h"
+
+namespace spn {
+
+class CirModel : public torch::nn::Module {
+ public:
+  CirModel(std::shared_ptr<ImageEncoder> image_encoder, std::shared_ptr<TextEncoder> text_encoder,
+           std::shared_ptr<CirHead> head, double temperature, bool learn_temperature);
+
+  torch::Tensor encode_target(const torch::Tensor& images);
+  torch::Tensor encode_query(const torch::Tensor& reference_images, const torch::Tensor& tokens);
+  // The query from precomputed unit-norm reference features (a stage-2 bank).
+  torch::Tensor encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens);
+  // exp(log_scale) = 1 / temperature, capped at 100 as CLIP does.
+  torch::Tensor logit_scale() const;
+
+  // Every tensor that defines the model: parameters then buffers (for sync and
+  // fingerprints).
+  std::vector<torch::Tensor> state_tensors() const;
+
+ private:
+  std::shared_ptr<ImageEncoder> image_encoder_;
+  std::shared_ptr<TextEncoder> text_encoder_;
+  std::shared_ptr<CirHead> head_;
+  torch::Tensor log_logit_scale_;
+};
+
+// Builds the model named in [model] through the registry. Unknown names are a
+// UserError naming the config key and where it was set.
+std::shared_ptr<CirModel> make_cir_model(const ExperimentConfig& config, int64_t vocab_size);
+
+}  // namespace spn

@@ -1,0 +1,81 @@
+#include "models/registry.h"
+
+#include <map>
+
+#include "core/error.h"
+#include "models/heads.h"
+#include "models/small_encoders.h"
+
+namespace spn {
+namespace {
+
+template <class Factory>
+struct Registry {
+  std::map<std::string, Factory> factories;
+
+  auto make(const ExperimentConfig& config, const std::string& key, const std::string& name,
+            const ModelShape& shape) const {
+    auto found = factories.find(name);
+    if (found == factories.end()) {
+      std::string known;
+      for (const auto& entry : factories) known += (known.empty() ? "" : ", ") + entry.first;
+      throw UserError(config.where(key) + ": unknown name \"" + name + "\" (registered: " + known + ")");
+    }
+    return found->second(shape);
+  }
+};
+
+Registry<ImageEncoderFactory>& image_encoders() {
+  static Registry<ImageEncoderFactory> registry{{
+      {"small_cnn",
+       [](const ModelShape& s) {
+         return std::make_shared<SmallCnnEncoder>(s.model.image_width, s.image_size, s.model.embed_dim);
+       }},
+  }};
+  return registry;
+}
+
+Registry<TextEncoderFactory>& text_encoders() {
+  static Registry<TextEncoderFactory> registry{{
+      {"gru",
+       [](const ModelShape& s) {
+         return std::make_shared<GruTextEncoder>(s.vocab_size, s.model.text_width, s.model.embed_dim);
+       }},
+      {"bow",
+       [](const ModelShape& s) {
+         return std::make_shared<BagOfWordsTextEncoder>(s.vocab_size, s.model.text_width, s.model.embed_dim);
+       }},
+  }};
+  return registry;
+}
+
+Registry<HeadFactory>& heads() {
+  static Registry<HeadFactory> registry{{
+      {"sum", [](const ModelShape&) { return std::make_shared<SumHead>(); }},
+      {"combiner",
+       [](const ModelShape& s) { return std::make_shared<CombinerHead>(s.model.embed_dim, s.model.combiner_width); }},
+  }};
+  return registry;
+}
+
+}  // namespace
+
+void register_image_encoder(const std::string& name, ImageEncoderFactory factory) {
+  image_encoders().factories[name] = std::move(factory);
+}
+void register_text_encoder(const std::string& name, TextEncoderFactory factory) {
+  text_encoders().factories[name] = std::move(factory);
+}
+void register_head(const std::string& name, HeadFactory factory) { heads().factories[name] = std::move(factory); }
+
+std::shared_ptr<ImageEncoder> make_image_encoder(const ExperimentConfig& config, const ModelShape& shape) {
+  return image_encoders().make(config, "model.image_encoder", config.model.image_encoder, shape);
+}
+std::shared_ptr<TextEncoder> make_text_encoder(const ExperimentConfig& config, const ModelShape& shape) {
+  return text_encoders().make(config, "model.text_encoder", config.model.text_encoder, shape);
+}
+std::shared_ptr<CirHead> make_head(const ExperimentConfig& config, const ModelShape& shape) {
+  return heads().make(config, "model.head", config.model.head, shape);
+}
+
+}  // namespace spn

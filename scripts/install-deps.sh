@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages spn builds and runs with. A no-op when all are present,
+# so `make quickstart` and `make test` can call it every time.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libtorch-dev            # tensors and autograd (CPU build in Debian 12)
+  libopenblas0-openmp     # without it libblas.so.3 is the reference BLAS: ~60x slower matmul
+  libopenmpi-dev openmpi-bin
+  libhdf5-dev
+  libtomlplusplus-dev
+  libspdlog-dev libfmt-dev
+  nlohmann-json3-dev
+  libpng-dev libjpeg-dev
+  libgtest-dev
+  python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "spn: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

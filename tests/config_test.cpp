@@ -1,0 +1,87 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "launcher/config.h"
+
+namespace spn {
+namespace {
+
+std::string error_of(const std::string& toml, const std::vector<std::string>& overrides = {}) {
+  try {
+    load_config_text(toml, "exp.toml", overrides);
+  } catch (const UserError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsAndValues) {
+  const ExperimentConfig config = load_config_text("name = \"x\"\n[stage1]\nlr = 0.5\nepochs = 3\n", "exp.toml", {});
+  EXPECT_EQ(config.name, "x");
+  EXPECT_DOUBLE_EQ(config.stage1.lr, 0.5);
+  EXPECT_EQ(config.stage1.epochs, 3);
+  EXPECT_EQ(config.stage1.batch_size, Stage1Config{}.batch_size);
+}
+
+TEST(Config, UnknownKeyNamesPathAndLine) {
+  const std::string error = error_of("name = \"x\"\n\n[stage1]\nlr = 0.1\nlearning_rate = 0.1\n");
+  EXPECT_NE(error.find("exp.toml:5"), std::string::npos) << error;
+  EXPECT_NE(error.find("stage1.learning_rate"), std::string::npos) << error;
+  EXPECT_NE(error.find("unknown key"), std::string::npos) << error;
+}
+
+TEST(Config, WrongTypeNamesPathAndLine) {
+  const std::string error = error_of("[data]\n[data.shapes]\nseed = \"one\"\n");
+  EXPECT_NE(error.find("exp.toml:3: data.shapes.seed: expected an integer"), std::string::npos) << error;
+}
+
+TEST(Config, OutOfRange) {
+  const std::string error = error_of("[stage1]\nbatch_size = 0\n");
+  EXPECT_NE(error.find("exp.toml:2: stage1.batch_size: must be in [1,"), std::string::npos) << error;
+}
+
+TEST(Config, BadChoiceListsOptions) {
+  const std::string error = error_of("[data]\nkind = \"coco\"\n");
+  EXPECT_NE(error.find("data.kind: must be one of \"shapes\", \"cirr\""), std::string::npos) << error;
+}
+
+TEST(Config, SyntaxErrorNamesLine) {
+  const std::string error = error_of("name = \"x\"\n[stage1\n");
+  EXPECT_NE(error.find("exp.toml:2"), std::string::npos) << error;
+}
+
+TEST(Config, OverridesAreValidatedAndNamed) {
+  const ExperimentConfig config = load_config_text("", "exp.toml", {"stage1.lr=3e-4", "data.kind=cirr", "name=abc"});
+  EXPECT_DOUBLE_EQ(config.stage1.lr, 3e-4);
+  EXPECT_EQ(config.data.kind, "cirr");
+  EXPECT_EQ(config.name, "abc");
+  EXPECT_NE(error_of("", {"stage1.lr=-1"}).find("--set stage1.lr=-1: stage1.lr: must be in"), std::string::npos);
+  EXPECT_NE(error_of("", {"stage1.typo=1"}).find("--set stage1.typo=1: stage1.typo: unknown key"), std::string::npos);
+  EXPECT_NE(error_of("", {"stage1"}).find("expected KEY.PATH=VALUE"), std::string::npos);
+  EXPECT_EQ(config.where("stage1.lr"), "--set stage1.lr=3e-4: stage1.lr");
+}
+
+TEST(Config, ResolvedConfigRoundTrips) {
+  const ExperimentConfig config = load_config_text("[model]\nhead = \"sum\"\n", "exp.toml", {"stage1.epochs=2"});
+  const std::string text = config_to_toml(config);
+  const ExperimentConfig again = load_config_text(text, "resolved.toml", {});
+  EXPECT_EQ(config_to_toml(again), text);
+  EXPECT_EQ(again.model.head, "sum");
+  EXPECT_EQ(again.stage1.epochs, 2);
+}
+
+TEST(Config, MissingFile) {
+  EXPECT_THROW(load_config("/nonexistent/exp.toml", {}), UserError);
+}
+
+TEST(Config, ReferenceListsEveryKey) {
+  const std::string reference = config_reference_markdown();
+  for (const char* key : {"`seed`", "`data.shapes.extra_images`", "`model.head`", "`stage1.lr`", "`eval.split`"})
+    EXPECT_NE(reference.find(key), std::string::npos) << key;
+}
+
+}  // namespace
+}  // namespace spn

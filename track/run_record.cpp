@@ -1,0 +1,130 @@
+#include "track/run_record.h"
+
+#include <chrono>
+#include <ctime>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/hash.h"
+#include "track/git_info.h"
+
+namespace spn {
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buffer;
+}
+
+nlohmann::json read_json_or(const fs::path& path, nlohmann::json fallback) {
+  if (!fs::exists(path)) return fallback;
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception&) {
+    return fallback;
+  }
+}
+
+}  // namespace
+
+std::string RunRecord::default_run_id(const std::string& resolved_toml) {
+  return hex64(fnv1a(resolved_toml)).substr(0, 12);
+}
+
+RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const std::string& resolved_toml,
+                     const std::string& run_id)
+    : comm_(comm), dir_(fs::path(config.runs_dir) / config.name / run_id) {
+  const fs::path recorded = dir_ / "config.toml";
+  if (fs::exists(recorded) && read_file(recorded) != resolved_toml)
+    throw UserError(dir_.string() + ": this run directory holds a run of a different config (see its config.toml); "
+                    "choose another --run-id");
+  if (writer()) {
+    fs::create_directories(dir_ / "logs");
+    fs::create_directories(dir_ / "done");
+    fs::create_directories(checkpoints_dir());
+  }
+  comm_.barrier();
+}
+
+std::string RunRecord::recorded_status() const {
+  return read_json_or(dir_ / "status.json", nlohmann::json::object()).value("state", "");
+}
+
+void RunRecord::write_records(const CommandLine& command, const nlohmann::json& environment,
+                              const nlohmann::json& seeds) {
+  if (!writer()) return;
+  const GitInfo git = read_git_info(SPN_SOURCE_DIR);
+  nlohmann::json command_json = {{"argv", command.argv},
+                                 {"config_file", command.config_file},
+                                 {"overrides", command.overrides},
+                                 {"started", utc_now()}};
+  // Each attempt (first run and every resume) is kept.
+  nlohmann::json attempts = read_json_or(dir_ / "command.json", nlohmann::json::array());
+  if (!attempts.is_array()) attempts = nlohmann::json::array();
+  attempts.push_back(command_json);
+  write_file_atomic(dir_ / "command.json", attempts.dump(2) + "\n");
+  write_file_atomic(dir_ / "git.json",
+                    nlohmann::json{{"commit", git.commit}, {"dirty", git.dirty}, {"source_dir", SPN_SOURCE_DIR}}
+                            .dump(2) + "\n");
+  if (git.dirty) write_file_atomic(dir_ / "git.diff", git.diff);
+  write_file_atomic(dir_ / "environment.json", environment.dump(2) + "\n");
+  write_file_atomic(dir_ / "seeds.json", seeds.dump(2) + "\n");
+}
+
+void RunRecord::set_status(const std::string& state, const std::string& error) {
+  nlohmann::json status = {{"state", state}, {"updated", utc_now()}};
+  if (!error.empty()) status["error"] = error;
+  write_file_atomic(dir_ / "status.json", status.dump(2) + "\n");
+}
+
+void RunRecord::log_metrics(const nlohmann::json& line) {
+  if (writer()) append_line(dir_ / "metrics.jsonl", line.dump());
+}
+
+void RunRecord::drop_metrics_after(const std::string& stage, int64_t step) {
+  const fs::path path = dir_ / "metrics.jsonl";
+  if (!writer() || !fs::exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    try {
+      const nlohmann::json entry = nlohmann::json::parse(line);
+      if (entry.value("stage", "") == stage && entry.value("step", int64_t{0}) > step) continue;
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a line cut short by a kill
+    }
+    kept += line + "\n";
+  }
+  write_file_atomic(path, kept);
+}
+
+bool RunRecord::stage_done(const std::string& stage) const { return fs::exists(dir_ / "done" / stage); }
+
+void RunRecord::mark_stage_done(const std::string& stage) {
+  if (writer()) write_file_atomic(dir_ / "done" / stage, nlohmann::json{{"finished", utc_now()}}.dump() + "\n");
+  comm_.barrier();
+}
+
+void RunRecord::update_results(const std::function<void(nlohmann::json&)>& change) {
+  if (!writer()) return;
+  nlohmann::json results = this->results();
+  change(results);
+  write_file_atomic(dir_ / "results.json", results.dump(2) + "\n");
+}
+
+void RunRecord::record_result(const std::string& stage, const std::string& split,
+                              const std::map<std::string, double>& metrics) {
+  update_results([&](nlohmann::json& results) { results[stage][split] = metrics; });
+}
+
+void RunRecord::record_artifact(const std::string& name, const fs::path& path) {
+  update_results([&](nlohmann::json& results) { results["artifacts"][name] = path.string(); });
+}
+
+nlohmann::json RunRecord::results() const { return read_json_or(dir_ / "results.json", nlohmann::json::object()); }
+
+}  // namespace spn

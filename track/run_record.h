@@ -1,0 +1,69 @@
+#pragma once
+// A run directory, runs/<experiment>/<run-id>/, the reproducible record of one run:
+//   config.toml       the resolved config          command.json  argv and --set overrides
+//   git.json, git.diff source commit and changes   environment.json hosts, ranks, threads, versions
+//   seeds.json        every seed in use            metrics.jsonl one JSON object per logged step
+//   status.json       running / finished / failed (with the error)
+//   results.json      final metrics per stage and split, artifact paths
+//   logs/rank-N.log   one log per rank             checkpoints/  stage checkpoints
+//   done/<stage>      completion marker per pipeline stage (a rerun skips finished stages)
+// Rank 0 writes the shared records; every file is written atomically.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dist/communicator.h"
+#include "launcher/config.h"
+
+namespace spn {
+
+struct CommandLine {
+  std::vector<std::string> argv;
+  std::string config_file;
+  std::vector<std::string> overrides;
+};
+
+class RunRecord {
+ public:
+  // The run directory for this config: <runs_dir>/<name>/<run_id>. The default run id
+  // is a hash of the resolved config, so rerunning the same command finds the same run
+  // (and resumes it, or prints its results). Refuses a directory whose config.toml
+  // differs from `resolved_toml`.
+  RunRecord(Communicator& comm, const ExperimentConfig& config, const std::string& resolved_toml,
+            const std::string& run_id);
+
+  static std::string default_run_id(const std::string& resolved_toml);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  std::filesystem::path checkpoints_dir() const { return dir_ / "checkpoints"; }
+  bool writer() const { return comm_.rank() == 0; }
+
+  // "" for a new run, else the recorded state ("running", "finished", "failed").
+  std::string recorded_status() const;
+  void write_records(const CommandLine& command, const nlohmann::json& environment, const nlohmann::json& seeds);
+  // Rank 0 normally; the failing rank writes "failed" itself before the job ends.
+  void set_status(const std::string& state, const std::string& error = "");
+
+  void log_metrics(const nlohmann::json& line);
+  // Drops metric lines of `stage` after `step` (a resumed stage logs them again).
+  void drop_metrics_after(const std::string& stage, int64_t step);
+
+  bool stage_done(const std::string& stage) const;
+  void mark_stage_done(const std::string& stage);
+
+  void record_result(const std::string& stage, const std::string& split, const std::map<std::string, double>& metrics);
+  void record_artifact(const std::string& name, const std::filesystem::path& path);
+  nlohmann::json results() const;
+
+ private:
+  void update_results(const std::function<void(nlohmann::json&)>& change);
+
+  Communicator& comm_;
+  std::filesystem::path dir_;
+};
+
+}  // namespace spn

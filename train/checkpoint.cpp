@@ -1,0 +1,88 @@
+#include "train/checkpoint.h"
+
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "core/error.h"
+#include "core/files.h"
+
+namespace spn {
+namespace {
+
+std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const fs::path& dir, const std::string& prefix) {
+  std::vector<std::pair<int64_t, fs::path>> found;
+  if (!fs::exists(dir)) return found;
+  const std::string head = prefix + "-step";
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(head, 0) != 0 || entry.path().extension() != ".pt") continue;
+    try {
+      found.emplace_back(std::stoll(name.substr(head.size())), entry.path());
+    } catch (const std::exception&) {
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+}  // namespace
+
+fs::path step_checkpoint_path(const fs::path& dir, const std::string& prefix, int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "-step%07lld.pt", static_cast<long long>(step));
+  return dir / (prefix + name);
+}
+
+void save_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer, int64_t steps_done) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive;
+  model.save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  archive.write("steps_done", torch::tensor(steps_done, torch::kLong));
+  fs::create_directories(path.parent_path());
+  const fs::path temporary = temporary_path_for(path);
+  archive.save_to(temporary.string());
+  commit_temporary(temporary, path);
+}
+
+int64_t load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer) {
+  if (!fs::exists(path)) throw UserError(path.string() + ": checkpoint not found");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path.string());
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    model.load(model_archive);
+    if (optimizer) {
+      torch::serialize::InputArchive optimizer_archive;
+      archive.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+    }
+    torch::Tensor steps;
+    archive.read("steps_done", steps);
+    return steps.item<int64_t>();
+  } catch (const c10::Error& error) {
+    throw UserError(path.string() + ": unreadable checkpoint (" + error.what_without_backtrace() + ")");
+  }
+}
+
+std::optional<fs::path> latest_checkpoint(const fs::path& dir, const std::string& prefix) {
+  auto found = step_checkpoints(dir, prefix);
+  if (found.empty()) return std::nullopt;
+  return found.back().second;
+}
+
+void prune_checkpoints(const fs::path& dir, const std::string& prefix, size_t keep) {
+  auto found = step_checkpoints(dir, prefix);
+  for (size_t i = 0; i + keep < found.size(); ++i) fs::remove(found[i].second);
+}
+
+}  // namespace spn

@@ -1,0 +1,29 @@
+#pragma once
+// Checkpoints: model state, optimizer state and the number of finished steps, in
+// LibTorch's archive format, written to a temporary name and renamed. Rank 0 writes;
+// every rank reads (the run directory is on a filesystem all ranks share).
+#include <torch/optim/optimizer.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "models/cir_model.h"
+
+namespace spn {
+
+void save_checkpoint(const std::filesystem::path& path, CirModel& model, torch::optim::Optimizer* optimizer,
+                     int64_t steps_done);
+
+// Loads into `model` (and `optimizer` when given); returns the steps done. A missing or
+// unreadable file is a UserError naming it.
+int64_t load_checkpoint(const std::filesystem::path& path, CirModel& model, torch::optim::Optimizer* optimizer);
+
+// "<prefix>-step0000123.pt" with the highest step in `dir`, if any.
+std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& dir, const std::string& prefix);
+std::filesystem::path step_checkpoint_path(const std::filesystem::path& dir, const std::string& prefix, int64_t step);
+
+// Removes all but the newest `keep` step checkpoints of `prefix`.
+void prune_checkpoints(const std::filesystem::path& dir, const std::string& prefix, size_t keep);
+
+}  // namespace spn

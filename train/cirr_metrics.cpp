@@ -1,0 +1,59 @@
+#include "train/cirr_metrics.h"
+
+#include <ATen/ATen.h>
+
+#include "dist/sharding.h"
+
+namespace spn {
+namespace {
+
+constexpr int64_t kQueryChunk = 256;
+
+}  // namespace
+
+void count_cirr_hits(const at::Tensor& scores, const std::vector<CirrTriplet>& triplets, int64_t first,
+                     CirrHitCounts& counts) {
+  const at::Tensor cpu = scores.to(at::kFloat).contiguous();
+  const int64_t gallery = cpu.size(1);
+  const float* data = cpu.data_ptr<float>();
+  for (int64_t i = 0; i < cpu.size(0); ++i) {
+    const CirrTriplet& triplet = triplets[first + i];
+    const float* row = data + i * gallery;
+    const float target_score = row[triplet.target];
+    int64_t above = 0;
+    for (int64_t g = 0; g < gallery; ++g)
+      above += (g != triplet.reference && g != triplet.target && row[g] > target_score);
+    int64_t subset_above = 0;
+    for (int64_t member : triplet.members)
+      subset_above += (member != triplet.reference && member != triplet.target && row[member] > target_score);
+    ++counts.queries;
+    for (size_t k = 0; k < kRecallAt.size(); ++k) counts.recall[k] += above < kRecallAt[k];
+    for (size_t k = 0; k < kSubsetRecallAt.size(); ++k) counts.subset[k] += subset_above < kSubsetRecallAt[k];
+  }
+}
+
+std::map<std::string, double> cirr_metrics(Communicator& comm, const std::vector<CirrTriplet>& triplets,
+                                           const at::Tensor& gallery, const at::Tensor& local_queries) {
+  const ShardRange mine = shard_range(static_cast<int64_t>(triplets.size()), comm.size(), comm.rank());
+  CirrHitCounts counts;
+  const at::Tensor gallery_t = gallery.t();
+  for (int64_t begin = 0; begin < mine.size(); begin += kQueryChunk) {
+    const int64_t rows = std::min(kQueryChunk, mine.size() - begin);
+    count_cirr_hits(at::matmul(local_queries.narrow(0, begin, rows), gallery_t), triplets, mine.begin + begin, counts);
+  }
+  std::vector<int64_t> flat = {counts.queries};
+  flat.insert(flat.end(), counts.recall.begin(), counts.recall.end());
+  flat.insert(flat.end(), counts.subset.begin(), counts.subset.end());
+  at::Tensor totals = at::tensor(flat, at::kLong);
+  comm.all_reduce(totals, ReduceOp::Sum);
+  const int64_t* total = totals.data_ptr<int64_t>();
+  const double queries = static_cast<double>(std::max<int64_t>(1, total[0]));
+  std::map<std::string, double> metrics;
+  for (size_t k = 0; k < kRecallAt.size(); ++k)
+    metrics["R@" + std::to_string(kRecallAt[k])] = 100.0 * total[1 + k] / queries;
+  for (size_t k = 0; k < kSubsetRecallAt.size(); ++k)
+    metrics["Rsubset@" + std::to_string(kSubsetRecallAt[k])] = 100.0 * total[1 + kRecallAt.size() + k] / queries;
+  return metrics;
+}
+
+}  // namespace spn

@@ -1,0 +1,21 @@
+#pragma once
+#include <map>
+#include <string>
+
+#include "data/cirr.h"
+#include "data/vocabulary.h"
+#include "dist/communicator.h"
+#include "launcher/config.h"
+#include "models/cir_model.h"
+
+namespace spn {
+
+// Evaluates `model` on a CIRR-format split with the CIRR protocol. Each rank decodes
+// and embeds its shard of the gallery (the embeddings are all-gathered) and encodes its
+// shard of the queries; a query's reference features are taken from the gallery
+// embeddings (the reference is a gallery image), so no image is decoded twice.
+std::map<std::string, double> evaluate_cirr(Communicator& comm, CirModel& model, const CirrSplit& split,
+                                            const Vocabulary& vocabulary, const ExperimentConfig& config,
+                                            bool show_progress);
+
+}  // namespace spn
