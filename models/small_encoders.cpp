@@ -49,8 +49,9 @@ BagOfWordsTextEncoder::BagOfWordsTextEncoder(int64_t vocab_size, int64_t width, 
 }
 
 torch::Tensor BagOfWordsTextEncoder::forward(const torch::Tensor& tokens) {
-  const torch::Tensor mask = real_token_mask(tokens).unsqueeze(2).to(torch::kFloat);
-  const torch::Tensor mean = (embed_->forward(tokens) * mask).sum(1) / mask.sum(1).clamp_min(1.0);
+  const torch::Tensor embedded = embed_->forward(tokens);
+  const torch::Tensor mask = real_token_mask(tokens).unsqueeze(2).to(embedded.scalar_type());
+  const torch::Tensor mean = (embedded * mask).sum(1) / mask.sum(1).clamp_min(1.0);
   return mlp_->forward(mean);
 }
 

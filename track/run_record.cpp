@@ -36,7 +36,7 @@ std::string RunRecord::default_run_id(const std::string& resolved_toml) {
 
 RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const std::string& resolved_toml,
                      const std::string& run_id)
-    : comm_(comm), dir_(fs::path(config.runs_dir) / config.name / run_id) {
+    : comm_(comm), dir_(fs::path(config.runs_dir) / config.name / run_id), resolved_toml_(resolved_toml) {
   const fs::path recorded = dir_ / "config.toml";
   if (fs::exists(recorded) && read_file(recorded) != resolved_toml)
     throw UserError(dir_.string() + ": this run directory holds a run of a different config (see its config.toml); "
@@ -56,6 +56,7 @@ std::string RunRecord::recorded_status() const {
 void RunRecord::write_records(const CommandLine& command, const nlohmann::json& environment,
                               const nlohmann::json& seeds) {
   if (!writer()) return;
+  write_file_atomic(dir_ / "config.toml", resolved_toml_);
   const GitInfo git = read_git_info(SPN_SOURCE_DIR);
   nlohmann::json command_json = {{"argv", command.argv},
                                  {"config_file", command.config_file},

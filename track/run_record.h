@@ -64,6 +64,7 @@ class RunRecord {
 
   Communicator& comm_;
   std::filesystem::path dir_;
+  std::string resolved_toml_;
 };
 
 }  // namespace spn

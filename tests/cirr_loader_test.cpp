@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "data/cirr.h"
+#include "test_files.h"
+#include "test_world.h"
+
+namespace spn {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CirrLoader : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto local = make_local_communicator();
+    root_ = testing::shared_temp_dir(*local, "cirr");
+    write_file_atomic(root_ / "image_splits/split.rc2.val.json",
+                      R"({"a": "./dev/a.png", "b": "./dev/b.png", "c": "./dev/c.png"})");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string error_for(const std::string& captions) {
+    write_file_atomic(root_ / "captions/cap.rc2.val.json", captions);
+    try {
+      load_cirr_split(root_, "val");
+    } catch (const UserError& error) {
+      return error.what();
+    }
+    return "";
+  }
+  fs::path root_;
+};
+
+TEST_F(CirrLoader, LoadsValidFile) {
+  EXPECT_EQ(error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
+                          "img_set": {"members": ["a", "b", "c"]}}])"),
+            "");
+  const CirrSplit split = load_cirr_split(root_, "val");
+  ASSERT_EQ(split.triplets.size(), 1u);
+  EXPECT_EQ(split.triplets[0].target, 1);
+  EXPECT_EQ(split.image_path(2), root_ / "./dev/c.png");
+}
+
+TEST_F(CirrLoader, ErrorsNameFileAndItem) {
+  const std::string missing = error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
+      "img_set": {"members": []}}, {"pairid": 5, "reference": "a", "target_hard": "b", "img_set": {"members": []}}])");
+  EXPECT_NE(missing.find("cap.rc2.val.json: item 1 (pairid 5): missing field 'caption'"), std::string::npos) << missing;
+
+  const std::string unknown = error_for(R"([{"pairid": 4, "reference": "zz", "target_hard": "b", "caption": "x",
+      "img_set": {"members": []}}])");
+  EXPECT_NE(unknown.find("item 0 (pairid 4): reference 'zz' is not an image of split 'val'"), std::string::npos)
+      << unknown;
+
+  const std::string duplicate = error_for(R"([
+      {"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x", "img_set": {"members": []}},
+      {"pairid": 4, "reference": "a", "target_hard": "c", "caption": "y", "img_set": {"members": []}}])");
+  EXPECT_NE(duplicate.find("item 1 (pairid 4): duplicate pairid, first used by item 0"), std::string::npos)
+      << duplicate;
+
+  const std::string syntax = error_for("[\n{\"pairid\": 4,\n\"reference\": }\n]");
+  EXPECT_NE(syntax.find("cap.rc2.val.json:3: invalid JSON"), std::string::npos) << syntax;
+
+  const std::string member = error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
+      "img_set": {"members": ["a", "q"]}}])");
+  EXPECT_NE(member.find("img_set member 'q'"), std::string::npos) << member;
+}
+
+}  // namespace
+}  // namespace spn

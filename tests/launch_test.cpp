@@ -1,0 +1,194 @@
+// spn-launch as a user runs it, in a subprocess: exit status 2 for bad input with the
+// key and place named, --print-config, a finished run printing its results, and a run
+// killed in the middle of stage 1 resuming to the same metrics as an uninterrupted one.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/files.h"
+#include "test_files.h"
+#include "train/checkpoint.h"
+
+namespace spn {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status;
+  std::string output;
+};
+
+// The test process is itself an MPI process; its OMPI_/PMIX_ variables would make a
+// child spn-launch or mpirun join the test's MPI session instead of starting its own.
+constexpr const char* kCleanMpiEnvironment =
+    "for v in $(env | grep -oE '^(OMPI|PMIX|OPAL|ORTE)[A-Za-z0-9_]*'); do unset $v; done; ";
+
+Outcome run_shell(const std::string& command) {
+  Outcome outcome{-1, ""};
+  FILE* pipe = ::popen((kCleanMpiEnvironment + command + " 2>&1").c_str(), "r");
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) outcome.output.append(buffer, n);
+  const int raw = ::pclose(pipe);
+  outcome.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return outcome;
+}
+
+class Launch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto local = make_local_communicator();
+    dir_ = testing::shared_temp_dir(*local, "launch");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Outcome launch(const std::string& args) {
+    return run_shell("cd '" + dir_.string() + "' && " + SPN_LAUNCH + " " + args);
+  }
+  void write(const std::string& name, const std::string& text) { write_file_atomic(dir_ / name, text); }
+
+  fs::path dir_;
+};
+
+// A run of a few seconds: a tiny benchmark and a tiny model, 30 steps.
+constexpr const char* kTinyExperiment = R"(name = "tiny"
+threads = 1
+[data]
+root = "data"
+image_size = 32
+[data.shapes]
+train_triplets = 160
+val_triplets = 40
+extra_images = 0
+image_size = 32
+[model]
+image_width = 4
+text_width = 16
+embed_dim = 16
+combiner_width = 32
+[stage1]
+epochs = 3
+batch_size = 16
+checkpoint_every = 4
+log_every = 2
+)";
+
+TEST_F(Launch, ConfigErrorsExitTwoAndNameTheKey) {
+  write("bad.toml", "name = \"x\"\n[stage1]\ntypo = 1\n");
+  Outcome outcome = launch("bad.toml");
+  EXPECT_EQ(outcome.status, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("bad.toml:3: stage1.typo: unknown key"), std::string::npos) << outcome.output;
+
+  write("ok.toml", kTinyExperiment);
+  outcome = launch("ok.toml --set model.head=transformer");
+  EXPECT_EQ(outcome.status, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("--set model.head=transformer: model.head: unknown name \"transformer\""),
+            std::string::npos)
+      << outcome.output;
+  // The run directory records the failure and its reason.
+  bool recorded = false;
+  for (const auto& run : fs::directory_iterator(dir_ / "runs/tiny")) {
+    const auto status = nlohmann::json::parse(read_file(run.path() / "status.json"));
+    recorded = status["state"] == "failed" && status["error"].get<std::string>().find("model.head") != std::string::npos;
+  }
+  EXPECT_TRUE(recorded);
+
+  outcome = launch("missing.toml");
+  EXPECT_EQ(outcome.status, 2);
+  EXPECT_NE(outcome.output.find("missing.toml: config file not found"), std::string::npos) << outcome.output;
+
+  outcome = launch("ok.toml --set stage1.batch_size=100000");
+  EXPECT_EQ(outcome.status, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("stage1.batch_size: 100000 is larger than the 160 training triplets"),
+            std::string::npos)
+      << outcome.output;
+
+  outcome = run_shell(std::string(SPN_MPIRUN) + " -np 2 " + SPN_LAUNCH + " " + (dir_ / "bad.toml").string());
+  EXPECT_EQ(outcome.status, 2) << outcome.output;
+}
+
+TEST_F(Launch, PrintConfigShowsResolvedValues) {
+  write("ok.toml", kTinyExperiment);
+  const Outcome outcome = launch("ok.toml --print-config --set stage1.lr=0.25");
+  EXPECT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("lr = 0.25"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("train_triplets = 160"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("weight_decay = "), std::string::npos) << "defaults are shown too";
+}
+
+nlohmann::json results_of(const fs::path& run) { return nlohmann::json::parse(read_file(run / "results.json")); }
+
+TEST_F(Launch, KilledRunResumesToTheSameMetrics) {
+  write("tiny.toml", kTinyExperiment);
+  const Outcome full = launch("tiny.toml --run-id full");
+  ASSERT_EQ(full.status, 0) << full.output;
+  EXPECT_NE(full.output.find("Rsubset@3"), std::string::npos) << full.output;
+  const fs::path full_run = dir_ / "runs/tiny/full";
+  for (const char* record : {"config.toml", "command.json", "git.json", "environment.json", "seeds.json",
+                             "metrics.jsonl", "status.json", "results.json", "vocab.txt", "logs/rank-0.log",
+                             "done/stage1", "done/eval-stage1", "checkpoints/stage1-final.pt"})
+    EXPECT_TRUE(fs::exists(full_run / record)) << record;
+  EXPECT_EQ(nlohmann::json::parse(read_file(full_run / "status.json"))["state"], "finished");
+
+  // Start the same experiment, kill it once it has checkpointed part of stage 1.
+  const fs::path killed_run = dir_ / "runs/tiny/killed";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::chdir(dir_.c_str()) != 0) ::_exit(127);
+    for (char** variable = environ; *variable;) {  // as kCleanMpiEnvironment does
+      const std::string entry = *variable;
+      if (entry.rfind("OMPI", 0) == 0 || entry.rfind("PMIX", 0) == 0 || entry.rfind("OPAL", 0) == 0 ||
+          entry.rfind("ORTE", 0) == 0)
+        ::unsetenv(entry.substr(0, entry.find('=')).c_str());
+      else
+        ++variable;
+    }
+    std::freopen((dir_ / "killed.log").c_str(), "w", stdout);
+    std::freopen((dir_ / "killed.log").c_str(), "a", stderr);
+    ::execl(SPN_LAUNCH, SPN_LAUNCH, "tiny.toml", "--run-id", "killed", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool checkpointed = false;
+  while (std::chrono::steady_clock::now() < deadline && !checkpointed) {
+    auto latest = latest_checkpoint(killed_run / "checkpoints", "stage1");
+    checkpointed = latest && latest->filename().string() >= "stage1-step0000008.pt";
+    if (!checkpointed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(checkpointed) << read_file(dir_ / "killed.log");
+  ASSERT_FALSE(fs::exists(killed_run / "done/stage1")) << "stage 1 finished before the kill; the test needs a longer run";
+  EXPECT_EQ(nlohmann::json::parse(read_file(killed_run / "status.json"))["state"], "running");
+
+  const Outcome resumed = launch("tiny.toml --run-id killed");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming"), std::string::npos) << resumed.output;
+  EXPECT_EQ(results_of(killed_run)["stage1"]["val"], results_of(full_run)["stage1"]["val"]);
+  EXPECT_EQ(read_file(killed_run / "checkpoints/stage1-final.pt").size(),
+            read_file(full_run / "checkpoints/stage1-final.pt").size());
+
+  // The resumed metrics log has each step once.
+  std::vector<int64_t> steps;
+  std::istringstream lines(read_file(killed_run / "metrics.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    if (entry["stage"] == "stage1") steps.push_back(entry["step"]);
+  }
+  for (size_t i = 1; i < steps.size(); ++i) EXPECT_LT(steps[i - 1], steps[i]);
+
+  const Outcome again = launch("tiny.toml --run-id killed");
+  EXPECT_EQ(again.status, 0);
+  EXPECT_NE(again.output.find("already finished"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("stage1"), std::string::npos) << again.output;
+}
+
+}  // namespace
+}  // namespace spn

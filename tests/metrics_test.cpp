@@ -1,0 +1,90 @@
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "data/cirr.h"
+#include "dist/sharding.h"
+#include "test_world.h"
+#include "train/cirr_metrics.h"
+
+namespace spn {
+namespace {
+
+CirrTriplet triplet(int64_t reference, int64_t target, std::vector<int64_t> members) {
+  CirrTriplet t;
+  t.reference = reference;
+  t.target = target;
+  t.members = std::move(members);
+  return t;
+}
+
+TEST(CirrMetrics, ReferenceIsRemovedAndSubsetUsesMembers) {
+  // Gallery of 60 images. Query 0: reference 0 scores highest and must not count; the
+  // target (1) is then first. Query 1: target 5 has 3 gallery images above it (10, 11,
+  // 12) of which one (10) is a subset member; the reference 2 also scores above.
+  std::vector<CirrTriplet> triplets = {triplet(0, 1, {0, 1, 3, 4}), triplet(2, 5, {2, 5, 10, 20, 30, 40})};
+  at::Tensor scores = at::zeros({2, 60});
+  scores[0][0] = 10;
+  scores[0][1] = 5;
+  scores[0][3] = 4;
+  scores[1][2] = 9;
+  scores[1][10] = scores[1][11] = scores[1][12] = 3;
+  scores[1][5] = 2;
+  CirrHitCounts counts;
+  count_cirr_hits(scores, triplets, 0, counts);
+  EXPECT_EQ(counts.queries, 2);
+  EXPECT_EQ(counts.recall[0], 1);  // R@1: query 0 only
+  EXPECT_EQ(counts.recall[1], 2);  // R@5: both (query 1 has rank 3)
+  EXPECT_EQ(counts.subset[0], 1);  // Rsubset@1: query 0 only (query 1 has member 10 above)
+  EXPECT_EQ(counts.subset[1], 2);  // Rsubset@2: both
+}
+
+TEST(CirrMetrics, RankFiftyBoundary) {
+  // Exactly 49 images above the target: inside R@50; 50 above: outside.
+  std::vector<CirrTriplet> triplets = {triplet(0, 1, {0, 1}), triplet(0, 1, {0, 1})};
+  at::Tensor scores = at::zeros({2, 200});
+  scores[0][1] = scores[1][1] = 1;
+  scores[0].narrow(0, 2, 49).fill_(2);
+  scores[1].narrow(0, 2, 50).fill_(2);
+  CirrHitCounts counts;
+  count_cirr_hits(scores, triplets, 0, counts);
+  EXPECT_EQ(counts.recall[2], 0);  // R@10
+  EXPECT_EQ(counts.recall[3], 1);  // R@50
+  EXPECT_EQ(counts.subset[0], 2);  // the only other member is the reference
+}
+
+// The real CIRR val annotations, random embeddings: every rank evaluates its shard of
+// the queries and the totals equal a single-process evaluation.
+TEST(DistCirrConformance, ValAndTest1LoadAndEvaluate) {
+  const std::filesystem::path root = std::string(SPN_SHARED_DIR) + "/datasets/cirr";
+  if (!std::filesystem::exists(root / "captions")) GTEST_SKIP() << "no CIRR annotations in ../shared";
+  const CirrSplit val = load_cirr_split(root, "val");
+  EXPECT_EQ(val.triplets.size(), 4181u);
+  EXPECT_EQ(val.images.size(), 2297u);
+  EXPECT_TRUE(val.has_targets());
+  for (const auto& t : val.triplets) EXPECT_EQ(t.members.size(), 6u);
+  const CirrSplit test1 = load_cirr_split(root, "test1");
+  EXPECT_EQ(test1.triplets.size(), 4148u);
+  EXPECT_EQ(test1.images.size(), 2315u);
+  EXPECT_FALSE(test1.has_targets());
+
+  Communicator& comm = testing::world();
+  at::manual_seed(1);
+  at::Tensor gallery = at::randn({2297, 16});
+  gallery = gallery / gallery.norm(2, 1, true);  // unit rows, as the encoders give
+  at::Tensor queries = at::randn({4181, 16});
+  // Make a known share of queries easy: query = its target's embedding.
+  for (int64_t i = 0; i < 4181; i += 4) queries[i].copy_(gallery[val.triplets[i].target]);
+  const ShardRange mine = shard_range(4181, comm.size(), comm.rank());
+  const auto metrics = cirr_metrics(comm, val.triplets, gallery, queries.narrow(0, mine.begin, mine.size()));
+  auto local = make_local_communicator();
+  const auto reference = cirr_metrics(*local, val.triplets, gallery, queries);
+  EXPECT_EQ(metrics, reference);
+  EXPECT_GE(metrics.at("R@1"), 25.0);  // at least the easy quarter
+  EXPECT_LE(metrics.at("R@1"), metrics.at("R@5"));
+  EXPECT_LE(metrics.at("R@10"), metrics.at("R@50"));
+  EXPECT_LE(metrics.at("Rsubset@1"), metrics.at("Rsubset@2"));
+  EXPECT_LE(metrics.at("Rsubset@2"), metrics.at("Rsubset@3"));
+}
+
+}  // namespace
+}  // namespace spn

@@ -1,0 +1,113 @@
+// Stage 1 across ranks against a single-process reference computed in the same test:
+// the loss and every parameter gradient (loss scaling), and 20 training steps (world-
+// size invariance).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "data/batch_sampler.h"
+#include "dist/sharding.h"
+#include "test_models.h"
+#include "test_world.h"
+#include "train/contrastive_loss.h"
+
+namespace spn {
+namespace {
+
+using testing::world;
+
+std::shared_ptr<CirModel> seeded_model(const ExperimentConfig& config, torch::Dtype dtype) {
+  torch::manual_seed(7);
+  auto model = make_cir_model(config, testing::kTestVocab);
+  model->to(dtype);
+  return model;
+}
+
+void expect_gradients_match_single_process(const std::string& text_encoder, const std::string& head,
+                                           int64_t global_batch) {
+  Communicator& comm = world();
+  const ExperimentConfig config = testing::tiny_config(text_encoder, head);
+  // Double precision, so the comparison sees the algorithm, not float rounding.
+  const TripletBatch global = testing::synthetic_triplets(global_batch, 11, torch::kDouble);
+
+  auto distributed = seeded_model(config, torch::kDouble);
+  Stage1Step distributed_step(comm, distributed, config.stage1);
+  const ShardRange mine = shard_range(global_batch, comm.size(), comm.rank());
+  const double loss = distributed_step.compute_gradients(testing::rows(global, mine.begin, mine.end), global_batch);
+
+  auto local_comm = make_local_communicator();
+  auto reference = seeded_model(config, torch::kDouble);
+  Stage1Step reference_step(*local_comm, reference, config.stage1);
+  const double reference_loss = reference_step.compute_gradients(global, global_batch);
+
+  EXPECT_NEAR(loss, reference_loss, 1e-5 * std::abs(reference_loss));
+  const auto named = distributed->named_parameters();
+  const auto reference_named = reference->named_parameters();
+  for (const auto& item : named) {
+    const torch::Tensor& grad = item.value().grad();
+    const torch::Tensor& expected = reference_named[item.key()].grad();
+    ASSERT_TRUE(grad.defined() && expected.defined()) << item.key();
+    const double scale = expected.abs().max().item<double>() + 1e-12;
+    EXPECT_LE((grad - expected).abs().max().item<double>(), 1e-5 * scale)
+        << item.key() << " (" << text_encoder << ", " << head << ", B=" << global_batch << ", W=" << comm.size() << ")";
+  }
+}
+
+TEST(DistStage1, LossAndEveryGradientEqualSingleProcess) {
+  expect_gradients_match_single_process("gru", "combiner", 7);  // uneven slices for W = 2, 3
+  expect_gradients_match_single_process("bow", "sum", 8);
+}
+
+TEST(DistStage1, EmptySliceStillMatches) {
+  expect_gradients_match_single_process("gru", "sum", 2);  // W = 3: rank 0 holds no rows
+}
+
+TEST(Stage1, ContrastiveLossIsMeanCrossEntropy) {
+  torch::manual_seed(3);
+  const torch::Tensor q = torch::randn({5, 4}, torch::kDouble), t = torch::randn({5, 4}, torch::kDouble);
+  const torch::Tensor scale = torch::tensor(3.0, torch::kDouble);
+  double expected = 0;
+  for (int i = 0; i < 5; ++i) {
+    const torch::Tensor logits = scale * q[i].matmul(t.t());
+    expected += (torch::logsumexp(logits, 0) - logits[i]).item<double>();
+  }
+  expected /= 5;
+  const double whole = contrastive_loss_shard(q, t, 0, 5, scale).item<double>();
+  const double parts = contrastive_loss_shard(q.narrow(0, 0, 2), t, 0, 5, scale).item<double>() +
+                       contrastive_loss_shard(q.narrow(0, 2, 3), t, 2, 5, scale).item<double>();
+  EXPECT_NEAR(whole, expected, 1e-12);
+  EXPECT_NEAR(parts, expected, 1e-12);
+}
+
+TEST(DistStage1, TwentyStepsGiveSameLossesAndParametersAsOneRank) {
+  Communicator& comm = world();
+  const ExperimentConfig config = testing::tiny_config();
+  constexpr int64_t kTriplets = 45, kBatch = 9, kSteps = 20;
+  const TripletBatch data = testing::synthetic_triplets(kTriplets, 5);
+
+  auto run = [&](Communicator& c) {
+    auto model = seeded_model(config, torch::kFloat);
+    Stage1Step step(c, model, config.stage1);
+    GlobalBatchSampler sampler(kTriplets, kBatch, 99);
+    std::vector<double> losses;
+    for (int64_t s = 0; s < kSteps; ++s) {
+      const auto index = torch::tensor(sampler.local_batch(s, c.size(), c.rank()), torch::kLong);
+      const TripletBatch local{data.reference_images.index_select(0, index), data.tokens.index_select(0, index),
+                               data.target_images.index_select(0, index)};
+      losses.push_back(step.run(local, kBatch, 1e-2));
+    }
+    return std::make_pair(losses, model);
+  };
+  auto [losses, model] = run(comm);
+  auto local_comm = make_local_communicator();
+  auto [reference_losses, reference_model] = run(*local_comm);
+
+  for (int64_t s = 0; s < kSteps; ++s)
+    EXPECT_NEAR(losses[s], reference_losses[s], 1e-4 * std::abs(reference_losses[s])) << "step " << s;
+  EXPECT_LT(reference_losses.back(), reference_losses.front());  // it trained
+  const auto reference_named = reference_model->named_parameters();
+  for (const auto& item : model->named_parameters())
+    EXPECT_LE((item.value() - reference_named[item.key()]).abs().max().item<double>(), 1e-4) << item.key();
+}
+
+}  // namespace
+}  // namespace spn

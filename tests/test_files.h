@@ -1,0 +1,33 @@
+#pragma once
+// Temporary directories for tests; under mpirun all ranks share rank 0's directory.
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "dist/communicator.h"
+
+namespace spn::testing {
+
+inline std::filesystem::path shared_temp_dir(Communicator& comm, const std::string& label) {
+  std::string path;
+  if (comm.rank() == 0) {
+    path = (std::filesystem::temp_directory_path() / ("spn-test-" + label + "-" + std::to_string(::getpid()))).string();
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  return broadcast_string(comm, path, 0);
+}
+
+inline std::string file_bytes(const std::filesystem::path& path) {
+  std::string out;
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) return "<missing>";
+  char buffer[65536];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) out.append(buffer, n);
+  std::fclose(file);
+  return out;
+}
+
+}  // namespace spn::testing
