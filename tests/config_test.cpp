@@ -83,5 +83,11 @@ TEST(Config, ReferenceListsEveryKey) {
     EXPECT_NE(reference.find(key), std::string::npos) << key;
 }
 
+TEST(Config, ReadmeShowsTheCurrentReference) {
+  const std::string readme = read_file(std::string(SPN_SOURCE_DIR) + "/README.md");
+  EXPECT_NE(readme.find(config_reference_markdown()), std::string::npos)
+      << "README.md's config reference is stale: paste the output of spn-launch --config-reference";
+}
+
 }  // namespace
 }  // namespace spn
