@@ -2,9 +2,14 @@
 #include <gtest/gtest.h>
 
 #include "data/cirr.h"
+#include "data/image_io.h"
+#include "data/vocabulary.h"
 #include "dist/sharding.h"
+#include "test_files.h"
+#include "test_models.h"
 #include "test_world.h"
 #include "train/cirr_metrics.h"
+#include "train/evaluate.h"
 
 namespace spn {
 namespace {
@@ -84,6 +89,54 @@ TEST(DistCirrConformance, ValAndTest1LoadAndEvaluate) {
   EXPECT_LE(metrics.at("R@10"), metrics.at("R@50"));
   EXPECT_LE(metrics.at("Rsubset@1"), metrics.at("Rsubset@2"));
   EXPECT_LE(metrics.at("Rsubset@2"), metrics.at("Rsubset@3"));
+}
+
+}  // namespace
+}  // namespace spn
+
+namespace spn {
+namespace {
+
+// End to end on the real CIRR val annotations: a placeholder PNG per image name at the
+// path the split file gives, a randomly initialised model, the sharded evaluation. The
+// world's metrics equal one process's.
+TEST(DistCirrConformance, EvaluationRunsEndToEndOnPlaceholderImages) {
+  const std::filesystem::path shared = std::string(SPN_SHARED_DIR) + "/datasets/cirr";
+  if (!std::filesystem::exists(shared / "captions")) GTEST_SKIP() << "no CIRR annotations in ../shared";
+  Communicator& comm = testing::world();
+  const std::filesystem::path root = testing::shared_temp_dir(comm, "cirr-placeholders");
+  if (comm.rank() == 0) {
+    std::filesystem::create_directory_symlink(shared / "captions", root / "captions");
+    std::filesystem::create_directory_symlink(shared / "image_splits", root / "image_splits");
+    const CirrSplit split = load_cirr_split(root, "val");
+    for (size_t i = 0; i < split.images.size(); ++i) {
+      RgbImage image;
+      image.width = image.height = 8;
+      for (int p = 0; p < 8 * 8 * 3; ++p) image.pixels.push_back(static_cast<uint8_t>((i * 37 + p * (i % 7 + 1)) % 256));
+      std::filesystem::create_directories(split.image_path(i).parent_path());
+      write_png(split.image_path(i), image);
+    }
+  }
+  comm.barrier();
+  const CirrSplit val = load_cirr_split(root, "val");
+  std::vector<std::string> captions;
+  for (const auto& t : val.triplets) captions.push_back(t.caption);
+  const Vocabulary vocabulary = Vocabulary::build(captions);
+  const ExperimentConfig config = testing::tiny_config();
+  torch::manual_seed(0);
+  auto model = make_cir_model(config, vocabulary.size());
+
+  const auto metrics = evaluate_cirr(comm, *model, val, vocabulary, config, false);
+  auto local = make_local_communicator();
+  const auto reference = evaluate_cirr(*local, *model, val, vocabulary, config, false);
+  ASSERT_EQ(metrics.size(), 7u);
+  for (const auto& [name, value] : reference) {
+    EXPECT_NEAR(metrics.at(name), value, 0.1) << name;  // float order may move a tie
+    EXPECT_GE(value, 0.0);
+    EXPECT_LE(value, 100.0);
+  }
+  comm.barrier();
+  if (comm.rank() == 0) std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+
+// jpeglib.h needs <cstdio> first.
+#include <cstdio>
+#include <jpeglib.h>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "data/image_io.h"
+#include "test_files.h"
+
+namespace spn {
+namespace {
+
+namespace fs = std::filesystem;
+
+RgbImage gradient(int width, int height) {
+  RgbImage image;
+  image.width = width;
+  image.height = height;
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int value : {x * 255 / (width - 1), y * 255 / (height - 1), 128}) image.pixels.push_back(value);
+  return image;
+}
+
+// Encodes with libjpeg's compressor, as a camera or a dataset tool would.
+void write_jpeg(const fs::path& path, const RgbImage& image) {
+  jpeg_compress_struct info;
+  jpeg_error_mgr errors;
+  info.err = jpeg_std_error(&errors);
+  jpeg_create_compress(&info);
+  FILE* file = std::fopen(path.c_str(), "wb");
+  jpeg_stdio_dest(&info, file);
+  info.image_width = image.width;
+  info.image_height = image.height;
+  info.input_components = 3;
+  info.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&info);
+  jpeg_set_quality(&info, 95, TRUE);
+  jpeg_start_compress(&info, TRUE);
+  while (info.next_scanline < info.image_height) {
+    JSAMPROW row = const_cast<uint8_t*>(image.pixels.data()) + info.next_scanline * image.width * 3;
+    jpeg_write_scanlines(&info, &row, 1);
+  }
+  jpeg_finish_compress(&info);
+  std::fclose(file);
+  jpeg_destroy_compress(&info);
+}
+
+class ImageIo : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto local = make_local_communicator();
+    dir_ = testing::shared_temp_dir(*local, "images");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(ImageIo, PngRoundTripIsExact) {
+  const RgbImage image = gradient(17, 9);
+  write_png(dir_ / "a.png", image);
+  const RgbImage read = read_image(dir_ / "a.png");
+  EXPECT_EQ(read.width, 17);
+  EXPECT_EQ(read.height, 9);
+  EXPECT_EQ(read.pixels, image.pixels);
+}
+
+TEST_F(ImageIo, JpegDecodesClose) {
+  const RgbImage image = gradient(32, 24);
+  write_jpeg(dir_ / "a.jpg", image);
+  const RgbImage read = read_image(dir_ / "a.jpg");
+  ASSERT_EQ(read.width, 32);
+  ASSERT_EQ(read.height, 24);
+  double error = 0;
+  for (size_t i = 0; i < image.pixels.size(); ++i) error += std::abs(read.pixels[i] - image.pixels[i]);
+  EXPECT_LT(error / image.pixels.size(), 4.0);  // lossy, but close at quality 95
+}
+
+TEST_F(ImageIo, BadFilesAreErrorsNamingTheFile) {
+  write_file_atomic(dir_ / "text.png", "not an image");
+  const RgbImage image = gradient(16, 16);
+  write_png(dir_ / "whole.png", image);
+  const std::string bytes = read_file(dir_ / "whole.png");
+  write_file_atomic(dir_ / "truncated.png", bytes.substr(0, bytes.size() / 2));
+  write_jpeg(dir_ / "whole.jpg", image);
+  const std::string jpeg = read_file(dir_ / "whole.jpg");
+  write_file_atomic(dir_ / "truncated.jpg", jpeg.substr(0, 40));
+  for (const char* name : {"text.png", "truncated.png", "truncated.jpg", "missing.png"}) {
+    try {
+      read_image(dir_ / name);
+      ADD_FAILURE() << name << " was read";
+    } catch (const UserError& error) {
+      EXPECT_NE(std::string(error.what()).find(name), std::string::npos) << error.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace spn
