@@ -60,7 +60,7 @@ double step_throughput(spn::Communicator& comm, const spn::ExperimentConfig& con
 
 int main(int argc, char** argv) {
   auto comm = spn::make_world_communicator(&argc, &argv);
-  int64_t steps = 20;
+  int64_t steps = 40;
   std::vector<std::string> overrides;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--steps")) steps = std::stoll(argv[i + 1]);

@@ -3,8 +3,10 @@
 #include <ATen/ATen.h>
 #include <mpi.h>
 
+#include <chrono>
 #include <climits>
 #include <stdexcept>
+#include <thread>
 
 #include "dist/communicator.h"
 
@@ -66,7 +68,19 @@ class MpiCommunicator : public Communicator {
     return text.substr(0, text.find_first_of(",\n"));
   }
 
-  void barrier() override { MPI_Barrier(MPI_COMM_WORLD); }
+  // Waits without spinning: ranks that wait at a barrier usually wait for rank 0 to
+  // write something (a dataset, a checkpoint), and a rank busy-polling in MPI_Barrier
+  // would take a core from it when ranks share a node's cores.
+  void barrier() override {
+    MPI_Request request;
+    MPI_Ibarrier(MPI_COMM_WORLD, &request);
+    int done = 0;
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    while (!done) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    }
+  }
 
   void broadcast(at::Tensor& tensor, int root) override {
     require_cpu_contiguous(tensor, "broadcast");
