@@ -1,0 +1,193 @@
+#include "dist/distributed_softmax.h"
+
+#include <torch/torch.h>
+
+#include <limits>
+#include <stdexcept>
+
+namespace spn {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+constexpr double kNegativeInfinity = -std::numeric_limits<double>::infinity();
+
+struct Arguments {
+  Communicator* comm;
+  const SoftmaxTargets* targets;
+  MultiPositive mode;
+  int64_t shard_begin;
+  int64_t chunk;
+  bool needs_grad;  // decided by the caller: ctx->needs_input_grad fails when no input requires grad
+};
+
+void check_targets(const SoftmaxTargets& targets, int64_t rows) {
+  if (static_cast<int64_t>(targets.positives.size()) != rows)
+    throw std::invalid_argument("softmax targets: one positive list per query is required");
+  if (!targets.ignored.empty() && static_cast<int64_t>(targets.ignored.size()) != rows)
+    throw std::invalid_argument("softmax targets: the ignore lists must be empty or one per query");
+  for (const auto& positives : targets.positives)
+    if (positives.empty()) throw std::invalid_argument("softmax targets: every query needs a positive");
+}
+
+// Sets the logits of ignored ids that fall in columns [begin, begin + width) to -inf.
+void mask_ignored(torch::Tensor& logits, const SoftmaxTargets& targets, int64_t begin, int64_t width) {
+  std::vector<int64_t> rows, columns;
+  for (size_t i = 0; i < targets.ignored.size(); ++i)
+    for (int64_t id : targets.ignored[i])
+      if (id >= begin && id < begin + width) {
+        rows.push_back(static_cast<int64_t>(i));
+        columns.push_back(id - begin);
+      }
+  if (rows.empty()) return;
+  logits.index_put_({torch::tensor(rows, torch::kLong), torch::tensor(columns, torch::kLong)},
+                    torch::full({}, kNegativeInfinity, logits.options()));
+}
+
+struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntropy> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& queries, const torch::Tensor& logit_scale,
+                               const torch::Tensor& bank_shard, int64_t arguments_address) {
+    const Arguments& args = *reinterpret_cast<const Arguments*>(arguments_address);
+    const SoftmaxTargets& targets = *args.targets;
+    const int64_t rows = queries.size(0), n = bank_shard.size(0);
+    check_targets(targets, rows);
+    // Work in the queries' precision (float32 in training, float64 in gradient checks).
+    // The shard should already be in that dtype (then .to() is free): banks stored as
+    // float16 are widened once when loaded, not at every step.
+    const auto options = queries.options().requires_grad(false);
+    const torch::Tensor q = queries.detach().contiguous();
+    const torch::Tensor shard = bank_shard.to(queries.scalar_type()).contiguous();
+    const double scale = logit_scale.item<double>();
+    const bool needs_grad = args.needs_grad;
+
+    // One pass over the shard: running max m, running sum of exp(l - m) and, for the
+    // gradient, the matching sum of exp(l - m) * bank row.
+    torch::Tensor running_max = torch::full({rows}, kNegativeInfinity, options);
+    torch::Tensor running_sum = torch::zeros({rows}, options);
+    torch::Tensor weighted_rows = torch::zeros({rows, q.size(1)}, options);
+    torch::Tensor logits = torch::empty({rows, std::min(args.chunk, std::max<int64_t>(n, 1))}, options);
+    for (int64_t begin = 0; begin < n; begin += args.chunk) {
+      const int64_t width = std::min(args.chunk, n - begin);
+      const torch::Tensor columns = shard.narrow(0, begin, width);
+      torch::Tensor chunk_logits = logits.narrow(1, 0, width);
+      torch::mm_out(chunk_logits, q, columns.t());
+      chunk_logits.mul_(scale);
+      mask_ignored(chunk_logits, targets, args.shard_begin + begin, width);
+      const torch::Tensor new_max = torch::maximum(running_max, std::get<0>(chunk_logits.max(1)));
+      // A row whose logits are all -inf so far keeps offset 0 (its exps are all 0).
+      const torch::Tensor offset = torch::where(torch::isinf(new_max), torch::zeros_like(new_max), new_max);
+      const torch::Tensor rescale = torch::exp(running_max - offset);
+      chunk_logits.sub_(offset.unsqueeze(1)).exp_();
+      running_sum.mul_(rescale).add_(chunk_logits.sum(1));
+      if (needs_grad) weighted_rows.mul_(rescale.unsqueeze(1)).addmm_(chunk_logits, columns);
+      running_max = new_max;
+    }
+
+    torch::Tensor global_max = running_max.clone();
+    args.comm->all_reduce(global_max, ReduceOp::Max);
+    const torch::Tensor to_global = torch::exp(running_max - global_max);  // 0 for an empty shard
+    weighted_rows.mul_(to_global.unsqueeze(1));
+
+    // Positives owned by this shard: their statistic (exp-sum for log-sum-exp, logit
+    // sum for mean) and the bank-row term of the gradient.
+    torch::Tensor positive_stat = torch::zeros({rows}, options);
+    std::vector<double> counts;
+    std::vector<std::pair<int64_t, int64_t>> owned;  // (query, local bank row)
+    for (int64_t i = 0; i < rows; ++i) {
+      counts.push_back(static_cast<double>(targets.positives[i].size()));
+      for (int64_t id : targets.positives[i])
+        if (id >= args.shard_begin && id < args.shard_begin + n) owned.emplace_back(i, id - args.shard_begin);
+    }
+    torch::Tensor owned_queries, owned_rows, owned_logits;
+    if (!owned.empty()) {
+      std::vector<int64_t> query_index, row_index;
+      for (const auto& [i, r] : owned) {
+        query_index.push_back(i);
+        row_index.push_back(r);
+      }
+      owned_queries = torch::tensor(query_index, torch::kLong);
+      owned_rows = shard.index_select(0, torch::tensor(row_index, torch::kLong));
+      owned_logits = (q.index_select(0, owned_queries) * owned_rows).sum(1) * scale;
+      const torch::Tensor values = args.mode == MultiPositive::LogSumExp
+                                       ? torch::exp(owned_logits - global_max.index_select(0, owned_queries))
+                                       : owned_logits;
+      positive_stat.index_add_(0, owned_queries, values);
+    }
+
+    const torch::Tensor positive_count = torch::tensor(counts, options);
+    torch::Tensor sums = torch::stack({running_sum * to_global, positive_stat});
+    args.comm->all_reduce(sums, ReduceOp::Sum);
+    const torch::Tensor total_sum = sums[0], total_positive = sums[1];
+    const torch::Tensor log_partition = global_max + torch::log(total_sum);
+    const torch::Tensor positive_term = args.mode == MultiPositive::LogSumExp
+                                            ? global_max + torch::log(total_positive)
+                                            : total_positive / positive_count;
+    const torch::Tensor loss = (log_partition - positive_term).mean();
+
+    if (needs_grad) {
+      // This shard's part of sum_j (softmax_j - positive weight_j) * bank_j per query.
+      torch::Tensor gradient_rows = weighted_rows / total_sum.unsqueeze(1);
+      if (!owned.empty()) {
+        const torch::Tensor weights =
+            args.mode == MultiPositive::LogSumExp
+                ? torch::exp(owned_logits - global_max.index_select(0, owned_queries)) /
+                      total_positive.index_select(0, owned_queries)
+                : 1.0 / positive_count.index_select(0, owned_queries);
+        gradient_rows.index_add_(0, owned_queries, -weights.unsqueeze(1) * owned_rows);
+      }
+      ctx->save_for_backward({q, gradient_rows, logit_scale.detach()});
+    }
+    return loss;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& q = saved[0];
+    const torch::Tensor& gradient_rows = saved[1];
+    const torch::Tensor& logit_scale = saved[2];
+    const double rows = static_cast<double>(q.size(0));
+    const torch::Tensor upstream = grad_outputs[0].to(q.scalar_type()) / rows;
+    torch::Tensor grad_queries, grad_scale;
+    // d loss / d q_i = scale * g_i / B and d loss / d scale = sum_i q_i . g_i / B, where
+    // g_i is this shard's sum_j (softmax_ij - positive weight_ij) * bank_j.
+    if (ctx->needs_input_grad(0)) grad_queries = gradient_rows * (upstream * logit_scale.to(q.scalar_type()));
+    if (ctx->needs_input_grad(1))
+      grad_scale = ((q * gradient_rows).sum() * upstream).to(logit_scale.scalar_type()).reshape(logit_scale.sizes());
+    return {grad_queries, grad_scale, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+at::Tensor distributed_softmax_cross_entropy(Communicator& comm, const at::Tensor& queries,
+                                             const at::Tensor& logit_scale, const at::Tensor& bank_shard,
+                                             int64_t shard_begin, const SoftmaxTargets& targets,
+                                             MultiPositive mode, int64_t chunk_columns) {
+  if (chunk_columns <= 0) throw std::invalid_argument("distributed softmax: chunk must be positive");
+  const bool needs_grad =
+      torch::GradMode::is_enabled() && (queries.requires_grad() || logit_scale.requires_grad());
+  const Arguments args{&comm, &targets, mode, shard_begin, chunk_columns, needs_grad};
+  return SoftmaxCrossEntropy::apply(queries, logit_scale, bank_shard, reinterpret_cast<int64_t>(&args));
+}
+
+at::Tensor full_softmax_cross_entropy(const at::Tensor& queries, const at::Tensor& logit_scale, const at::Tensor& bank,
+                                      const SoftmaxTargets& targets, MultiPositive mode) {
+  check_targets(targets, queries.size(0));
+  torch::Tensor logits = logit_scale * torch::matmul(queries, bank.t());
+  if (!targets.ignored.empty()) {
+    torch::Tensor mask = torch::zeros(logits.sizes(), torch::kBool);
+    for (size_t i = 0; i < targets.ignored.size(); ++i)
+      for (int64_t id : targets.ignored[i]) mask[i][id] = true;
+    logits = logits.masked_fill(mask, kNegativeInfinity);
+  }
+  const torch::Tensor log_probabilities = torch::log_softmax(logits, 1);
+  std::vector<torch::Tensor> losses;
+  for (size_t i = 0; i < targets.positives.size(); ++i) {
+    const torch::Tensor positive = log_probabilities[i].index_select(0, torch::tensor(targets.positives[i], torch::kLong));
+    losses.push_back(mode == MultiPositive::LogSumExp ? -torch::logsumexp(positive, 0) : -positive.mean());
+  }
+  return torch::stack(losses).mean();
+}
+
+}  // namespace spn

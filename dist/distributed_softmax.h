@@ -1,0 +1,47 @@
+#pragma once
+// Exact softmax cross entropy of queries against a candidate bank that is sharded
+// across ranks by contiguous row ranges (Megatron vocab-parallel / PartialFC style).
+//
+// Every rank holds all B queries (all-gathered with gradient) and its shard of the
+// bank. One pass over the shard in column chunks keeps, per query, a running maximum,
+// a running sum of exp(logit - max) and the matching weighted sum of bank rows
+// (online softmax, as flash attention does). Ranks then all-reduce MAX of the row
+// maxima and SUM of the rescaled exp-sums and positive statistics. The loss is exact;
+// the gradient with respect to the queries is this shard's term, computed in the same
+// pass, so the backward is local and the bank never moves. The all-gather's
+// reduce-scatter backward then sums the shards' terms for each query. Peak memory is
+// O(B x chunk) beyond the shard; the step costs 4*B*N*D flops over all ranks.
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "dist/communicator.h"
+
+namespace spn {
+
+// How a query with several positives is scored: -log of the summed softmax mass of its
+// positives (log-sum-exp over positives), or the mean of -log softmax over them.
+enum class MultiPositive { LogSumExp, Mean };
+
+struct SoftmaxTargets {
+  std::vector<std::vector<int64_t>> positives;  // per query: global bank ids, at least one
+  std::vector<std::vector<int64_t>> ignored;    // per query: ids left out of the softmax (may be empty)
+};
+
+// Mean over the B queries of the loss. `queries` [B, D] are the same on every rank,
+// `bank_shard` [n, D] holds global bank rows [shard_begin, shard_begin + n) (n may be 0),
+// `logit_scale` is a scalar (1/temperature; may require grad). The returned value is
+// the full loss on every rank; each rank's backward yields its shard's part of the
+// gradient, which the query all-gather and the parameter gradient sum add up.
+at::Tensor distributed_softmax_cross_entropy(Communicator& comm, const at::Tensor& queries,
+                                             const at::Tensor& logit_scale, const at::Tensor& bank_shard,
+                                             int64_t shard_begin, const SoftmaxTargets& targets,
+                                             MultiPositive mode, int64_t chunk_columns);
+
+// The same loss the direct way, on one process with the whole bank: full B x N logits
+// and ordinary log-softmax, as the reference implementation does. For tests and the
+// benchmark's baseline.
+at::Tensor full_softmax_cross_entropy(const at::Tensor& queries, const at::Tensor& logit_scale,
+                                      const at::Tensor& bank, const SoftmaxTargets& targets, MultiPositive mode);
+
+}  // namespace spn

@@ -1,0 +1,139 @@
+// The sharded softmax cross entropy against the direct full-logits computation on one
+// process, in the same test: loss, query gradients and temperature gradient, for one
+// positive, several positives (both modes), ignore masks, uneven shards and an empty
+// shard; and a finite-difference check in double precision.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <random>
+
+#include "dist/autograd_collectives.h"
+#include "dist/distributed_softmax.h"
+#include "dist/sharding.h"
+#include "test_world.h"
+
+namespace spn {
+namespace {
+
+using testing::world;
+
+SoftmaxTargets make_targets(int64_t queries, int64_t bank, int positives_per_query, bool with_mask, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  SoftmaxTargets targets;
+  for (int64_t i = 0; i < queries; ++i) {
+    std::vector<int64_t> positives;
+    for (int p = 0; p < positives_per_query; ++p) positives.push_back(static_cast<int64_t>((rng() % bank)));
+    std::sort(positives.begin(), positives.end());
+    positives.erase(std::unique(positives.begin(), positives.end()), positives.end());
+    targets.positives.push_back(positives);
+    if (with_mask) {
+      std::vector<int64_t> ignored;
+      for (int k = 0; k < 3; ++k) {
+        const int64_t id = static_cast<int64_t>(rng() % bank);
+        if (std::find(positives.begin(), positives.end(), id) == positives.end()) ignored.push_back(id);
+      }
+      targets.ignored.push_back(ignored);
+    }
+  }
+  return targets;
+}
+
+struct Case {
+  int64_t queries;
+  int64_t bank;
+  int positives;
+  bool mask;
+  MultiPositive mode;
+  int64_t chunk;
+};
+
+void expect_matches_full_softmax(const Case& c) {
+  Communicator& comm = world();
+  torch::manual_seed(21);
+  const torch::Tensor all_queries = torch::nn::functional::normalize(torch::randn({c.queries, 16}),
+                                                                     torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const torch::Tensor bank = torch::nn::functional::normalize(torch::randn({c.bank, 16}),
+                                                              torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const SoftmaxTargets targets = make_targets(c.queries, c.bank, c.positives, c.mask, 5);
+
+  // The world: each rank owns a slice of the queries and a shard of the bank.
+  const ShardRange query_rows = shard_range(c.queries, comm.size(), comm.rank());
+  const ShardRange bank_rows = shard_range(c.bank, comm.size(), comm.rank());
+  torch::Tensor local_queries = all_queries.narrow(0, query_rows.begin, query_rows.size()).clone().set_requires_grad(true);
+  torch::Tensor scale = torch::tensor(20.0f).set_requires_grad(true);
+  const torch::Tensor gathered = all_gather_with_grad(comm, local_queries);
+  const torch::Tensor loss = distributed_softmax_cross_entropy(
+      comm, gathered, scale, bank.narrow(0, bank_rows.begin, bank_rows.size()), bank_rows.begin, targets, c.mode, c.chunk);
+  loss.backward();
+  torch::Tensor scale_grad = scale.grad().reshape({1}).clone();
+  comm.all_reduce(scale_grad, ReduceOp::Sum);  // as the gradient sync does for a parameter
+
+  // The reference: one process, the whole bank, full logits.
+  torch::Tensor reference_queries = all_queries.clone().set_requires_grad(true);
+  torch::Tensor reference_scale = torch::tensor(20.0f).set_requires_grad(true);
+  const torch::Tensor reference = full_softmax_cross_entropy(reference_queries, reference_scale, bank, targets, c.mode);
+  reference.backward();
+
+  const std::string label = "B=" + std::to_string(c.queries) + " N=" + std::to_string(c.bank) +
+                            " positives=" + std::to_string(c.positives) + " mask=" + std::to_string(c.mask) +
+                            " chunk=" + std::to_string(c.chunk) + " W=" + std::to_string(comm.size());
+  EXPECT_NEAR(loss.item<double>(), reference.item<double>(), 1e-5 * std::abs(reference.item<double>())) << label;
+  const torch::Tensor expected_rows = reference_queries.grad().narrow(0, query_rows.begin, query_rows.size());
+  if (query_rows.size() > 0)
+    EXPECT_LE((local_queries.grad() - expected_rows).abs().max().item<double>(),
+              1e-5 * reference_queries.grad().abs().max().item<double>() + 1e-9)
+        << label;
+  EXPECT_NEAR(scale_grad.item<double>(), reference_scale.grad().item<double>(),
+              1e-4 * std::abs(reference_scale.grad().item<double>()) + 1e-7)
+      << label;
+}
+
+TEST(DistSoftmax, OnePositiveEqualsFullSoftmax) {
+  expect_matches_full_softmax({7, 101, 1, false, MultiPositive::LogSumExp, 16});   // uneven N and B
+  expect_matches_full_softmax({8, 64, 1, false, MultiPositive::Mean, 1000});       // one chunk
+}
+
+TEST(DistSoftmax, SeveralPositivesBothModes) {
+  expect_matches_full_softmax({6, 53, 3, false, MultiPositive::LogSumExp, 8});
+  expect_matches_full_softmax({6, 53, 3, false, MultiPositive::Mean, 8});
+}
+
+TEST(DistSoftmax, IgnoreMasks) {
+  expect_matches_full_softmax({5, 47, 1, true, MultiPositive::LogSumExp, 5});
+  expect_matches_full_softmax({5, 47, 2, true, MultiPositive::Mean, 7});
+}
+
+TEST(DistSoftmax, EmptyShard) {
+  expect_matches_full_softmax({4, 2, 1, false, MultiPositive::LogSumExp, 4});  // W = 3: rank 0 owns no bank row
+}
+
+TEST(DistributedSoftmax, FiniteDifferenceGradientInDoublePrecision) {
+  auto comm = make_local_communicator();
+  torch::manual_seed(4);
+  const torch::Tensor bank = torch::randn({29, 5}, torch::kDouble);
+  const SoftmaxTargets targets = make_targets(3, 29, 2, true, 9);
+  for (MultiPositive mode : {MultiPositive::LogSumExp, MultiPositive::Mean}) {
+    torch::Tensor queries = torch::randn({3, 5}, torch::kDouble).set_requires_grad(true);
+    torch::Tensor scale = torch::tensor(1.7, torch::kDouble).set_requires_grad(true);
+    const auto loss_at = [&](const torch::Tensor& q, const torch::Tensor& s) {
+      return distributed_softmax_cross_entropy(*comm, q, s, bank, 0, targets, mode, 4).item<double>();
+    };
+    distributed_softmax_cross_entropy(*comm, queries, scale, bank, 0, targets, mode, 4).backward();
+    constexpr double h = 1e-6;
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t d = 0; d < 5; ++d) {
+        torch::Tensor plus = queries.detach().clone(), minus = queries.detach().clone();
+        plus[i][d] += h;
+        minus[i][d] -= h;
+        const double numeric = (loss_at(plus, scale.detach()) - loss_at(minus, scale.detach())) / (2 * h);
+        EXPECT_NEAR(queries.grad()[i][d].item<double>(), numeric, 1e-7) << i << "," << d;
+      }
+    const double numeric_scale =
+        (loss_at(queries.detach(), scale.detach() + h) - loss_at(queries.detach(), scale.detach() - h)) / (2 * h);
+    EXPECT_NEAR(scale.grad().item<double>(), numeric_scale, 1e-7);
+  }
+}
+
+}  // namespace
+}  // namespace spn
