@@ -1,7 +1,7 @@
 # The two commands of the README, plus the benchmark.
 #   make quickstart   install what is missing, build, run the quickstart on 2 MPI ranks
 #   make test         install what is missing, build, run every test (ctest)
-#   make bench        stage-1 throughput on 1 and 2 ranks (JSON lines)
+#   make bench        stage-1 throughput and the stage-2 loss step on 1 and 2 ranks (JSON lines)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 # Root is allowed (containers, CI); more ranks than cores are allowed; ranks are not
@@ -32,6 +32,8 @@ quickstart: configure
 bench: build
 	$(MPIRUN) -np 1 $(BUILD)/spn-bench
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench
+	$(MPIRUN) -np 1 $(BUILD)/spn-bench-softmax
+	$(MPIRUN) -np 2 $(BUILD)/spn-bench-softmax
 
 clean:
 	rm -rf $(BUILD)

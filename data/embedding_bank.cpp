@@ -1,0 +1,295 @@
+#include "data/embedding_bank.h"
+
+#include <ATen/ATen.h>
+#include <hdf5.h>
+
+#include <chrono>
+#include <ctime>
+#include <stdexcept>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/hash.h"
+
+namespace spn {
+namespace {
+
+// Closes an HDF5 handle when it goes out of scope.
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& other) noexcept : id_(other.id_), close_(other.close_) { other.id_ = -1; }
+  Handle& operator=(Handle&& other) noexcept {
+    if (this != &other) {
+      if (id_ >= 0) close_(id_);
+      id_ = other.id_;
+      close_ = other.close_;
+      other.id_ = -1;
+    }
+    return *this;
+  }
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+// HDF5 prints its own error stack by default; spn reports errors itself.
+void silence_hdf5() {
+  static bool done = false;
+  if (!done) H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  done = true;
+}
+
+void check(herr_t status, const std::string& what) {
+  if (status < 0) throw std::runtime_error("HDF5: " + what + " failed");
+}
+
+// IEEE 754 half precision, as numpy and h5py define float16.
+Handle half_type() {
+  Handle type(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
+  check(H5Tset_fields(type.get(), 15, 10, 5, 0, 10), "half type fields");
+  check(H5Tset_size(type.get(), 2), "half type size");
+  check(H5Tset_ebias(type.get(), 15), "half type bias");
+  return type;
+}
+
+void write_string_attribute(hid_t object, const char* name, const std::string& value) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  check(H5Tset_size(type.get(), std::max<size_t>(1, value.size())), "string size");
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attribute(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  check(H5Awrite(attribute.get(), type.get(), value.empty() ? "" : value.data()), std::string("attribute ") + name);
+}
+
+void write_int_attribute(hid_t object, const char* name, int64_t value) {
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attribute(H5Acreate2(object, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  check(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value), std::string("attribute ") + name);
+}
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buffer;
+}
+
+class BankReader {
+ public:
+  explicit BankReader(const fs::path& path) : path_(path), file_(-1, H5Fclose) {
+    silence_hdf5();
+    if (!fs::exists(path)) throw UserError(path.string() + ": bank not found");
+    file_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!file_.valid()) fail("cannot be opened as HDF5 (truncated or corrupt)");
+  }
+  hid_t file() const { return file_.get(); }
+
+  bool has_attribute(const char* name) const { return H5Aexists(file_.get(), name) > 0; }
+
+  int64_t integer(const char* name) const {
+    if (!has_attribute(name)) fail(std::string("missing attribute '") + name + "'");
+    Handle attribute(H5Aopen(file_.get(), name, H5P_DEFAULT), H5Aclose);
+    int64_t value = 0;
+    if (H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0) fail(std::string("unreadable attribute '") + name + "'");
+    return value;
+  }
+
+  std::string text(const char* name) const {
+    if (!has_attribute(name)) fail(std::string("missing attribute '") + name + "'");
+    Handle attribute(H5Aopen(file_.get(), name, H5P_DEFAULT), H5Aclose);
+    Handle type(H5Aget_type(attribute.get()), H5Tclose);
+    std::string value(H5Tget_size(type.get()), '\0');
+    if (H5Tget_class(type.get()) != H5T_STRING || H5Aread(attribute.get(), type.get(), value.data()) < 0)
+      fail(std::string("attribute '") + name + "' is not a string");
+    return value.substr(0, value.find('\0'));
+  }
+
+  // The [rows, cols] shape of a 1- or 2-dimensional dataset.
+  std::vector<hsize_t> shape(const char* dataset_name) const {
+    if (H5Lexists(file_.get(), dataset_name, H5P_DEFAULT) <= 0) fail(std::string("missing dataset ") + dataset_name);
+    Handle dataset(H5Dopen2(file_.get(), dataset_name, H5P_DEFAULT), H5Dclose);
+    Handle space(H5Dget_space(dataset.get()), H5Sclose);
+    std::vector<hsize_t> dims(H5Sget_simple_extent_ndims(space.get()));
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    return dims;
+  }
+
+  [[noreturn]] void fail(const std::string& message) const { throw UserError(path_.string() + ": " + message); }
+
+ private:
+  fs::path path_;
+  Handle file_;
+};
+
+}  // namespace
+
+std::string bank_ids_hash(const std::vector<std::string>& ids) {
+  uint64_t hash = kFnvOffset;
+  for (const auto& id : ids) hash = fnv1a(id + '\n', hash);
+  return hex64(hash);
+}
+
+void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& local_rows, int64_t first_row,
+                const std::vector<std::string>& ids, BankMetadata metadata) {
+  silence_hdf5();
+  if (metadata.dtype != "float16" && metadata.dtype != "float32")
+    throw std::invalid_argument("bank dtype must be float16 or float32, not " + metadata.dtype);
+  const bool half = metadata.dtype == "float16";
+  const fs::path temporary = path.string() + ".partial";
+  const hsize_t rows = static_cast<hsize_t>(metadata.rows), dim = static_cast<hsize_t>(metadata.dim);
+
+  if (comm.rank() == 0) {
+    if (static_cast<int64_t>(ids.size()) != metadata.rows)
+      throw std::invalid_argument("write_bank: " + std::to_string(ids.size()) + " ids for " +
+                                  std::to_string(metadata.rows) + " rows");
+    fs::create_directories(path.parent_path());
+    Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    if (!file.valid()) throw std::runtime_error("cannot create " + temporary.string());
+    const hsize_t shape[2] = {rows, dim};
+    Handle space(H5Screate_simple(2, shape, nullptr), H5Sclose);
+    Handle stored = half ? half_type() : Handle(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
+    Handle embeddings(H5Dcreate2(file.get(), "embeddings", stored.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                 H5P_DEFAULT),
+                      H5Dclose);
+    check(embeddings.valid() ? 0 : -1, "creating /embeddings");
+
+    size_t longest = 1;
+    for (const auto& id : ids) longest = std::max(longest, id.size());
+    std::string packed(longest * ids.size(), '\0');
+    for (size_t i = 0; i < ids.size(); ++i) packed.replace(i * longest, ids[i].size(), ids[i]);
+    Handle string_type(H5Tcopy(H5T_C_S1), H5Tclose);
+    check(H5Tset_size(string_type.get(), longest), "id string size");
+    Handle id_space(H5Screate_simple(1, &rows, nullptr), H5Sclose);
+    Handle id_set(H5Dcreate2(file.get(), "ids", string_type.get(), id_space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT),
+                  H5Dclose);
+    if (rows > 0) check(H5Dwrite(id_set.get(), string_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), "ids");
+  }
+  comm.barrier();
+
+  // Each rank writes its own rows, one rank at a time (the serial library allows one
+  // writer per file).
+  for (int writer = 0; writer < comm.size(); ++writer) {
+    if (writer == comm.rank() && local_rows.size(0) > 0) {
+      Handle file(H5Fopen(temporary.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+      if (!file.valid()) throw std::runtime_error("cannot open " + temporary.string());
+      Handle embeddings(H5Dopen2(file.get(), "embeddings", H5P_DEFAULT), H5Dclose);
+      Handle space(H5Dget_space(embeddings.get()), H5Sclose);
+      const hsize_t start[2] = {static_cast<hsize_t>(first_row), 0};
+      const hsize_t count[2] = {static_cast<hsize_t>(local_rows.size(0)), dim};
+      check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), "hyperslab");
+      Handle memory(H5Screate_simple(2, count, nullptr), H5Sclose);
+      // float16 is converted by torch (round to nearest even) and written as raw bits.
+      const at::Tensor data = local_rows.to(half ? at::kHalf : at::kFloat).contiguous();
+      Handle memory_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT), H5Tclose);
+      check(H5Dwrite(embeddings.get(), memory_type.get(), memory.get(), space.get(), H5P_DEFAULT, data.data_ptr()),
+            "writing embeddings");
+    }
+    comm.barrier();
+  }
+
+  if (comm.rank() == 0) {
+    {
+      Handle file(H5Fopen(temporary.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+      const hid_t root = file.get();
+      write_int_attribute(root, "format_version", metadata.format_version);
+      write_string_attribute(root, "fingerprint", metadata.fingerprint);
+      write_int_attribute(root, "dim", metadata.dim);
+      write_string_attribute(root, "dtype", metadata.dtype);
+      write_int_attribute(root, "normalized", metadata.normalized ? 1 : 0);
+      write_int_attribute(root, "rows", metadata.rows);
+      write_string_attribute(root, "ids_hash", bank_ids_hash(ids));
+      write_string_attribute(root, "producer_commit", metadata.producer_commit);
+      write_string_attribute(root, "created", metadata.created.empty() ? utc_now() : metadata.created);
+      write_int_attribute(root, "complete", 1);  // last: a reader trusts nothing without it
+      check(H5Fflush(root, H5F_SCOPE_GLOBAL), "flush");
+    }
+    commit_temporary(temporary, path);
+  }
+  comm.barrier();
+}
+
+BankMetadata read_bank_metadata(const fs::path& path) {
+  BankReader reader(path);
+  if (!reader.has_attribute("complete") || reader.integer("complete") != 1)
+    reader.fail("incomplete bank (no complete = 1 attribute): its writer did not finish");
+  BankMetadata metadata;
+  metadata.format_version = reader.integer("format_version");
+  if (metadata.format_version != 1) reader.fail("unsupported format_version " + std::to_string(metadata.format_version));
+  metadata.fingerprint = reader.text("fingerprint");
+  metadata.rows = reader.integer("rows");
+  metadata.dim = reader.integer("dim");
+  metadata.dtype = reader.text("dtype");
+  metadata.normalized = reader.integer("normalized") != 0;
+  metadata.ids_hash = reader.text("ids_hash");
+  metadata.producer_commit = reader.text("producer_commit");
+  metadata.created = reader.text("created");
+  const auto shape = reader.shape("embeddings");
+  if (shape.size() != 2 || static_cast<int64_t>(shape[0]) != metadata.rows ||
+      static_cast<int64_t>(shape[1]) != metadata.dim)
+    reader.fail("/embeddings shape disagrees with the rows and dim attributes");
+  const auto id_shape = reader.shape("ids");
+  if (id_shape.size() != 1 || static_cast<int64_t>(id_shape[0]) != metadata.rows)
+    reader.fail("/ids length disagrees with the rows attribute");
+  if (metadata.dtype != "float16" && metadata.dtype != "float32") reader.fail("unknown dtype '" + metadata.dtype + "'");
+  return metadata;
+}
+
+std::vector<std::string> read_bank_ids(const fs::path& path) {
+  BankReader reader(path);
+  const auto shape = reader.shape("ids");
+  Handle dataset(H5Dopen2(reader.file(), "ids", H5P_DEFAULT), H5Dclose);
+  Handle type(H5Dget_type(dataset.get()), H5Tclose);
+  const size_t width = H5Tget_size(type.get());
+  std::string packed(width * shape[0], '\0');
+  if (shape[0] > 0 && H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()) < 0)
+    reader.fail("unreadable /ids");
+  std::vector<std::string> ids;
+  for (hsize_t i = 0; i < shape[0]; ++i) {
+    const std::string field = packed.substr(i * width, width);
+    ids.push_back(field.substr(0, field.find('\0')));
+  }
+  return ids;
+}
+
+at::Tensor read_bank_rows(const fs::path& path, int64_t first_row, int64_t count) {
+  BankReader reader(path);
+  const BankMetadata metadata = read_bank_metadata(path);
+  if (first_row < 0 || count < 0 || first_row + count > metadata.rows)
+    reader.fail("rows [" + std::to_string(first_row) + ", " + std::to_string(first_row + count) + ") out of range");
+  const bool half = metadata.dtype == "float16";
+  at::Tensor rows = at::empty({count, metadata.dim}, half ? at::kHalf : at::kFloat);
+  if (count == 0) return rows.to(at::kFloat);
+  Handle dataset(H5Dopen2(reader.file(), "embeddings", H5P_DEFAULT), H5Dclose);
+  Handle space(H5Dget_space(dataset.get()), H5Sclose);
+  const hsize_t start[2] = {static_cast<hsize_t>(first_row), 0};
+  const hsize_t extent[2] = {static_cast<hsize_t>(count), static_cast<hsize_t>(metadata.dim)};
+  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr), "hyperslab");
+  Handle memory(H5Screate_simple(2, extent, nullptr), H5Sclose);
+  Handle memory_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT), H5Tclose);
+  if (H5Dread(dataset.get(), memory_type.get(), memory.get(), space.get(), H5P_DEFAULT, rows.data_ptr()) < 0)
+    reader.fail("unreadable /embeddings rows (truncated or corrupt file)");
+  return rows.to(at::kFloat);
+}
+
+void check_bank_matches(const fs::path& path, const BankMetadata& found, const BankMetadata& expected) {
+  const auto refuse = [&](const std::string& what, const std::string& has, const std::string& wanted) {
+    throw UserError(path.string() + ": bank " + what + " mismatch: the file has " + has + ", this run needs " +
+                    wanted);
+  };
+  if (found.fingerprint != expected.fingerprint) refuse("encoder fingerprint", found.fingerprint, expected.fingerprint);
+  if (found.dtype != expected.dtype) refuse("dtype", found.dtype, expected.dtype);
+  if (found.dim != expected.dim) refuse("dim", std::to_string(found.dim), std::to_string(expected.dim));
+  if (found.rows != expected.rows) refuse("row count", std::to_string(found.rows), std::to_string(expected.rows));
+  if (found.ids_hash != expected.ids_hash) refuse("ids", "ids hash " + found.ids_hash, "ids hash " + expected.ids_hash);
+}
+
+}  // namespace spn

@@ -1,0 +1,59 @@
+#pragma once
+// Embedding banks in HDF5 (serial library): the frozen candidate set of stage 2.
+//   /embeddings  [N, D]  float16 (IEEE half, converted by torch and stored raw: HDF5
+//                        1.10's own float-to-half conversion is slow and rounds wrongly)
+//                        or float32
+//   /ids         [N]     image names (fixed-length strings)
+//   attributes of /: format_version, fingerprint (encoder weights + preprocessing),
+//   dim, dtype, normalized, rows, ids_hash, producer_commit, created, and complete = 1,
+//   written last.
+// A bank is written to a temporary name, each rank writing its own rows in turn (no
+// rank ever holds the whole bank), and renamed when complete. Readers read only the
+// rows they own (a hyperslab).
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "dist/communicator.h"
+
+namespace spn {
+
+struct BankMetadata {
+  int64_t format_version = 1;
+  std::string fingerprint;
+  int64_t rows = 0;
+  int64_t dim = 0;
+  std::string dtype = "float16";  // or "float32"
+  bool normalized = true;
+  std::string ids_hash;
+  std::string producer_commit;
+  std::string created;
+};
+
+// Hash of the ordered ids, as recorded in a bank.
+std::string bank_ids_hash(const std::vector<std::string>& ids);
+
+// Writes a bank from every rank's contiguous rows: this rank's `local_rows` are global
+// rows [first_row, first_row + local_rows.size(0)); `ids` (every id, in order) are only
+// read on rank 0. Collective: every rank calls it.
+void write_bank(Communicator& comm, const std::filesystem::path& path, const at::Tensor& local_rows,
+                int64_t first_row, const std::vector<std::string>& ids, BankMetadata metadata);
+
+// Reads and checks the attributes. A missing file, a file HDF5 cannot open (truncated
+// or corrupt), missing datasets or attributes, shapes that disagree with them, or a
+// missing completeness flag are UserErrors naming the file and the problem.
+BankMetadata read_bank_metadata(const std::filesystem::path& path);
+
+// The bank's ids, all of them.
+std::vector<std::string> read_bank_ids(const std::filesystem::path& path);
+
+// Rows [first_row, first_row + count) as float32 [count, D].
+at::Tensor read_bank_rows(const std::filesystem::path& path, int64_t first_row, int64_t count);
+
+// Refuses (UserError naming the mismatch) a bank that was not built for `expected`:
+// fingerprint, dtype, dim, row count or ids hash differ.
+void check_bank_matches(const std::filesystem::path& path, const BankMetadata& found, const BankMetadata& expected);
+
+}  // namespace spn
