@@ -68,7 +68,7 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
 
   if (!run.stage_done("stage1")) {
     const TripletData data = load_triplet_data(comm, train, vocabulary, config.data, show_progress);
-    const Stage1Summary summary = train_stage1(comm, config, run, model, data, show_progress);
+    const TrainingSummary summary = train_stage1(comm, config, run, model, data, show_progress);
     spdlog::info("stage 1: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s)", summary.steps,
                  summary.final_loss, summary.samples_per_second, comm.size());
     run.record_result("stage1", "train",

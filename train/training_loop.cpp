@@ -1,0 +1,92 @@
+#include "train/training_loop.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "data/batch_sampler.h"
+#include "dist/gradient_sync.h"
+#include "dist/sharding.h"
+#include "train/checkpoint.h"
+#include "train/lr_schedule.h"
+
+namespace spn {
+namespace {
+
+constexpr size_t kCheckpointsKept = 2;
+
+}  // namespace
+
+TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const LoopSettings& settings, CirModel& model,
+                                  torch::optim::Optimizer& optimizer, const TrainingStep& step, bool show_progress) {
+  GlobalBatchSampler sampler(settings.items, settings.batch_size, settings.order_seed);
+  const int64_t steps_per_epoch = sampler.steps_per_epoch();
+  if (steps_per_epoch == 0)
+    throw UserError(settings.batch_size_key + ": " + std::to_string(settings.batch_size) + " is larger than the " +
+                    std::to_string(settings.items) + " training triplets");
+  const int64_t total = settings.epochs * steps_per_epoch;
+  const std::string& stage = settings.stage;
+
+  int64_t start = 0;
+  if (auto checkpoint = latest_checkpoint(run.checkpoints_dir(), stage)) {
+    start = load_checkpoint(*checkpoint, model, &optimizer);
+    run.drop_metrics_after(stage, start);
+    spdlog::info("{}: resuming from {} (step {} of {})", stage, checkpoint->string(), start, total);
+  } else {
+    broadcast_tensors(comm, model.state_tensors());
+    spdlog::info("{}: {} triplets, global batch {} over {} rank(s), {} steps", stage, settings.items,
+                 settings.batch_size, comm.size(), total);
+  }
+
+  Progress progress(stage, total, show_progress);
+  progress.update(start);
+  const auto began = std::chrono::steady_clock::now();
+  double window_loss = 0, last_loss = 0;
+  int64_t window_steps = 0;
+  for (int64_t s = start; s < total; ++s) {
+    const double lr = learning_rate_at(s, total, settings.lr);
+    const std::vector<int64_t> global = sampler.global_batch(s);
+    const ShardRange mine = shard_range(settings.batch_size, comm.size(), comm.rank());
+    last_loss = step(global, {global.begin() + mine.begin, global.begin() + mine.end}, lr);
+    window_loss += last_loss;
+    ++window_steps;
+    const int64_t done = s + 1;
+    if (done % settings.log_every == 0 || done == total) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+      run.log_metrics({{"stage", stage},
+                       {"step", done},
+                       {"epoch", static_cast<double>(done) / steps_per_epoch},
+                       {"loss", window_loss / window_steps},
+                       {"lr", lr},
+                       {"temperature", 1.0 / model.logit_scale().item<double>()},
+                       {"samples_per_s", elapsed > 0 ? (done - start) * settings.batch_size / elapsed : 0.0}});
+      window_loss = 0;
+      window_steps = 0;
+    }
+    if (run.writer() && (done % settings.checkpoint_every == 0 || done % steps_per_epoch == 0 || done == total)) {
+      save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), stage, done), model, &optimizer, done);
+      prune_checkpoints(run.checkpoints_dir(), stage, kCheckpointsKept);
+    }
+    char note[48];
+    std::snprintf(note, sizeof note, "loss %.4f", last_loss);
+    progress.update(done, note);
+  }
+  progress.finish();
+
+  TrainingSummary summary;
+  summary.steps = total;
+  summary.steps_this_attempt = total - start;
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  summary.samples_per_second =
+      summary.seconds > 0 ? static_cast<double>(summary.steps_this_attempt * settings.batch_size) / summary.seconds : 0;
+  summary.final_loss = last_loss;
+  if (run.writer()) save_checkpoint(run.checkpoints_dir() / (stage + "-final.pt"), model, nullptr, total);
+  comm.barrier();
+  return summary;
+}
+
+}  // namespace spn

@@ -1,0 +1,44 @@
+#pragma once
+// The loop every training stage shares: the world-size-invariant batch order, the
+// learning-rate schedule, resume from the newest checkpoint of the stage, metrics
+// lines, periodic and end-of-epoch checkpoints, progress. A stage supplies the step.
+#include <torch/optim/optimizer.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dist/communicator.h"
+#include "models/cir_model.h"
+#include "track/run_record.h"
+
+namespace spn {
+
+struct LoopSettings {
+  std::string stage;               // "stage1", "stage2": checkpoint prefix and metrics tag
+  int64_t items = 0;               // training examples
+  int64_t batch_size = 0;          // global
+  std::string batch_size_key;      // where the batch size was set, for the error message
+  int64_t epochs = 0;
+  double lr = 0;
+  int64_t checkpoint_every = 0;
+  int64_t log_every = 0;
+  uint64_t order_seed = 0;
+};
+
+struct TrainingSummary {
+  int64_t steps = 0;
+  int64_t steps_this_attempt = 0;
+  double seconds = 0;             // wall time of the steps run by this attempt
+  double samples_per_second = 0;  // global samples per second in this attempt
+  double final_loss = 0;
+};
+
+// `step(global_batch, this_rank_rows, lr)` runs one optimisation step and returns the
+// mean loss of the global batch. Writes checkpoints/<stage>-final.pt at the end.
+using TrainingStep = std::function<double(const std::vector<int64_t>&, const std::vector<int64_t>&, double)>;
+
+TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const LoopSettings& settings, CirModel& model,
+                                  torch::optim::Optimizer& optimizer, const TrainingStep& step, bool show_progress);
+
+}  // namespace spn
