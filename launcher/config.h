@@ -92,6 +92,35 @@ struct Stage1Config {
   }
 };
 
+struct Stage2Config {
+  bool enabled = false;
+  int64_t epochs = 4;
+  int64_t batch_size = 128;
+  double lr = 5e-4;
+  double weight_decay = 0.01;
+  int64_t chunk = 4096;
+  std::string bank_dtype = "float16";
+  std::string bank_dir = "banks";
+  bool ignore_reference = false;
+  int64_t checkpoint_every = 100;
+  int64_t log_every = 10;
+
+  template <class V>
+  void visit(V& v) {
+    v.boolean("enabled", enabled, "run stage 2 after stage 1: frozen target side, softmax over the whole candidate bank");
+    v.integer("epochs", epochs, 0, 100000, "passes over the annotated training triplets");
+    v.integer("batch_size", batch_size, 1, 1 << 24, "global batch of queries, split into contiguous slices across ranks");
+    v.real("lr", lr, 0, 10, "AdamW learning rate of the query side (cosine decay after 5% warm-up)");
+    v.real("weight_decay", weight_decay, 0, 10, "AdamW weight decay");
+    v.integer("chunk", chunk, 1, 1 << 30, "bank columns per block of the sharded softmax (memory per rank ~ batch x chunk)");
+    v.choice("bank_dtype", bank_dtype, {"float16", "float32"}, "precision the bank is stored in (HDF5)");
+    v.text("bank_dir", bank_dir, "directory of banks shared by runs; a bank is reused when encoder, ids and dtype match");
+    v.boolean("ignore_reference", ignore_reference, "leave each query's own reference image out of its softmax");
+    v.integer("checkpoint_every", checkpoint_every, 1, INT64_MAX, "steps between checkpoints (one is also written at each epoch end)");
+    v.integer("log_every", log_every, 1, INT64_MAX, "steps between lines in metrics.jsonl");
+  }
+};
+
 struct EvalConfig {
   std::string split = "val";
   int64_t batch_size = 512;
@@ -111,6 +140,7 @@ struct ExperimentConfig {
   DataConfig data;
   ModelConfig model;
   Stage1Config stage1;
+  Stage2Config stage2;
   EvalConfig eval;
 
   // Where each key was set ("file.toml:12" or "--set stage1.lr=3e-4"), for errors
@@ -127,6 +157,7 @@ struct ExperimentConfig {
     v.section("data", data, "dataset");
     v.section("model", model, "encoders and CIR head");
     v.section("stage1", stage1, "stage 1: joint training with in-batch negatives gathered across ranks");
+    v.section("stage2", stage2, "stage 2: query side against the frozen candidate bank, sharded across ranks");
     v.section("eval", eval, "evaluation (CIRR protocol)");
   }
 

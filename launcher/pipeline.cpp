@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -19,7 +20,9 @@
 #include "train/checkpoint.h"
 #include "train/cirr_metrics.h"
 #include "train/evaluate.h"
+#include "train/candidate_bank.h"
 #include "train/stage1.h"
+#include "train/stage2.h"
 #include "train/triplet_data.h"
 
 namespace spn {
@@ -56,6 +59,26 @@ fs::path prepare_dataset(Communicator& comm, const ExperimentConfig& config, boo
   return root;
 }
 
+void evaluate_stage(Communicator& comm, const ExperimentConfig& config, RunRecord& run, CirModel& model,
+                    const CirrSplit& split, const Vocabulary& vocabulary, const std::string& stage, bool show_progress) {
+  const std::string marker = "eval-" + stage;
+  if (run.stage_done(marker)) return;
+  const auto metrics = evaluate_cirr(comm, model, split, vocabulary, config, show_progress);
+  run.record_result(stage, split.name, metrics);
+  run.log_metrics({{"stage", marker}, {"split", split.name}, {"metrics", metrics}});
+  run.mark_stage_done(marker);
+}
+
+void record_training(RunRecord& run, const std::string& stage, const TrainingSummary& summary,
+                     const fs::path& checkpoint) {
+  run.record_result(stage, "train",
+                    {{"steps", static_cast<double>(summary.steps)},
+                     {"final_loss", summary.final_loss},
+                     {"samples_per_s", summary.samples_per_second},
+                     {"seconds", summary.seconds}});
+  run.record_artifact(stage + "_checkpoint", checkpoint);
+}
+
 void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& run, bool show_progress) {
   const fs::path root = prepare_dataset(comm, config, show_progress);
   const CirrSplit train = load_cirr_split(root, "train");
@@ -64,31 +87,40 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
 
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   std::shared_ptr<CirModel> model = make_cir_model(config, vocabulary.size());
-  const fs::path stage1_final = run.checkpoints_dir() / "stage1-final.pt";
+  std::optional<TripletData> data;  // decoded once, only when a stage trains
+  const auto training_data = [&]() -> const TripletData& {
+    if (!data) data = load_triplet_data(comm, train, vocabulary, config.data, show_progress);
+    return *data;
+  };
 
+  const fs::path stage1_final = run.checkpoints_dir() / "stage1-final.pt";
   if (!run.stage_done("stage1")) {
-    const TripletData data = load_triplet_data(comm, train, vocabulary, config.data, show_progress);
-    const TrainingSummary summary = train_stage1(comm, config, run, model, data, show_progress);
+    const TrainingSummary summary = train_stage1(comm, config, run, model, training_data(), show_progress);
     spdlog::info("stage 1: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s)", summary.steps,
                  summary.final_loss, summary.samples_per_second, comm.size());
-    run.record_result("stage1", "train",
-                      {{"steps", static_cast<double>(summary.steps)},
-                       {"final_loss", summary.final_loss},
-                       {"samples_per_s", summary.samples_per_second},
-                       {"seconds", summary.seconds}});
-    run.record_artifact("stage1_checkpoint", stage1_final);
+    record_training(run, "stage1", summary, stage1_final);
     run.mark_stage_done("stage1");
   } else {
     load_checkpoint(stage1_final, *model, nullptr);
     spdlog::info("stage 1 already finished; loaded {}", stage1_final.string());
   }
+  evaluate_stage(comm, config, run, *model, eval_split, vocabulary, "stage1", show_progress);
+  if (!config.stage2.enabled) return;
 
-  if (!run.stage_done("eval-stage1")) {
-    const auto metrics = evaluate_cirr(comm, *model, eval_split, vocabulary, config, show_progress);
-    run.record_result("stage1", eval_split.name, metrics);
-    run.log_metrics({{"stage", "eval-stage1"}, {"split", eval_split.name}, {"metrics", metrics}});
-    run.mark_stage_done("eval-stage1");
+  const fs::path stage2_final = run.checkpoints_dir() / "stage2-final.pt";
+  if (!run.stage_done("stage2")) {
+    const CandidateBank bank = prepare_candidate_bank(comm, *model, training_data(), train, config, show_progress);
+    run.record_artifact("bank", bank.path);
+    const TrainingSummary summary = train_stage2(comm, config, run, model, training_data(), bank, show_progress);
+    spdlog::info("stage 2: {} steps against a bank of {} candidates, final loss {:.4f}, {:.1f} samples/s",
+                 summary.steps, bank.rows, summary.final_loss, summary.samples_per_second);
+    record_training(run, "stage2", summary, stage2_final);
+    run.mark_stage_done("stage2");
+  } else {
+    load_checkpoint(stage2_final, *model, nullptr);
+    spdlog::info("stage 2 already finished; loaded {}", stage2_final.string());
   }
+  evaluate_stage(comm, config, run, *model, eval_split, vocabulary, "stage2", show_progress);
 }
 
 }  // namespace

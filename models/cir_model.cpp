@@ -46,6 +46,23 @@ std::vector<torch::Tensor> CirModel::state_tensors() const {
   return tensors;
 }
 
+std::vector<torch::Tensor> CirModel::target_side_tensors() const {
+  std::vector<torch::Tensor> tensors = image_encoder_->parameters();
+  for (const auto& buffer : image_encoder_->buffers()) tensors.push_back(buffer);
+  return tensors;
+}
+
+std::vector<torch::Tensor> CirModel::query_side_parameters() const {
+  std::vector<torch::Tensor> parameters = text_encoder_->parameters();
+  for (const auto& p : head_->parameters()) parameters.push_back(p);
+  if (log_logit_scale_.requires_grad()) parameters.push_back(log_logit_scale_);
+  return parameters;
+}
+
+void CirModel::freeze_target_side() {
+  for (auto& p : image_encoder_->parameters()) p.set_requires_grad(false);
+}
+
 std::shared_ptr<CirModel> make_cir_model(const ExperimentConfig& config, int64_t vocab_size) {
   const ModelShape shape{config.model, config.data.image_size, vocab_size};
   return std::make_shared<CirModel>(make_image_encoder(config, shape), make_text_encoder(config, shape),

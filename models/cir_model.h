@@ -27,6 +27,12 @@ class CirModel : public torch::nn::Module {
   // fingerprints).
   std::vector<torch::Tensor> state_tensors() const;
 
+  // The target side (the image encoder) and what stage 2 trains: the text encoder, the
+  // head and a learned temperature. Freezing stops gradients into the target side.
+  std::vector<torch::Tensor> target_side_tensors() const;
+  std::vector<torch::Tensor> query_side_parameters() const;
+  void freeze_target_side();
+
  private:
   std::shared_ptr<ImageEncoder> image_encoder_;
   std::shared_ptr<TextEncoder> text_encoder_;

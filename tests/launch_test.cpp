@@ -190,5 +190,31 @@ TEST_F(Launch, KilledRunResumesToTheSameMetrics) {
   EXPECT_NE(again.output.find("stage1"), std::string::npos) << again.output;
 }
 
+TEST_F(Launch, StageTwoSharesItsBankAcrossRunsAndRefusesACorruptOne) {
+  write("tiny.toml", std::string(kTinyExperiment) + "[stage2]\nenabled = true\nepochs = 2\nbatch_size = 16\n");
+  const Outcome first = launch("tiny.toml --run-id first");
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(first.output.find("built bank"), std::string::npos) << first.output;
+  const auto results = results_of(dir_ / "runs/tiny/first");
+  EXPECT_TRUE(results["stage2"].contains("val")) << results.dump();
+  EXPECT_TRUE(results["stage2"]["val"].contains("Rsubset@1"));
+  EXPECT_NE(first.output.find("stage2 "), std::string::npos) << "the table shows stage 2" << first.output;
+
+  // Same experiment, same stage-1 weights: the bank is found and reused, not rebuilt.
+  const Outcome second = launch("tiny.toml --run-id second");
+  ASSERT_EQ(second.status, 0) << second.output;
+  EXPECT_NE(second.output.find("reusing bank"), std::string::npos) << second.output;
+  EXPECT_EQ(second.output.find("built bank"), std::string::npos) << second.output;
+  EXPECT_EQ(results_of(dir_ / "runs/tiny/second")["stage2"]["val"], results["stage2"]["val"]);
+
+  // A bank file cut short is refused, with its name, and the run fails with status 2.
+  const fs::path bank = results["artifacts"]["bank"].get<std::string>();
+  const std::string bytes = read_file(dir_ / bank);
+  write_file_atomic(dir_ / bank, bytes.substr(0, bytes.size() / 2));
+  const Outcome third = launch("tiny.toml --run-id third");
+  EXPECT_EQ(third.status, 2) << third.output;
+  EXPECT_NE(third.output.find(bank.filename().string()), std::string::npos) << third.output;
+}
+
 }  // namespace
 }  // namespace spn

@@ -45,6 +45,7 @@ TripletData load_triplet_data(Communicator& comm, const CirrSplit& split, const 
   }
   data.tokens = vocabulary.encode_batch(captions, config.max_words);
   data.images = load_split_images(comm, split, used_images, config.image_size, show_progress);
+  data.image_index = used_images;
   return data;
 }
 

@@ -16,6 +16,7 @@ namespace spn {
 
 struct TripletData {
   torch::Tensor images;             // uint8 [n_images, 3, S, S]
+  std::vector<int64_t> image_index; // per row of images: its index in the split
   std::vector<int64_t> reference;   // per triplet: row in images
   std::vector<int64_t> target;      // per triplet: row in images
   torch::Tensor tokens;             // int64 [n_triplets, max_words]

@@ -1,0 +1,71 @@
+#include "train/candidate_bank.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "core/hash.h"
+#include "core/progress.h"
+#include "data/embedding_bank.h"
+#include "data/image_tensor.h"
+#include "dist/sharding.h"
+#include "track/git_info.h"
+
+namespace spn {
+
+std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& config) {
+  uint64_t hash = fnv1a("spn target encoder v1/" + config.model.image_encoder + "/size " +
+                        std::to_string(config.data.image_size) + "/pixels /127.5-1");
+  for (const torch::Tensor& tensor : model.target_side_tensors()) {
+    const torch::Tensor values = tensor.detach().to(torch::kFloat).contiguous();
+    hash = fnv1a(values.data_ptr(), static_cast<size_t>(values.numel()) * sizeof(float), hash);
+  }
+  return hex64(hash);
+}
+
+CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const TripletData& data,
+                                     const CirrSplit& train, const ExperimentConfig& config, bool show_progress) {
+  std::vector<std::string> ids;
+  for (int64_t index : data.image_index) ids.push_back(train.images[index]);
+  BankMetadata expected;
+  expected.fingerprint = encoder_fingerprint(model, config);
+  expected.rows = static_cast<int64_t>(ids.size());
+  expected.dim = config.model.embed_dim;
+  expected.dtype = config.stage2.bank_dtype;
+  expected.ids_hash = bank_ids_hash(ids);
+  expected.producer_commit = read_git_info(SPN_SOURCE_DIR).commit;
+
+  CandidateBank bank;
+  bank.rows = expected.rows;
+  bank.path = std::filesystem::path(config.stage2.bank_dir) /
+              ("bank-" + expected.fingerprint + "-" + expected.ids_hash.substr(0, 8) + "-" + expected.dtype + ".h5");
+  const ShardRange mine = shard_range(bank.rows, comm.size(), comm.rank());
+  bank.begin = mine.begin;
+
+  // Rank 0 decides, so every rank takes the same branch.
+  const bool exists = broadcast_string(comm, std::filesystem::exists(bank.path) ? "1" : "0", 0) == "1";
+  if (exists) {
+    check_bank_matches(bank.path, read_bank_metadata(bank.path), expected);
+    spdlog::info("reusing bank {} ({} rows, built by a run with the same encoder)", bank.path.string(), bank.rows);
+  } else {
+    torch::NoGradGuard no_grad;
+    model.eval();
+    std::vector<torch::Tensor> chunks = {torch::empty({0, expected.dim})};
+    Progress progress("building bank", mine.size(), show_progress);
+    for (int64_t begin = mine.begin; begin < mine.end; begin += config.eval.batch_size) {
+      const int64_t count = std::min(config.eval.batch_size, mine.end - begin);
+      chunks.push_back(model.encode_target(normalize_images(data.images.narrow(0, begin, count))));
+      progress.update(begin + count - mine.begin);
+    }
+    progress.finish();
+    model.train();
+    write_bank(comm, bank.path, torch::cat(chunks), mine.begin, ids, expected);
+    bank.built = true;
+    spdlog::info("built bank {} ({} rows, {})", bank.path.string(), bank.rows, expected.dtype);
+  }
+  // Train against what the file holds (float16 rounding included), whether built now or
+  // reused, so a reused bank gives the same run.
+  bank.shard = read_bank_rows(bank.path, mine.begin, mine.size());
+  return bank;
+}
+
+}  // namespace spn

@@ -1,0 +1,36 @@
+#pragma once
+// The stage-2 candidate bank: the frozen target encoder's embeddings of every image of
+// the training triplets (bank row i = row i of TripletData::images), stored in HDF5 in
+// stage2.bank_dir and shared by all runs whose encoder, ids and dtype match. Each rank
+// keeps only its contiguous shard of rows in memory.
+#include <torch/types.h>
+
+#include <filesystem>
+#include <string>
+
+#include "data/cirr.h"
+#include "dist/communicator.h"
+#include "launcher/config.h"
+#include "models/cir_model.h"
+#include "train/triplet_data.h"
+
+namespace spn {
+
+struct CandidateBank {
+  torch::Tensor shard;  // float32 [rows owned by this rank, D], read back from the file
+  int64_t begin = 0;    // global row of shard[0]
+  int64_t rows = 0;     // all rows
+  std::filesystem::path path;
+  bool built = false;   // false when an existing bank was reused
+};
+
+// Hash of the target encoder's weights and of the preprocessing in front of it.
+std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& config);
+
+// Reuses the bank for this encoder and these ids when stage2.bank_dir has one (and says
+// so), else builds it with each rank embedding its shard. A bank file that exists but
+// is incomplete, corrupt or built for something else is refused with a UserError.
+CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const TripletData& data,
+                                     const CirrSplit& train, const ExperimentConfig& config, bool show_progress);
+
+}  // namespace spn
