@@ -32,7 +32,9 @@ namespace {
 // captions on first start, read back from the run directory on resume.
 Vocabulary run_vocabulary(Communicator& comm, RunRecord& run, const CirrSplit& train) {
   const fs::path path = run.dir() / "vocab.txt";
-  if (fs::exists(path)) return Vocabulary::load(path);
+  // Rank 0 decides: a rank that saw the file rank 0 has just written would skip the
+  // barrier below and leave its peers waiting in mismatched collectives.
+  if (broadcast_string(comm, fs::exists(path) ? "1" : "0", 0) == "1") return Vocabulary::load(path);
   std::vector<std::string> captions;
   for (const auto& triplet : train.triplets) captions.push_back(triplet.caption);
   Vocabulary vocabulary = Vocabulary::build(captions);
