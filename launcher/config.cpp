@@ -60,12 +60,12 @@ class Reader {
     value = *node->value<bool>();
   }
 
-  void text(const char* key, std::string& value, const char*) {
+  void text(const char* key, std::string& value, const char*, bool may_be_empty = false) {
     const toml::node* node = find(key);
     if (!node) return;
     if (!node->is_string()) fail(key, *node, "expected a string, got " + type_name(*node));
     value = *node->value<std::string>();
-    if (value.empty()) fail(key, *node, "must not be empty");
+    if (value.empty() && !may_be_empty) fail(key, *node, "must not be empty");
   }
 
   void choice(const char* key, std::string& value, const std::vector<std::string>& options, const char* doc) {
@@ -149,7 +149,7 @@ class Writer {
   void integer(const char* key, const int64_t& value, int64_t, int64_t, const char*) { table_.insert(key, value); }
   void real(const char* key, const double& value, double, double, const char*) { table_.insert(key, value); }
   void boolean(const char* key, const bool& value, const char*) { table_.insert(key, value); }
-  void text(const char* key, const std::string& value, const char*) { table_.insert(key, value); }
+  void text(const char* key, const std::string& value, const char*, bool = false) { table_.insert(key, value); }
   void choice(const char* key, const std::string& value, const std::vector<std::string>&, const char*) {
     table_.insert(key, value);
   }
@@ -176,7 +176,9 @@ class Documenter {
     row(key, "float", format_number(value), doc + range(format_number(lo), format_number(hi)));
   }
   void boolean(const char* key, const bool& value, const char* doc) { row(key, "bool", value ? "true" : "false", doc); }
-  void text(const char* key, const std::string& value, const char* doc) { row(key, "string", "\"" + value + "\"", doc); }
+  void text(const char* key, const std::string& value, const char* doc, bool = false) {
+    row(key, "string", "\"" + value + "\"", doc);
+  }
   void choice(const char* key, const std::string& value, const std::vector<std::string>&, const char* doc) {
     text(key, value, doc);
   }

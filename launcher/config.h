@@ -77,9 +77,14 @@ struct Stage1Config {
   int64_t checkpoint_every = 100;
   int64_t log_every = 10;
   double grad_bucket_mb = 16;
+  std::string init_checkpoint;
 
   template <class V>
   void visit(V& v) {
+    v.text("init_checkpoint", init_checkpoint,
+           "start from this checkpoint's weights (e.g. another run's stage1-final.pt); with epochs = 0 "
+           "stage 1 just adopts them, for stage-2-only experiments; \"\" = a fresh model",
+           /*may_be_empty=*/true);
     v.integer("epochs", epochs, 0, 100000, "passes over the annotated training triplets");
     v.integer("batch_size", batch_size, 1, 1 << 24, "global batch size, split into contiguous slices across ranks");
     v.real("lr", lr, 0, 10, "AdamW learning rate (cosine decay to 0 after 5% linear warm-up)");

@@ -17,10 +17,10 @@
 #include "dist/threads.h"
 #include "launcher/environment.h"
 #include "models/cir_model.h"
+#include "train/candidate_bank.h"
 #include "train/checkpoint.h"
 #include "train/cirr_metrics.h"
 #include "train/evaluate.h"
-#include "train/candidate_bank.h"
 #include "train/stage1.h"
 #include "train/stage2.h"
 #include "train/triplet_data.h"
@@ -97,6 +97,12 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
 
   const fs::path stage1_final = run.checkpoints_dir() / "stage1-final.pt";
   if (!run.stage_done("stage1")) {
+    if (!config.stage1.init_checkpoint.empty()) {
+      if (!fs::exists(config.stage1.init_checkpoint))
+        throw UserError(config.where("stage1.init_checkpoint") + ": " + config.stage1.init_checkpoint + " not found");
+      load_checkpoint(config.stage1.init_checkpoint, *model, nullptr);
+      spdlog::info("stage 1 starts from the weights in {}", config.stage1.init_checkpoint);
+    }
     const TrainingSummary summary = train_stage1(comm, config, run, model, training_data(), show_progress);
     spdlog::info("stage 1: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s)", summary.steps,
                  summary.final_loss, summary.samples_per_second, comm.size());

@@ -207,6 +207,19 @@ TEST_F(Launch, StageTwoSharesItsBankAcrossRunsAndRefusesACorruptOne) {
   EXPECT_EQ(second.output.find("built bank"), std::string::npos) << second.output;
   EXPECT_EQ(results_of(dir_ / "runs/tiny/second")["stage2"]["val"], results["stage2"]["val"]);
 
+  // Stage 2 only: stage-1 weights from the first run, its bank reused, the same result.
+  const Outcome only = launch("tiny.toml --run-id only --set stage1.epochs=0 --set stage1.init_checkpoint=" +
+                              (dir_ / "runs/tiny/first/checkpoints/stage1-final.pt").string());
+  ASSERT_EQ(only.status, 0) << only.output;
+  EXPECT_NE(only.output.find("reusing bank"), std::string::npos) << only.output;
+  EXPECT_EQ(results_of(dir_ / "runs/tiny/only")["stage1"]["val"], results["stage1"]["val"]);
+  EXPECT_EQ(results_of(dir_ / "runs/tiny/only")["stage2"]["val"], results["stage2"]["val"]);
+  const Outcome missing = launch("tiny.toml --run-id missing --set stage1.init_checkpoint=nowhere.pt");
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_NE(missing.output.find("--set stage1.init_checkpoint=nowhere.pt: stage1.init_checkpoint: nowhere.pt not found"),
+            std::string::npos)
+      << missing.output;
+
   // A bank file cut short is refused, with its name, and the run fails with status 2.
   const fs::path bank = results["artifacts"]["bank"].get<std::string>();
   const std::string bytes = read_file(dir_ / bank);
