@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include "core/hash.h"
 #include "data/image_tensor.h"
 #include "train/stage2_step.h"
 
@@ -14,16 +13,7 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
   constexpr uint64_t kBatchOrderStream = 202;  // seed stream of the stage-2 batch order
   const Stage2Config& cfg = config.stage2;
   Stage2Step step(comm, model, cfg, bank.shard, bank.begin);
-  LoopSettings settings;
-  settings.stage = "stage2";
-  settings.items = data.size();
-  settings.batch_size = cfg.batch_size;
-  settings.batch_size_key = config.where("stage2.batch_size");
-  settings.epochs = cfg.epochs;
-  settings.lr = cfg.lr;
-  settings.checkpoint_every = cfg.checkpoint_every;
-  settings.log_every = cfg.log_every;
-  settings.order_seed = mix_seed(static_cast<uint64_t>(config.seed), kBatchOrderStream);
+  const LoopSettings settings = loop_settings_for("stage2", cfg, config, data.size(), kBatchOrderStream);
   return run_training_loop(
       comm, run, settings, *model, step.optimizer(),
       [&](const std::vector<int64_t>& global, const std::vector<int64_t>& local, double lr) {

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/hash.h"
 #include "dist/communicator.h"
+#include "launcher/config.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 
@@ -33,6 +35,24 @@ struct TrainingSummary {
   double samples_per_second = 0;  // global samples per second in this attempt
   double final_loss = 0;
 };
+
+// The loop settings of a stage from its config section ([stage1] or [stage2] share
+// these key names); the batch order is seed stream `order_stream` of the experiment seed.
+template <class StageConfig>
+LoopSettings loop_settings_for(const std::string& stage, const StageConfig& section, const ExperimentConfig& config,
+                               int64_t items, uint64_t order_stream) {
+  LoopSettings settings;
+  settings.stage = stage;
+  settings.items = items;
+  settings.batch_size = section.batch_size;
+  settings.batch_size_key = config.where(stage + ".batch_size");
+  settings.epochs = section.epochs;
+  settings.lr = section.lr;
+  settings.checkpoint_every = section.checkpoint_every;
+  settings.log_every = section.log_every;
+  settings.order_seed = mix_seed(static_cast<uint64_t>(config.seed), order_stream);
+  return settings;
+}
 
 // `step(global_batch, this_rank_rows, lr)` runs one optimisation step and returns the
 // mean loss of the global batch. Writes checkpoints/<stage>-final.pt at the end.
