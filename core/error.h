@@ -15,9 +15,4 @@ class UserError : public std::runtime_error {
   explicit UserError(const std::string& message) : std::runtime_error(message) {}
 };
 
-// Thrown for an error in one named place: "where: what".
-inline UserError user_error_at(const std::string& where, const std::string& what) {
-  return UserError(where + ": " + what);
-}
-
 }  // namespace spn

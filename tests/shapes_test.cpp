@@ -3,6 +3,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "data/cirr.h"
 #include "data/shapes_benchmark.h"
 #include "data/shapes_render.h"
@@ -89,7 +90,7 @@ TEST(DistShapes, GenerationIsByteIdenticalForAnyWorldSize) {
     for (const auto& entry : fs::recursive_directory_iterator(dir / "reference")) {
       if (!entry.is_regular_file()) continue;
       const fs::path relative = fs::relative(entry.path(), dir / "reference");
-      EXPECT_EQ(testing::file_bytes(entry.path()), testing::file_bytes(dir / "world" / relative)) << relative;
+      EXPECT_EQ(read_file(entry.path()), read_file(dir / "world" / relative)) << relative;
       ++files;
     }
     EXPECT_EQ(files, 2u * 25 + 11 + 7 * 6 + 6);  // images, 4 annotation files, descriptions, generator.json

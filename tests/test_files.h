@@ -19,15 +19,4 @@ inline std::filesystem::path shared_temp_dir(Communicator& comm, const std::stri
   return broadcast_string(comm, path, 0);
 }
 
-inline std::string file_bytes(const std::filesystem::path& path) {
-  std::string out;
-  FILE* file = std::fopen(path.c_str(), "rb");
-  if (!file) return "<missing>";
-  char buffer[65536];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) out.append(buffer, n);
-  std::fclose(file);
-  return out;
-}
-
 }  // namespace spn::testing

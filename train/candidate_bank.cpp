@@ -59,7 +59,6 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
     progress.finish();
     model.train();
     write_bank(comm, bank.path, torch::cat(chunks), mine.begin, ids, expected);
-    bank.built = true;
     spdlog::info("built bank {} ({} rows, {})", bank.path.string(), bank.rows, expected.dtype);
   }
   // Train against what the file holds (float16 rounding included), whether built now or

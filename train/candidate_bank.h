@@ -21,7 +21,6 @@ struct CandidateBank {
   int64_t begin = 0;    // global row of shard[0]
   int64_t rows = 0;     // all rows
   std::filesystem::path path;
-  bool built = false;   // false when an existing bank was reused
 };
 
 // Hash of the target encoder's weights and of the preprocessing in front of it.
