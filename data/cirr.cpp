@@ -106,6 +106,15 @@ CirrSplit load_cirr_split(const fs::path& root, const std::string& split_name) {
     triplet.reference = item.image(item.text("reference"), "reference");
     if (items[i].contains("target_hard")) triplet.target = item.image(item.text("target_hard"), "target_hard");
     triplet.caption = item.text("caption");
+    if (items[i].contains("target_soft")) {
+      const json& soft = items[i]["target_soft"];
+      if (!soft.is_object()) item.fail("field 'target_soft' must be an object {image name: score}");
+      for (const auto& [name, score] : soft.items()) {
+        if (!score.is_number()) item.fail("target_soft['" + name + "'] must be a number");
+        const int64_t image = item.image(name, "target_soft image");
+        if (score.get<double>() == 1.0 && image != triplet.target) triplet.equally_good_targets.push_back(image);
+      }
+    }
     const json& img_set = item.field("img_set");
     if (!img_set.is_object() || !img_set.contains("members") || !img_set["members"].is_array())
       item.fail("field 'img_set' must be an object with a 'members' array");

@@ -1,6 +1,7 @@
 #pragma once
 // CIRR-format annotations: one loader for the built-in benchmark and for real CIRR.
 //   captions/cap.rc2.<split>.json      [{pairid, reference, target_hard, caption,
+//                                        target_soft: {name: score} (optional),
 //                                        img_set: {members: [...]}}, ...]
 //   image_splits/split.rc2.<split>.json {image name: relative path}
 // test1 has no target_hard; such triplets have an empty target.
@@ -17,6 +18,9 @@ struct CirrTriplet {
   int64_t reference = -1;  // index into CirrSplit::images
   int64_t target = -1;     // -1 when the split has no targets (test1)
   std::string caption;
+  // Other images the annotators judged to match as well as the target (target_soft
+  // score 1.0; CIRR marks partial matches 0.5 and non-matches -1, which are not kept).
+  std::vector<int64_t> equally_good_targets;
   std::vector<int64_t> members;  // img_set members (indices), reference included as in CIRR
 };
 

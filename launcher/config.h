@@ -106,7 +106,13 @@ struct Stage2Config {
   int64_t chunk = 4096;
   std::string bank_dtype = "float16";
   std::string bank_dir = "banks";
+  std::string bank_mode = "sharded";
+  std::string reference_features = "bank";
+  std::string positives = "target";
+  std::string multi_positive = "logsumexp";
   bool ignore_reference = false;
+  bool eval_every_epoch = true;
+  std::string select_metric = "Avg";
   int64_t checkpoint_every = 100;
   int64_t log_every = 10;
 
@@ -120,7 +126,13 @@ struct Stage2Config {
     v.integer("chunk", chunk, 1, 1 << 30, "bank columns per block of the sharded softmax (memory per rank ~ batch x chunk)");
     v.choice("bank_dtype", bank_dtype, {"float16", "float32"}, "precision the bank is stored in (HDF5)");
     v.text("bank_dir", bank_dir, "directory of banks shared by runs; a bank is reused when encoder, ids and dtype match");
+    v.choice("bank_mode", bank_mode, {"sharded", "replicated"}, "\"sharded\": each rank holds N/W rows and the softmax is reduced across ranks; \"replicated\": every rank holds the whole bank (small banks)");
+    v.choice("reference_features", reference_features, {"bank", "encoder"}, "\"bank\": a query's reference features are its bank row, as SPN does, so a step decodes no images; \"encoder\": re-encode the reference image");
+    v.choice("positives", positives, {"target", "target_soft"}, "\"target\": target_hard is the one positive; \"target_soft\": also every image CIRR's target_soft scores 1.0");
+    v.choice("multi_positive", multi_positive, {"logsumexp", "mean"}, "loss of a query with several positives: -log of their summed softmax mass, or the mean of their -log softmax");
     v.boolean("ignore_reference", ignore_reference, "leave each query's own reference image out of its softmax");
+    v.boolean("eval_every_epoch", eval_every_epoch, "evaluate on eval.split after each epoch and keep the best checkpoint; stage 2's result is that checkpoint's");
+    v.choice("select_metric", select_metric, {"Avg", "R@1", "R@5", "R@10", "R@50", "Rsubset@1", "Rsubset@2", "Rsubset@3"}, "metric that picks the best epoch; Avg = (R@5 + Rsubset@1) / 2, CIRR's leaderboard average");
     v.integer("checkpoint_every", checkpoint_every, 1, INT64_MAX, "steps between checkpoints (one is also written at each epoch end)");
     v.integer("log_every", log_every, 1, INT64_MAX, "steps between lines in metrics.jsonl");
   }

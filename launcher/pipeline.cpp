@@ -115,29 +115,34 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
   evaluate_stage(comm, config, run, *model, eval_split, vocabulary, "stage1", show_progress);
   if (!config.stage2.enabled) return;
 
-  const fs::path stage2_final = run.checkpoints_dir() / "stage2-final.pt";
+  const fs::path stage2_result = stage2_result_checkpoint(config, run);
   if (!run.stage_done("stage2")) {
     const CandidateBank bank = prepare_candidate_bank(comm, *model, training_data(), train, config, show_progress);
     run.record_artifact("bank", bank.path);
-    const TrainingSummary summary = train_stage2(comm, config, run, model, training_data(), bank, show_progress);
+    const Evaluator evaluate = [&] {
+      return evaluate_cirr(comm, *model, eval_split, vocabulary, config, /*show_progress=*/false);
+    };
+    const TrainingSummary summary =
+        train_stage2(comm, config, run, model, training_data(), bank, evaluate, show_progress);
     spdlog::info("stage 2: {} steps against a bank of {} candidates, final loss {:.4f}, {:.1f} samples/s",
                  summary.steps, bank.rows, summary.final_loss, summary.samples_per_second);
-    record_training(run, "stage2", summary, stage2_final);
+    record_training(run, "stage2", summary, stage2_result);
     run.mark_stage_done("stage2");
   } else {
-    load_checkpoint(stage2_final, *model, nullptr);
-    spdlog::info("stage 2 already finished; loaded {}", stage2_final.string());
+    spdlog::info("stage 2 already finished");
   }
+  load_checkpoint(stage2_result, *model, nullptr);
+  spdlog::info("stage 2's result: {}", stage2_result.string());
   evaluate_stage(comm, config, run, *model, eval_split, vocabulary, "stage2", show_progress);
 }
 
 }  // namespace
 
 std::string format_results_table(const nlohmann::json& results, const std::string& split) {
-  std::string keys[kRecallAt.size() + kSubsetRecallAt.size()];
-  size_t n = 0;
-  for (int64_t k : kRecallAt) keys[n++] = "R@" + std::to_string(k);
-  for (int64_t k : kSubsetRecallAt) keys[n++] = "Rsubset@" + std::to_string(k);
+  std::vector<std::string> keys;
+  for (int64_t k : kRecallAt) keys.push_back("R@" + std::to_string(k));
+  for (int64_t k : kSubsetRecallAt) keys.push_back("Rsubset@" + std::to_string(k));
+  keys.push_back("Avg");
   std::string table = "stage   ";
   for (const auto& key : keys) {
     char cell[16];

@@ -41,6 +41,24 @@ TEST_F(CirrLoader, LoadsValidFile) {
   ASSERT_EQ(split.triplets.size(), 1u);
   EXPECT_EQ(split.triplets[0].target, 1);
   EXPECT_EQ(split.image_path(2), root_ / "./dev/c.png");
+  EXPECT_TRUE(split.triplets[0].equally_good_targets.empty());
+}
+
+TEST_F(CirrLoader, KeepsOnlyFullScoreSoftTargetsOtherThanTheHardOne) {
+  EXPECT_EQ(error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
+                          "target_soft": {"b": 1.0, "c": 1.0, "a": 0.5},
+                          "img_set": {"members": ["a", "b", "c"]}}])"),
+            "");
+  EXPECT_EQ(load_cirr_split(root_, "val").triplets[0].equally_good_targets, std::vector<int64_t>{2});
+
+  const std::string unknown = error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
+      "target_soft": {"zz": 1.0}, "img_set": {"members": []}}])");
+  EXPECT_NE(unknown.find("item 0 (pairid 4): target_soft image 'zz' is not an image of split 'val'"),
+            std::string::npos)
+      << unknown;
+  const std::string score = error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
+      "target_soft": {"c": "yes"}, "img_set": {"members": []}}])");
+  EXPECT_NE(score.find("item 0 (pairid 4): target_soft['c'] must be a number"), std::string::npos) << score;
 }
 
 TEST_F(CirrLoader, ErrorsNameFileAndItem) {

@@ -2,6 +2,7 @@
 // key and place named, --print-config, a finished run printing its results, and a run
 // killed in the middle of stage 1 resuming to the same metrics as an uninterrupted one.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,6 +125,15 @@ TEST_F(Launch, PrintConfigShowsResolvedValues) {
 
 nlohmann::json results_of(const fs::path& run) { return nlohmann::json::parse(read_file(run / "results.json")); }
 
+
+// Deletes a root attribute of an HDF5 bank in place, as a foreign tool might.
+void delete_bank_attribute(const fs::path& bank, const char* name) {
+  const hid_t file = H5Fopen(bank.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(file, 0) << bank;
+  EXPECT_GE(H5Adelete(file, name), 0) << name;
+  H5Fclose(file);
+}
+
 TEST_F(Launch, KilledRunResumesToTheSameMetrics) {
   write("tiny.toml", kTinyExperiment);
   const Outcome full = launch("tiny.toml --run-id full");
@@ -199,6 +209,16 @@ TEST_F(Launch, StageTwoSharesItsBankAcrossRunsAndRefusesACorruptOne) {
   EXPECT_TRUE(results["stage2"].contains("val")) << results.dump();
   EXPECT_TRUE(results["stage2"]["val"].contains("Rsubset@1"));
   EXPECT_NE(first.output.find("stage2 "), std::string::npos) << "the table shows stage 2" << first.output;
+  // Each epoch was evaluated; stage 2's result is the best epoch's checkpoint, which
+  // evaluates to exactly the metrics recorded when it was kept.
+  const auto best = results["stage2"]["best_epoch"];
+  EXPECT_EQ(best["metric"], "Avg") << results.dump();
+  EXPECT_GE(best["epoch"].get<int>(), 1);
+  EXPECT_LE(best["epoch"].get<int>(), 2);
+  EXPECT_EQ(best["metrics"], results["stage2"]["val"]);
+  EXPECT_TRUE(fs::exists(dir_ / "runs/tiny/first/checkpoints/stage2-best.pt"));
+  EXPECT_NE(first.output.find("stage2 epoch 2: Avg"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("sharded (rows 0.."), std::string::npos) << first.output;
 
   // Same experiment, same stage-1 weights: the bank is found and reused, not rebuilt.
   const Outcome second = launch("tiny.toml --run-id second");
@@ -220,13 +240,35 @@ TEST_F(Launch, StageTwoSharesItsBankAcrossRunsAndRefusesACorruptOne) {
             std::string::npos)
       << missing.output;
 
-  // A bank file cut short is refused, with its name, and the run fails with status 2.
-  const fs::path bank = results["artifacts"]["bank"].get<std::string>();
-  const std::string bytes = read_file(dir_ / bank);
-  write_file_atomic(dir_ / bank, bytes.substr(0, bytes.size() / 2));
-  const Outcome third = launch("tiny.toml --run-id third");
-  EXPECT_EQ(third.status, 2) << third.output;
-  EXPECT_NE(third.output.find(bank.filename().string()), std::string::npos) << third.output;
+  // Replicated bank, references re-encoded: the options reach stage 2.
+  const Outcome replicated = launch(
+      "tiny.toml --run-id replicated --set stage2.bank_mode=replicated --set stage2.reference_features=encoder");
+  ASSERT_EQ(replicated.status, 0) << replicated.output;
+  EXPECT_NE(replicated.output.find("replicated on every rank, reference features from the encoder"),
+            std::string::npos)
+      << replicated.output;
+
+  // A bank file that is not what its name promises is refused, naming the file and the
+  // mismatch, and the run fails with status 2: a bank of another encoder copied over
+  // this encoder's, no completeness flag, cut short.
+  const fs::path bank = dir_ / results["artifacts"]["bank"].get<std::string>();
+  const std::string bytes = read_file(bank);
+  const std::string other_encoder = "tiny.toml --set stage1.epochs=1 --run-id ";
+  ASSERT_EQ(launch(other_encoder + "other").status, 0);
+  const fs::path other_bank = dir_ / results_of(dir_ / "runs/tiny/other")["artifacts"]["bank"].get<std::string>();
+  ASSERT_NE(other_bank, bank);
+  write_file_atomic(other_bank, bytes);
+  const auto refused = [&](const std::string& args, const fs::path& file, const std::string& message) {
+    const Outcome outcome = launch(args);
+    EXPECT_EQ(outcome.status, 2) << outcome.output;
+    EXPECT_NE(outcome.output.find(file.filename().string()), std::string::npos) << outcome.output;
+    EXPECT_NE(outcome.output.find(message), std::string::npos) << outcome.output;
+  };
+  refused(other_encoder + "copied", other_bank, "encoder fingerprint mismatch");
+  delete_bank_attribute(bank, "complete");
+  refused("tiny.toml --run-id incomplete", bank, "incomplete bank");
+  write_file_atomic(bank, bytes.substr(0, bytes.size() / 2));
+  refused("tiny.toml --run-id truncated", bank, "");
 }
 
 }  // namespace

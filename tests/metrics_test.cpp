@@ -66,7 +66,15 @@ TEST(DistCirrConformance, ValAndTest1LoadAndEvaluate) {
   EXPECT_EQ(val.triplets.size(), 4181u);
   EXPECT_EQ(val.images.size(), 2297u);
   EXPECT_TRUE(val.has_targets());
-  for (const auto& t : val.triplets) EXPECT_EQ(t.members.size(), 6u);
+  size_t equally_good = 0, queries_with_several_targets = 0;
+  for (const auto& t : val.triplets) {
+    EXPECT_EQ(t.members.size(), 6u);
+    equally_good += t.equally_good_targets.size();
+    queries_with_several_targets += t.equally_good_targets.empty() ? 0 : 1;
+  }
+  // target_soft entries scored 1.0 other than target_hard, counted with Python's json.
+  EXPECT_EQ(equally_good, 77u);
+  EXPECT_EQ(queries_with_several_targets, 37u);
   const CirrSplit test1 = load_cirr_split(root, "test1");
   EXPECT_EQ(test1.triplets.size(), 4148u);
   EXPECT_EQ(test1.images.size(), 2315u);
@@ -86,6 +94,7 @@ TEST(DistCirrConformance, ValAndTest1LoadAndEvaluate) {
   EXPECT_EQ(metrics, reference);
   EXPECT_GE(metrics.at("R@1"), 25.0);  // at least the easy quarter
   EXPECT_LE(metrics.at("R@1"), metrics.at("R@5"));
+  EXPECT_DOUBLE_EQ(metrics.at("Avg"), (metrics.at("R@5") + metrics.at("Rsubset@1")) / 2);
   EXPECT_LE(metrics.at("R@10"), metrics.at("R@50"));
   EXPECT_LE(metrics.at("Rsubset@1"), metrics.at("Rsubset@2"));
   EXPECT_LE(metrics.at("Rsubset@2"), metrics.at("Rsubset@3"));
@@ -129,7 +138,7 @@ TEST(DistCirrConformance, EvaluationRunsEndToEndOnPlaceholderImages) {
   const auto metrics = evaluate_cirr(comm, *model, val, vocabulary, config, false);
   auto local = make_local_communicator();
   const auto reference = evaluate_cirr(*local, *model, val, vocabulary, config, false);
-  ASSERT_EQ(metrics.size(), 7u);
+  ASSERT_EQ(metrics.size(), 8u);
   for (const auto& [name, value] : reference) {
     EXPECT_NEAR(metrics.at(name), value, 0.1) << name;  // float order may move a tie
     EXPECT_GE(value, 0.0);

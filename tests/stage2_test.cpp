@@ -1,6 +1,7 @@
-// Stage 2 on the world (1, 2 or 3 ranks, bank sharded) against one process holding the
-// whole bank, in the same test: the same losses and query-side parameters over 10 steps,
-// and the target side untouched.
+// Stage 2 on the world (1, 2 or 3 ranks; bank sharded or replicated) against one
+// process holding the whole bank, in the same test: the same losses and query-side
+// parameters over 10 steps, the target side untouched; bank row lookup; the targets a
+// batch of triplets gets.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -8,42 +9,58 @@
 #include "dist/sharding.h"
 #include "test_models.h"
 #include "test_world.h"
+#include "train/stage2.h"
 #include "train/stage2_step.h"
 
 namespace spn {
 namespace {
 
+torch::Tensor unit_rows(int64_t rows, int64_t dim) {
+  const torch::Tensor values = torch::randn({rows, dim});
+  return values / values.norm(2, 1, true);
+}
+
+CandidateBank bank_for(Communicator& comm, const torch::Tensor& whole, bool replicated) {
+  CandidateBank bank;
+  bank.rows = whole.size(0);
+  bank.replicated = replicated;
+  const ShardRange shard = replicated ? ShardRange{0, bank.rows} : shard_range(bank.rows, comm.size(), comm.rank());
+  bank.begin = shard.begin;
+  bank.shard = whole.narrow(0, shard.begin, shard.size());
+  return bank;
+}
+
+struct Variant {
+  bool replicated = false;
+  bool ignore_reference = false;
+  std::string multi_positive;  // "" = one positive per query
+};
+
 TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
   Communicator& comm = testing::world();
-  ExperimentConfig config = testing::tiny_config();
-  config.stage2.chunk = 5;
   constexpr int64_t kTriplets = 27, kBatch = 9, kBankRows = 23, kSteps = 10;
   torch::manual_seed(8);
-  torch::Tensor bank = torch::randn({kBankRows, 8});
-  bank = bank / bank.norm(2, 1, true);
-  torch::Tensor references = torch::randn({kTriplets, 8});
-  references = references / references.norm(2, 1, true);
+  const torch::Tensor bank = unit_rows(kBankRows, 8);
+  const torch::Tensor references = unit_rows(kTriplets, 8);
   const torch::Tensor tokens = testing::synthetic_triplets(kTriplets, 3).tokens;
-  std::vector<int64_t> target_of(kTriplets);
-  for (int64_t i = 0; i < kTriplets; ++i) target_of[i] = (i * 5) % kBankRows;
 
-  auto run = [&](Communicator& c, bool ignore_reference) {
+  auto run = [&](Communicator& c, const Variant& variant) {
+    ExperimentConfig config = testing::tiny_config();
+    config.stage2.chunk = 5;
+    if (!variant.multi_positive.empty()) config.stage2.multi_positive = variant.multi_positive;
     torch::manual_seed(7);
     auto model = make_cir_model(config, testing::kTestVocab);
-    const std::vector<torch::Tensor> target_side_before = [&] {
-      std::vector<torch::Tensor> copies;
-      for (const auto& t : model->target_side_tensors()) copies.push_back(t.detach().clone());
-      return copies;
-    }();
-    const ShardRange shard = shard_range(kBankRows, c.size(), c.rank());
-    Stage2Step step(c, model, config.stage2, bank.narrow(0, shard.begin, shard.size()), shard.begin);
+    std::vector<torch::Tensor> target_side_before;
+    for (const auto& t : model->target_side_tensors()) target_side_before.push_back(t.detach().clone());
+    Stage2Step step(c, model, config.stage2, bank_for(c, bank, variant.replicated));
     GlobalBatchSampler sampler(kTriplets, kBatch, 77);
     std::vector<double> losses;
     for (int64_t s = 0; s < kSteps; ++s) {
       SoftmaxTargets targets;
       for (int64_t t : sampler.global_batch(s)) {
-        targets.positives.push_back({target_of[t]});
-        if (ignore_reference) targets.ignored.push_back({(target_of[t] + 1) % kBankRows});
+        targets.positives.push_back({(t * 5) % kBankRows});
+        if (!variant.multi_positive.empty() && t % 3 == 0) targets.positives.back().push_back((t * 7 + 1) % kBankRows);
+        if (variant.ignore_reference) targets.ignored.push_back({(t * 5 + 1) % kBankRows});
       }
       const auto local = torch::tensor(sampler.local_batch(s, c.size(), c.rank()), torch::kLong);
       losses.push_back(step.run(references.index_select(0, local), tokens.index_select(0, local), targets, 1e-2));
@@ -54,10 +71,15 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
     return std::make_pair(losses, model);
   };
 
-  for (bool ignore_reference : {false, true}) {
-    auto [losses, model] = run(comm, ignore_reference);
+  for (const Variant& variant : {Variant{false, false, ""}, Variant{false, true, ""}, Variant{true, false, ""},
+                                 Variant{true, true, "mean"}, Variant{false, false, "logsumexp"},
+                                 Variant{false, true, "mean"}}) {
+    SCOPED_TRACE("replicated " + std::to_string(variant.replicated) + ", ignore " +
+                 std::to_string(variant.ignore_reference) + ", multi-positive '" + variant.multi_positive + "'");
+    auto [losses, model] = run(comm, variant);
     auto local = make_local_communicator();
-    auto [reference_losses, reference_model] = run(*local, ignore_reference);
+    auto [reference_losses, reference_model] = run(*local, Variant{false, variant.ignore_reference,
+                                                                  variant.multi_positive});
     for (int64_t s = 0; s < kSteps; ++s)
       EXPECT_NEAR(losses[s], reference_losses[s], 1e-4 * std::abs(reference_losses[s])) << "step " << s;
     EXPECT_LT(reference_losses.back(), reference_losses.front());
@@ -65,6 +87,36 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
     for (const auto& item : model->named_parameters())
       EXPECT_LE((item.value() - reference_named[item.key()]).abs().max().item<double>(), 1e-4) << item.key();
   }
+}
+
+TEST(DistStage2, BankRowsAreTheSameFromAShardedAndAReplicatedBank) {
+  Communicator& comm = testing::world();
+  torch::manual_seed(3);
+  const torch::Tensor whole = unit_rows(7, 5);
+  const std::vector<int64_t> ids = {6, 0, 3, 3, 5};  // repeats, and rows of every shard
+  const torch::Tensor expected = whole.index_select(0, torch::tensor(ids, torch::kLong));
+  EXPECT_TRUE(torch::equal(bank_rows(comm, bank_for(comm, whole, false), ids), expected));
+  EXPECT_TRUE(torch::equal(bank_rows(comm, bank_for(comm, whole, true), ids), expected));
+}
+
+TEST(Stage2Targets, PositivesAndIgnoredReferencesFollowTheConfig) {
+  TripletData data;
+  data.reference = {0, 2, 4};
+  data.target = {1, 3, 4};
+  data.equally_good_targets = {{5, 1}, {}, {0}};
+  Stage2Config config;
+  const std::vector<int64_t> batch = {2, 0};
+
+  SoftmaxTargets targets = stage2_targets(data, batch, config);
+  EXPECT_EQ(targets.positives, (std::vector<std::vector<int64_t>>{{4}, {1}}));
+  EXPECT_TRUE(targets.ignored.empty());
+
+  config.positives = "target_soft";
+  config.ignore_reference = true;
+  targets = stage2_targets(data, batch, config);
+  EXPECT_EQ(targets.positives, (std::vector<std::vector<int64_t>>{{4, 0}, {1, 5}}));
+  // Triplet 2's reference is its own target: a positive is never ignored.
+  EXPECT_EQ(targets.ignored, (std::vector<std::vector<int64_t>>{{}, {0}}));
 }
 
 }  // namespace

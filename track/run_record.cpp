@@ -117,9 +117,8 @@ void RunRecord::update_results(const std::function<void(nlohmann::json&)>& chang
   write_file_atomic(dir_ / "results.json", results.dump(2) + "\n");
 }
 
-void RunRecord::record_result(const std::string& stage, const std::string& split,
-                              const std::map<std::string, double>& metrics) {
-  update_results([&](nlohmann::json& results) { results[stage][split] = metrics; });
+void RunRecord::record_result(const std::string& stage, const std::string& key, const nlohmann::json& value) {
+  update_results([&](nlohmann::json& results) { results[stage][key] = value; });
 }
 
 void RunRecord::record_artifact(const std::string& name, const fs::path& path) {

@@ -55,7 +55,8 @@ class RunRecord {
   bool stage_done(const std::string& stage) const;
   void mark_stage_done(const std::string& stage);
 
-  void record_result(const std::string& stage, const std::string& split, const std::map<std::string, double>& metrics);
+  // results[stage][key] = value (metrics of a split, a training summary, a record).
+  void record_result(const std::string& stage, const std::string& key, const nlohmann::json& value);
   void record_artifact(const std::string& name, const std::filesystem::path& path);
   nlohmann::json results() const;
 

@@ -63,8 +63,23 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   }
   // Train against what the file holds (float16 rounding included), whether built now or
   // reused, so a reused bank gives the same run.
-  bank.shard = read_bank_rows(bank.path, mine.begin, mine.size());
+  bank.replicated = config.stage2.bank_mode == "replicated";
+  if (bank.replicated) bank.begin = 0;
+  bank.shard = read_bank_rows(bank.path, bank.begin, bank.replicated ? bank.rows : mine.size());
   return bank;
+}
+
+torch::Tensor bank_rows(Communicator& comm, const CandidateBank& bank, const std::vector<int64_t>& ids) {
+  const torch::Tensor index = torch::tensor(ids, torch::kLong);
+  if (bank.replicated) return bank.shard.index_select(0, index);
+  // Each id is owned by exactly one rank; the others add zeros, so the sum is exact.
+  const int64_t end = bank.begin + bank.shard.size(0);
+  const torch::Tensor owned = (index >= bank.begin) & (index < end);
+  torch::Tensor rows = torch::zeros({static_cast<int64_t>(ids.size()), bank.shard.size(1)}, bank.shard.options());
+  const torch::Tensor where = owned.nonzero().squeeze(1);
+  rows.index_copy_(0, where, bank.shard.index_select(0, index.index_select(0, where) - bank.begin));
+  comm.all_reduce(rows, ReduceOp::Sum);
+  return rows;
 }
 
 }  // namespace spn

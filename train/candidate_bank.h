@@ -2,7 +2,7 @@
 // The stage-2 candidate bank: the frozen target encoder's embeddings of every image of
 // the training triplets (bank row i = row i of TripletData::images), stored in HDF5 in
 // stage2.bank_dir and shared by all runs whose encoder, ids and dtype match. Each rank
-// keeps only its contiguous shard of rows in memory.
+// keeps only its contiguous shard of rows in memory, or, in replicated mode, all rows.
 #include <torch/types.h>
 
 #include <filesystem>
@@ -17,11 +17,16 @@
 namespace spn {
 
 struct CandidateBank {
-  torch::Tensor shard;  // float32 [rows owned by this rank, D], read back from the file
-  int64_t begin = 0;    // global row of shard[0]
-  int64_t rows = 0;     // all rows
+  torch::Tensor shard;      // float32 [rows held by this rank, D], read back from the file
+  int64_t begin = 0;        // global row of shard[0]
+  int64_t rows = 0;         // all rows
+  bool replicated = false;  // shard is the whole bank on every rank (begin 0)
   std::filesystem::path path;
 };
+
+// Bank rows `ids` (global) on every rank. Sharded: a collective in which each rank
+// contributes the rows it owns, so every rank must pass the same ids.
+torch::Tensor bank_rows(Communicator& comm, const CandidateBank& bank, const std::vector<int64_t>& ids);
 
 // Hash of the target encoder's weights and of the preprocessing in front of it.
 std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& config);

@@ -53,6 +53,7 @@ std::map<std::string, double> cirr_metrics(Communicator& comm, const std::vector
     metrics["R@" + std::to_string(kRecallAt[k])] = 100.0 * total[1 + k] / queries;
   for (size_t k = 0; k < kSubsetRecallAt.size(); ++k)
     metrics["Rsubset@" + std::to_string(kSubsetRecallAt[k])] = 100.0 * total[1 + kRecallAt.size() + k] / queries;
+  metrics["Avg"] = (metrics["R@5"] + metrics["Rsubset@1"]) / 2;
   return metrics;
 }
 

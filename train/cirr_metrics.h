@@ -29,7 +29,8 @@ struct CirrHitCounts {
 void count_cirr_hits(const at::Tensor& scores, const std::vector<CirrTriplet>& triplets, int64_t first,
                      CirrHitCounts& counts);
 
-// Metrics in percent ("R@1" ... "R@50", "Rsubset@1" ... "Rsubset@3") for all triplets,
+// Metrics in percent ("R@1" ... "R@50", "Rsubset@1" ... "Rsubset@3", and "Avg", the
+// CIRR leaderboard's (R@5 + Rsubset@1) / 2) for all triplets,
 // given the whole gallery's embeddings (every rank) and the embeddings of this rank's
 // shard of the queries (shard_range over the triplets).
 std::map<std::string, double> cirr_metrics(Communicator& comm, const std::vector<CirrTriplet>& triplets,

@@ -1,42 +1,85 @@
 #include "train/stage2.h"
 
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "data/image_tensor.h"
+#include "dist/sharding.h"
+#include "train/best_checkpoint.h"
 #include "train/stage2_step.h"
 
 namespace spn {
 
+SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t>& triplets,
+                              const Stage2Config& config) {
+  SoftmaxTargets targets;
+  for (int64_t triplet : triplets) {
+    std::vector<int64_t> positives = {data.target[triplet]};
+    if (config.positives == "target_soft")
+      for (int64_t row : data.equally_good_targets[triplet])
+        if (std::find(positives.begin(), positives.end(), row) == positives.end()) positives.push_back(row);
+    if (config.ignore_reference) {
+      const int64_t reference = data.reference[triplet];
+      const bool is_positive = std::find(positives.begin(), positives.end(), reference) != positives.end();
+      targets.ignored.push_back(is_positive ? std::vector<int64_t>{} : std::vector<int64_t>{reference});
+    }
+    targets.positives.push_back(std::move(positives));
+  }
+  return targets;
+}
+
+std::filesystem::path stage2_result_checkpoint(const ExperimentConfig& config, const RunRecord& run) {
+  const bool selected = config.stage2.eval_every_epoch && config.stage2.epochs > 0;
+  return run.checkpoints_dir() / (selected ? "stage2-best.pt" : "stage2-final.pt");
+}
+
 TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                              std::shared_ptr<CirModel> model, const TripletData& data, const CandidateBank& bank,
-                             bool show_progress) {
+                             const Evaluator& evaluate, bool show_progress) {
   constexpr uint64_t kBatchOrderStream = 202;  // seed stream of the stage-2 batch order
   const Stage2Config& cfg = config.stage2;
-  Stage2Step step(comm, model, cfg, bank.shard, bank.begin);
+  Stage2Step step(comm, model, cfg, bank);
   const LoopSettings settings = loop_settings_for("stage2", cfg, config, data.size(), kBatchOrderStream);
-  return run_training_loop(
+
+  const auto reference_features = [&](const std::vector<int64_t>& global) {
+    const ShardRange mine = shard_range(static_cast<int64_t>(global.size()), comm.size(), comm.rank());
+    std::vector<int64_t> references;
+    for (int64_t triplet : global) references.push_back(data.reference[triplet]);
+    if (cfg.reference_features == "bank")  // SPN: the frozen features the bank already holds
+      return bank_rows(comm, bank, references).narrow(0, mine.begin, mine.size());
+    torch::NoGradGuard no_grad;
+    const std::vector<int64_t> local(references.begin() + mine.begin, references.begin() + mine.end);
+    return model->encode_target(normalize_images(data.images.index_select(0, torch::tensor(local, torch::kLong))));
+  };
+
+  spdlog::info("stage2: bank of {} rows {}, reference features from the {}, positives: {}", bank.rows,
+               bank.replicated ? "replicated on every rank"
+                               : "sharded (rows " + std::to_string(bank.begin) + ".." +
+                                     std::to_string(bank.begin + bank.shard.size(0)) + " here)",
+               cfg.reference_features, cfg.positives);
+  BestCheckpoint best(comm, run.checkpoints_dir(), "stage2", cfg.select_metric);
+  EpochHook after_epoch;
+  if (cfg.eval_every_epoch)
+    after_epoch = [&](int64_t epoch, int64_t done) {
+      const auto metrics = evaluate();
+      run.log_metrics({{"stage", "stage2"}, {"step", done}, {"epoch", epoch}, {"split", config.eval.split},
+                       {"eval", metrics}});
+      const bool kept = best.offer(epoch, done, metrics, *model);
+      spdlog::info("stage2 epoch {}: {} {:.2f}{}", epoch, cfg.select_metric, metrics.at(cfg.select_metric),
+                   kept ? " (best so far, kept)" : "");
+    };
+
+  TrainingSummary summary = run_training_loop(
       comm, run, settings, *model, step.optimizer(),
       [&](const std::vector<int64_t>& global, const std::vector<int64_t>& local, double lr) {
-        SoftmaxTargets targets;  // bank row i is TripletData image row i
-        for (int64_t triplet : global) {
-          targets.positives.push_back({data.target[triplet]});
-          if (cfg.ignore_reference)
-            targets.ignored.push_back(data.reference[triplet] == data.target[triplet]
-                                          ? std::vector<int64_t>{}
-                                          : std::vector<int64_t>{data.reference[triplet]});
-        }
-        std::vector<int64_t> references;
-        for (int64_t triplet : local) references.push_back(data.reference[triplet]);
-        torch::Tensor reference_features;
-        {
-          torch::NoGradGuard no_grad;
-          reference_features =
-              model->encode_target(normalize_images(data.images.index_select(0, torch::tensor(references))));
-        }
         const torch::Tensor tokens = data.tokens.index_select(0, torch::tensor(local, torch::kLong));
-        return step.run(reference_features, tokens, targets, lr);
+        return step.run(reference_features(global), tokens, stage2_targets(data, global, cfg), lr);
       },
-      show_progress);
+      show_progress, after_epoch);
+  if (!best.record().is_null()) run.record_result("stage2", "best_epoch", best.record());
+  return summary;
 }
 
 }  // namespace spn

@@ -1,7 +1,11 @@
 #pragma once
+#include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "dist/communicator.h"
+#include "dist/distributed_softmax.h"
 #include "launcher/config.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
@@ -11,12 +15,27 @@
 
 namespace spn {
 
+// The softmax targets of the global batch `triplets`: each triplet's target (plus, with
+// stage2.positives = "target_soft", its equally good targets) as positives, and with
+// stage2.ignore_reference its reference image left out (unless it is a positive).
+// Bank row i is TripletData image row i.
+SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t>& triplets,
+                              const Stage2Config& config);
+
+// Every rank evaluates the current model and gets the same metrics.
+using Evaluator = std::function<std::map<std::string, double>()>;
+
 // Stage 2 (SPN): the target side frozen, the query side trained with a softmax over
-// the whole candidate bank (each triplet's target is its positive). Reference features
-// come from the frozen image encoder. Resumes from the run's newest stage-2 checkpoint;
-// writes checkpoints/stage2-final.pt.
+// the whole candidate bank. Reference features are bank rows or fresh encodings
+// (stage2.reference_features). With stage2.eval_every_epoch, `evaluate` runs after each
+// epoch and the best epoch by stage2.select_metric is kept (BestCheckpoint). Resumes
+// from the run's newest stage-2 checkpoint; writes checkpoints/stage2-final.pt.
 TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                              std::shared_ptr<CirModel> model, const TripletData& data, const CandidateBank& bank,
-                             bool show_progress);
+                             const Evaluator& evaluate, bool show_progress);
+
+// The checkpoint whose weights are stage 2's result: the best epoch's when epochs are
+// evaluated, else the last.
+std::filesystem::path stage2_result_checkpoint(const ExperimentConfig& config, const RunRecord& run);
 
 }  // namespace spn

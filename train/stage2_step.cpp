@@ -3,38 +3,65 @@
 #include <torch/torch.h>
 
 #include "dist/autograd_collectives.h"
+#include "dist/sharding.h"
 
 namespace spn {
 namespace {
 
 constexpr int64_t kGradientBucketBytes = 16 << 20;
 
+SoftmaxTargets slice(const SoftmaxTargets& targets, const ShardRange& rows) {
+  SoftmaxTargets part;
+  part.positives.assign(targets.positives.begin() + rows.begin, targets.positives.begin() + rows.end);
+  if (!targets.ignored.empty())
+    part.ignored.assign(targets.ignored.begin() + rows.begin, targets.ignored.begin() + rows.end);
+  return part;
+}
+
 }  // namespace
 
 Stage2Step::Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage2Config& config,
-                       torch::Tensor bank_shard, int64_t shard_begin)
+                       CandidateBank bank)
     : comm_(comm),
+      this_process_(make_local_communicator()),
       model_(std::move(model)),
       chunk_(config.chunk),
-      bank_shard_(std::move(bank_shard)),
-      shard_begin_(shard_begin),
+      multi_positive_(config.multi_positive == "mean" ? MultiPositive::Mean : MultiPositive::LogSumExp),
+      bank_(std::move(bank)),
       optimizer_(model_->query_side_parameters(),
                  torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
       gradient_sync_(comm, model_->query_side_parameters(), kGradientBucketBytes) {
   model_->freeze_target_side();
 }
 
+torch::Tensor Stage2Step::sharded_loss(const torch::Tensor& local_queries, const SoftmaxTargets& targets) {
+  // Every rank gets the full loss; each backward adds its shard's gradient term.
+  return distributed_softmax_cross_entropy(comm_, all_gather_with_grad(comm_, local_queries), model_->logit_scale(),
+                                           bank_.shard, bank_.begin, targets, multi_positive_, chunk_);
+}
+
+torch::Tensor Stage2Step::replicated_loss(const torch::Tensor& local_queries, const SoftmaxTargets& targets) {
+  const int64_t batch = static_cast<int64_t>(targets.positives.size());
+  const ShardRange mine = shard_range(batch, comm_.size(), comm_.rank());
+  if (mine.size() == 0) return torch::zeros({}, local_queries.options());
+  // DESIGN.md's loss scaling: this rank's share of the global mean is its local mean
+  // times local/global queries, so the summed gradients are those of the global mean.
+  const torch::Tensor local_mean =
+      distributed_softmax_cross_entropy(*this_process_, local_queries, model_->logit_scale(), bank_.shard, 0,
+                                        slice(targets, mine), multi_positive_, chunk_);
+  return local_mean * (static_cast<double>(mine.size()) / static_cast<double>(batch));
+}
+
 double Stage2Step::compute_gradients(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
                                      const SoftmaxTargets& targets) {
   optimizer_.zero_grad();
-  const torch::Tensor queries =
-      all_gather_with_grad(comm_, model_->encode_query_from_features(local_reference_features, local_tokens));
-  // Every rank gets the full loss; each backward adds its shard's gradient term.
-  torch::Tensor loss = distributed_softmax_cross_entropy(comm_, queries, model_->logit_scale(), bank_shard_,
-                                                         shard_begin_, targets, MultiPositive::LogSumExp, chunk_);
-  loss.backward();
+  const torch::Tensor local_queries = model_->encode_query_from_features(local_reference_features, local_tokens);
+  torch::Tensor loss = bank_.replicated ? replicated_loss(local_queries, targets) : sharded_loss(local_queries, targets);
+  if (loss.requires_grad()) loss.backward();
   gradient_sync_.all_reduce();
-  return loss.item<double>();
+  torch::Tensor value = loss.detach().to(torch::kDouble).reshape({1});
+  if (bank_.replicated) comm_.all_reduce(value, ReduceOp::Sum);  // the shares add up to the global mean
+  return value.item<double>();
 }
 
 double Stage2Step::run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,

@@ -1,8 +1,12 @@
 #pragma once
 // One stage-2 step on this rank's slice of the global batch: queries from frozen
-// reference features and trainable text side, all-gathered with gradient, scored by
-// the exact softmax over the whole sharded bank, backward, gradient sum of the query
-// side over ranks, AdamW on the query side only.
+// reference features and the trainable text side, scored by the exact softmax over the
+// whole candidate bank, backward, gradient sum of the query side over ranks, AdamW on
+// the query side only.
+//   sharded bank:    queries all-gathered with gradient; every rank scores all queries
+//                    against its rows and the softmax is reduced across ranks.
+//   replicated bank: every rank scores its own queries against the whole bank (data
+//                    parallel); no collective inside the loss.
 #include <torch/optim/adamw.h>
 
 #include <memory>
@@ -12,16 +16,16 @@
 #include "dist/gradient_sync.h"
 #include "launcher/config.h"
 #include "models/cir_model.h"
+#include "train/candidate_bank.h"
 
 namespace spn {
 
 class Stage2Step {
  public:
-  // `bank_shard` holds global bank rows [shard_begin, shard_begin + rows).
-  Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage2Config& config,
-             torch::Tensor bank_shard, int64_t shard_begin);
+  Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage2Config& config, CandidateBank bank);
 
-  // Returns the mean loss of the global batch; `targets` covers every query of it.
+  // Returns the mean loss of the global batch. `targets` covers every query of the
+  // global batch; this rank's queries are its shard_range slice of it.
   double compute_gradients(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
                            const SoftmaxTargets& targets);
   double run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
@@ -30,11 +34,15 @@ class Stage2Step {
   torch::optim::AdamW& optimizer() { return optimizer_; }
 
  private:
+  torch::Tensor sharded_loss(const torch::Tensor& local_queries, const SoftmaxTargets& targets);
+  torch::Tensor replicated_loss(const torch::Tensor& local_queries, const SoftmaxTargets& targets);
+
   Communicator& comm_;
+  std::unique_ptr<Communicator> this_process_;  // the loss's communicator in replicated mode
   std::shared_ptr<CirModel> model_;
   int64_t chunk_;
-  torch::Tensor bank_shard_;
-  int64_t shard_begin_;
+  MultiPositive multi_positive_;
+  CandidateBank bank_;
   torch::optim::AdamW optimizer_;
   GradientSync gradient_sync_;
 };

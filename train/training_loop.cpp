@@ -22,7 +22,8 @@ constexpr size_t kCheckpointsKept = 2;
 }  // namespace
 
 TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const LoopSettings& settings, CirModel& model,
-                                  torch::optim::Optimizer& optimizer, const TrainingStep& step, bool show_progress) {
+                                  torch::optim::Optimizer& optimizer, const TrainingStep& step, bool show_progress,
+                                  const EpochHook& on_epoch_end) {
   GlobalBatchSampler sampler(settings.items, settings.batch_size, settings.order_seed);
   const int64_t steps_per_epoch = sampler.steps_per_epoch();
   if (steps_per_epoch == 0)
@@ -67,7 +68,9 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
       window_loss = 0;
       window_steps = 0;
     }
-    if (run.writer() && (done % settings.checkpoint_every == 0 || done % steps_per_epoch == 0 || done == total)) {
+    const bool epoch_end = done % steps_per_epoch == 0;
+    if (epoch_end && on_epoch_end) on_epoch_end(done / steps_per_epoch, done);
+    if (run.writer() && (done % settings.checkpoint_every == 0 || epoch_end || done == total)) {
       save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), stage, done), model, &optimizer, done);
       prune_checkpoints(run.checkpoints_dir(), stage, kCheckpointsKept);
     }

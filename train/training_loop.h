@@ -58,7 +58,12 @@ LoopSettings loop_settings_for(const std::string& stage, const StageConfig& sect
 // mean loss of the global batch. Writes checkpoints/<stage>-final.pt at the end.
 using TrainingStep = std::function<double(const std::vector<int64_t>&, const std::vector<int64_t>&, double)>;
 
+// `on_epoch_end(epoch, step)` (optional; every rank) runs after each epoch's last step
+// and before that epoch's checkpoint, so a run killed inside it redoes the epoch.
+using EpochHook = std::function<void(int64_t, int64_t)>;
+
 TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const LoopSettings& settings, CirModel& model,
-                                  torch::optim::Optimizer& optimizer, const TrainingStep& step, bool show_progress);
+                                  torch::optim::Optimizer& optimizer, const TrainingStep& step, bool show_progress,
+                                  const EpochHook& on_epoch_end = {});
 
 }  // namespace spn

@@ -41,6 +41,9 @@ TripletData load_triplet_data(Communicator& comm, const CirrSplit& split, const 
   for (const CirrTriplet& triplet : split.triplets) {
     data.reference.push_back(row(triplet.reference));
     data.target.push_back(row(triplet.target));
+    std::vector<int64_t> equally_good;
+    for (int64_t image : triplet.equally_good_targets) equally_good.push_back(row(image));
+    data.equally_good_targets.push_back(std::move(equally_good));
     captions.push_back(triplet.caption);
   }
   data.tokens = vocabulary.encode_batch(captions, config.max_words);

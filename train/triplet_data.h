@@ -1,6 +1,6 @@
 #pragma once
 // A split's training triplets in memory: the images they use (decoded once, uint8),
-// the rows of each triplet's reference and target in that tensor, and the tokens of
+// the rows of each triplet's reference and target(s) in that tensor, and the tokens of
 // each modification text.
 #include <torch/types.h>
 
@@ -19,6 +19,7 @@ struct TripletData {
   std::vector<int64_t> image_index; // per row of images: its index in the split
   std::vector<int64_t> reference;   // per triplet: row in images
   std::vector<int64_t> target;      // per triplet: row in images
+  std::vector<std::vector<int64_t>> equally_good_targets;  // per triplet: rows (CIRR target_soft 1.0)
   torch::Tensor tokens;             // int64 [n_triplets, max_words]
 
   int64_t size() const { return static_cast<int64_t>(reference.size()); }

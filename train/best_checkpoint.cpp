@@ -1,0 +1,38 @@
+#include "train/best_checkpoint.h"
+
+#include "core/error.h"
+#include "core/files.h"
+#include "train/checkpoint.h"
+
+namespace spn {
+
+BestCheckpoint::BestCheckpoint(Communicator& comm, const std::filesystem::path& checkpoints_dir,
+                               const std::string& stage, std::string metric)
+    : comm_(comm),
+      weights_(checkpoints_dir / (stage + "-best.pt")),
+      record_path_(checkpoints_dir / (stage + "-best.json")),
+      metric_(std::move(metric)) {
+  std::string text;
+  if (comm.rank() == 0 && std::filesystem::exists(record_path_)) text = read_file(record_path_);
+  text = broadcast_string(comm, text, 0);
+  if (text.empty()) return;
+  record_ = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (record_.is_discarded() || !record_.contains("value") || record_.value("metric", "") != metric_)
+    throw UserError(record_path_.string() + ": not a best-checkpoint record for metric '" + metric_ +
+                    "'; remove it (and " + weights_.filename().string() + ") to start the selection over");
+}
+
+bool BestCheckpoint::offer(int64_t epoch, int64_t step, const std::map<std::string, double>& metrics,
+                           CirModel& model) {
+  const auto found = metrics.find(metric_);
+  if (found == metrics.end()) throw std::logic_error("evaluation did not report metric " + metric_);
+  if (!record_.is_null() && found->second <= record_["value"].get<double>()) return false;
+  record_ = {{"epoch", epoch}, {"step", step}, {"metric", metric_}, {"value", found->second}, {"metrics", metrics}};
+  if (comm_.rank() == 0) {
+    save_checkpoint(weights_, model, nullptr, step);
+    write_file_atomic(record_path_, record_.dump(2) + "\n");
+  }
+  return true;
+}
+
+}  // namespace spn
