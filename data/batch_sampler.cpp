@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/hash.h"
+#include "core/random.h"
 #include "dist/sharding.h"
 
 namespace spn {
@@ -18,13 +19,8 @@ void GlobalBatchSampler::prepare_epoch(int64_t epoch) {
   epoch_ = epoch;
   order_.resize(static_cast<size_t>(items_));
   for (int64_t i = 0; i < items_; ++i) order_[i] = i;
-  // Fisher-Yates with mt19937_64, whose output the C++ standard fixes; std::shuffle
-  // and the distributions are implementation-defined.
   std::mt19937_64 rng(mix_seed(seed_, static_cast<uint64_t>(epoch)));
-  for (int64_t i = items_ - 1; i > 0; --i) {
-    const int64_t j = static_cast<int64_t>(rng() % static_cast<uint64_t>(i + 1));
-    std::swap(order_[i], order_[j]);
-  }
+  seeded_shuffle(order_, rng);
 }
 
 std::vector<int64_t> GlobalBatchSampler::global_batch(int64_t step) {

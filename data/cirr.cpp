@@ -93,7 +93,12 @@ CirrSplit load_cirr_split(const fs::path& root, const std::string& split_name) {
     split.relative_paths.push_back(path.get<std::string>());
   }
 
-  const fs::path captions_file = root / "captions" / ("cap.rc2." + split_name + ".json");
+  split.triplets = load_cirr_triplets(root / "captions" / ("cap.rc2." + split_name + ".json"), split);
+  return split;
+}
+
+std::vector<CirrTriplet> load_cirr_triplets(const fs::path& captions_file, const CirrSplit& split) {
+  std::vector<CirrTriplet> triplets;
   const json items = parse_json_file(captions_file);
   if (!items.is_array()) throw UserError(captions_file.string() + ": expected an array of triplets");
   std::map<int64_t, size_t> first_item_of_pairid;
@@ -122,9 +127,9 @@ CirrSplit load_cirr_split(const fs::path& root, const std::string& split_name) {
       if (!member.is_string()) item.fail("img_set.members must hold image names");
       triplet.members.push_back(item.image(member.get<std::string>(), "img_set member"));
     }
-    split.triplets.push_back(std::move(triplet));
+    triplets.push_back(std::move(triplet));
   }
-  return split;
+  return triplets;
 }
 
 }  // namespace spn

@@ -40,4 +40,8 @@ struct CirrSplit {
 // missing fields, wrong types, unknown image names, duplicate pairids, bad JSON.
 CirrSplit load_cirr_split(const std::filesystem::path& root, const std::string& split);
 
+// The triplets of a CIRR-format captions file whose images are `split`'s (e.g. the
+// generated triplets of positive scaling), validated the same way.
+std::vector<CirrTriplet> load_cirr_triplets(const std::filesystem::path& captions_file, const CirrSplit& split);
+
 }  // namespace spn

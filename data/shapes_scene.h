@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/random.h"
+
 namespace spn::shapes {
 
 constexpr int kGrid = 3;
@@ -54,8 +56,8 @@ const char* color_name(int color);
 // The palette colour as RGB.
 void color_rgb(int color, uint8_t rgb[3]);
 
-// Uniform integer in [0, n), identical on every platform (std::uniform_int_distribution
-// is implementation-defined, and the dataset must be byte-identical everywhere).
-inline int uniform_index(Rng& rng, int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); }
+// Uniform integer in [0, n), identical on every platform (the dataset must be
+// byte-identical everywhere).
+inline int uniform_index(Rng& rng, int n) { return static_cast<int>(uniform_below(rng, static_cast<uint64_t>(n))); }
 
 }  // namespace spn::shapes

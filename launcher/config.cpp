@@ -68,6 +68,21 @@ class Reader {
     if (value.empty() && !may_be_empty) fail(key, *node, "must not be empty");
   }
 
+  void text_list(const char* key, std::vector<std::string>& value, const char*) {
+    const toml::node* node = find(key);
+    if (!node) return;
+    const toml::array* items = node->as_array();
+    if (!items) fail(key, *node, "expected an array of strings, got " + type_name(*node));
+    if (items->empty()) fail(key, *node, "must not be empty");
+    std::vector<std::string> read;
+    for (const toml::node& item : *items) {
+      if (!item.is_string() || item.value<std::string>()->empty())
+        fail(key, *node, "item " + std::to_string(read.size()) + " must be a non-empty string");
+      read.push_back(*item.value<std::string>());
+    }
+    value = std::move(read);
+  }
+
   void choice(const char* key, std::string& value, const std::vector<std::string>& options, const char* doc) {
     text(key, value, doc);
     const toml::node* node = table_.get(key);
@@ -150,6 +165,11 @@ class Writer {
   void real(const char* key, const double& value, double, double, const char*) { table_.insert(key, value); }
   void boolean(const char* key, const bool& value, const char*) { table_.insert(key, value); }
   void text(const char* key, const std::string& value, const char*, bool = false) { table_.insert(key, value); }
+  void text_list(const char* key, const std::vector<std::string>& value, const char*) {
+    toml::array items;
+    for (const auto& item : value) items.push_back(item);
+    table_.insert(key, std::move(items));
+  }
   void choice(const char* key, const std::string& value, const std::vector<std::string>&, const char*) {
     table_.insert(key, value);
   }
@@ -178,6 +198,11 @@ class Documenter {
   void boolean(const char* key, const bool& value, const char* doc) { row(key, "bool", value ? "true" : "false", doc); }
   void text(const char* key, const std::string& value, const char* doc, bool = false) {
     row(key, "string", "\"" + value + "\"", doc);
+  }
+  void text_list(const char* key, const std::vector<std::string>& value, const char* doc) {
+    std::string items;
+    for (const auto& item : value) items += (items.empty() ? "" : ", ") + ("\"" + item + "\"");
+    row(key, "string list", "[" + items + "]", doc);
   }
   void choice(const char* key, const std::string& value, const std::vector<std::string>&, const char* doc) {
     text(key, value, doc);

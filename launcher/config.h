@@ -138,6 +138,37 @@ struct Stage2Config {
   }
 };
 
+struct PositivesConfig {
+  bool enabled = false;
+  std::string captioner = "annotations";
+  int64_t caption_words = 10;
+  std::string encoder_checkpoint;
+  int64_t rank_lo = 10000;
+  int64_t rank_hi = 15000;
+  int64_t partners = 1;
+  bool references_only = false;
+  int64_t max_triplets = 0;
+  std::vector<std::string> templates = {"p0", "p1", "p2"};
+  int64_t annotated_repeats = 1;
+  int64_t block_rows = 256;
+
+  template <class V>
+  void visit(V& v) {
+    v.boolean("enabled", enabled, "generate training triplets from unannotated images (SPN's positive scaling)");
+    v.choice("captioner", captioner, {"annotations"}, "\"annotations\": the built-in benchmark's description of each image, cut to caption_words (the stand-in for a multimodal LLM on synthetic data)");
+    v.integer("caption_words", caption_words, 1, 1000, "words per caption (the paper asks its MLLM for 10)");
+    v.text("encoder_checkpoint", encoder_checkpoint, "checkpoint whose target encoder embeds the images for mining; mining then runs before stage 1 and both stages train on the generated triplets. \"\" = this run's stage-1 target encoder: mining runs after stage 1 and only stage 2 uses them", /*may_be_empty=*/true);
+    v.integer("rank_lo", rank_lo, 1, INT64_MAX, "partner similarity ranks start here (0 is the most similar other image; paper: CIRR 10000, FashionIQ 10000)");
+    v.integer("rank_hi", rank_hi, 2, INT64_MAX, "partner similarity ranks end before this (paper: CIRR 15000, FashionIQ 20000); clipped to the image count");
+    v.integer("partners", partners, 1, 1000, "partners drawn per reference image, uniformly from [rank_lo, rank_hi) without repetition");
+    v.boolean("references_only", references_only, "mine partners only for images that are references of annotated triplets");
+    v.integer("max_triplets", max_triplets, 0, INT64_MAX, "keep a seeded random subset of this many generated triplets; 0 = all");
+    v.text_list("templates", templates, "modification texts drawn per triplet: p0 \"{tgt} instead of {ref}\", p1 \"Unlike {ref}, I want {tgt}\", p2 \"{tgt}\", or your own with {ref}/{tgt}; too long for data.max_words -> p2");
+    v.integer("annotated_repeats", annotated_repeats, 1, 1000, "how generated and annotated triplets mix: the training set is the annotated triplets this many times plus the generated ones");
+    v.integer("block_rows", block_rows, 1, 1 << 20, "query images per similarity block in mining (memory per rank ~ block_rows x images)");
+  }
+};
+
 struct EvalConfig {
   std::string split = "val";
   int64_t batch_size = 512;
@@ -158,6 +189,7 @@ struct ExperimentConfig {
   ModelConfig model;
   Stage1Config stage1;
   Stage2Config stage2;
+  PositivesConfig positives;
   EvalConfig eval;
 
   // Where each key was set ("file.toml:12" or "--set stage1.lr=3e-4"), for errors
@@ -175,6 +207,7 @@ struct ExperimentConfig {
     v.section("model", model, "encoders and CIR head");
     v.section("stage1", stage1, "stage 1: joint training with in-batch negatives gathered across ranks");
     v.section("stage2", stage2, "stage 2: query side against the frozen candidate bank, sharded across ranks");
+    v.section("positives", positives, "positive scaling: de-duplication, captioning, pair mining and templates turn unannotated images into triplets");
     v.section("eval", eval, "evaluation (CIRR protocol)");
   }
 

@@ -21,6 +21,7 @@
 #include "train/checkpoint.h"
 #include "train/cirr_metrics.h"
 #include "train/evaluate.h"
+#include "train/positive_scaling.h"
 #include "train/stage1.h"
 #include "train/stage2.h"
 #include "train/triplet_data.h"
@@ -30,13 +31,15 @@ namespace {
 
 // The training vocabulary, fixed for the life of a run: built from the training
 // captions on first start, read back from the run directory on resume.
-Vocabulary run_vocabulary(Communicator& comm, RunRecord& run, const CirrSplit& train) {
+Vocabulary run_vocabulary(Communicator& comm, RunRecord& run, const CirrSplit& train,
+                          const std::vector<std::string>& extra_texts) {
   const fs::path path = run.dir() / "vocab.txt";
   // Rank 0 decides: a rank that saw the file rank 0 has just written would skip the
   // barrier below and leave its peers waiting in mismatched collectives.
   if (broadcast_string(comm, fs::exists(path) ? "1" : "0", 0) == "1") return Vocabulary::load(path);
   std::vector<std::string> captions;
   for (const auto& triplet : train.triplets) captions.push_back(triplet.caption);
+  captions.insert(captions.end(), extra_texts.begin(), extra_texts.end());
   Vocabulary vocabulary = Vocabulary::build(captions);
   if (run.writer()) write_file_atomic(path, vocabulary.serialize());
   comm.barrier();
@@ -85,15 +88,45 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
   const fs::path root = prepare_dataset(comm, config, show_progress);
   const CirrSplit train = load_cirr_split(root, "train");
   const CirrSplit eval_split = load_cirr_split(root, config.eval.split);
-  const Vocabulary vocabulary = run_vocabulary(comm, run, train);
+  if (!train.has_targets())
+    throw UserError(root.string() + ": split 'train' has no target_hard; it cannot be trained on");
+
+  // Positive scaling, part 1 (no model needed): de-duplication and captions.
+  std::optional<PositiveSources> sources;
+  if (config.positives.enabled) sources = prepare_positive_sources(comm, config, run, train, show_progress);
+  const Vocabulary vocabulary =
+      run_vocabulary(comm, run, train, sources ? generated_text_words(config, *sources) : std::vector<std::string>{});
 
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   std::shared_ptr<CirModel> model = make_cir_model(config, vocabulary.size());
-  std::optional<TripletData> data;  // decoded once, only when a stage trains
-  const auto training_data = [&]() -> const TripletData& {
-    if (!data) data = load_triplet_data(comm, train, vocabulary, config.data, show_progress);
-    return *data;
+
+  // Training images are decoded once, only when something needs them: every unique
+  // image with positive scaling, else the images of the annotated triplets.
+  const std::vector<CirrTriplet> annotated =
+      sources ? canonical_triplets(train.triplets, sources->dedup) : train.triplets;
+  std::optional<TripletData> images;
+  const auto training_images = [&]() -> const TripletData& {
+    if (!images)
+      images = load_training_images(comm, train, sources ? sources->dedup.unique : images_used_by(annotated),
+                                    config.data, show_progress);
+    return *images;
   };
+  std::vector<CirrTriplet> generated;
+  const auto mine = [&](CirModel& miner) {
+    generated = generate_triplets(comm, config, run, miner, training_images(), train, *sources, annotated,
+                                  show_progress);
+  };
+  const auto training_data = [&] {
+    const int64_t repeats = sources ? config.positives.annotated_repeats : 1;
+    return with_triplets(training_images(), mix_triplets(annotated, generated, repeats), vocabulary,
+                         config.data.max_words);
+  };
+  // Mining with a given encoder happens first, so both stages train on its triplets.
+  if (sources && !config.positives.encoder_checkpoint.empty()) {
+    const std::shared_ptr<CirModel> miner = make_cir_model(config, vocabulary.size());
+    load_target_side(config.positives.encoder_checkpoint, *miner);
+    mine(*miner);
+  }
 
   const fs::path stage1_final = run.checkpoints_dir() / "stage1-final.pt";
   if (!run.stage_done("stage1")) {
@@ -113,17 +146,19 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
     spdlog::info("stage 1 already finished; loaded {}", stage1_final.string());
   }
   evaluate_stage(comm, config, run, *model, eval_split, vocabulary, "stage1", show_progress);
+  // Mining with this run's stage-1 target encoder: stage 2 trains on its triplets.
+  if (sources && config.positives.encoder_checkpoint.empty()) mine(*model);
   if (!config.stage2.enabled) return;
 
   const fs::path stage2_result = stage2_result_checkpoint(config, run);
   if (!run.stage_done("stage2")) {
-    const CandidateBank bank = prepare_candidate_bank(comm, *model, training_data(), train, config, show_progress);
+    const TripletData data = training_data();
+    const CandidateBank bank = prepare_candidate_bank(comm, *model, data, train, config, show_progress);
     run.record_artifact("bank", bank.path);
     const Evaluator evaluate = [&] {
       return evaluate_cirr(comm, *model, eval_split, vocabulary, config, /*show_progress=*/false);
     };
-    const TrainingSummary summary =
-        train_stage2(comm, config, run, model, training_data(), bank, evaluate, show_progress);
+    const TrainingSummary summary = train_stage2(comm, config, run, model, data, bank, evaluate, show_progress);
     spdlog::info("stage 2: {} steps against a bank of {} candidates, final loss {:.4f}, {:.1f} samples/s",
                  summary.steps, bank.rows, summary.final_loss, summary.samples_per_second);
     record_training(run, "stage2", summary, stage2_result);

@@ -64,13 +64,26 @@ TEST(Config, OverridesAreValidatedAndNamed) {
   EXPECT_EQ(config.where("stage1.lr"), "--set stage1.lr=3e-4: stage1.lr");
 }
 
+TEST(Config, StringListsAreCheckedItemByItem) {
+  const ExperimentConfig config = load_config_text("[positives]\ntemplates = [\"p2\", \"{tgt}!\"]\n", "exp.toml", {});
+  EXPECT_EQ(config.positives.templates, (std::vector<std::string>{"p2", "{tgt}!"}));
+  EXPECT_NE(error_of("[positives]\ntemplates = \"p0\"\n").find("exp.toml:2: positives.templates: expected an array"),
+            std::string::npos);
+  EXPECT_NE(error_of("[positives]\ntemplates = [\"p0\", 3]\n").find("positives.templates: item 1 must be a non-empty"),
+            std::string::npos);
+  EXPECT_NE(error_of("[positives]\ntemplates = []\n").find("positives.templates: must not be empty"),
+            std::string::npos);
+}
+
 TEST(Config, ResolvedConfigRoundTrips) {
-  const ExperimentConfig config = load_config_text("[model]\nhead = \"sum\"\n", "exp.toml", {"stage1.epochs=2"});
+  const ExperimentConfig config =
+      load_config_text("[model]\nhead = \"sum\"\n[positives]\ntemplates = [\"p1\"]\n", "exp.toml", {"stage1.epochs=2"});
   const std::string text = config_to_toml(config);
   const ExperimentConfig again = load_config_text(text, "resolved.toml", {});
   EXPECT_EQ(config_to_toml(again), text);
   EXPECT_EQ(again.model.head, "sum");
   EXPECT_EQ(again.stage1.epochs, 2);
+  EXPECT_EQ(again.positives.templates, std::vector<std::string>{"p1"});
 }
 
 TEST(Config, MissingFile) {

@@ -271,5 +271,46 @@ TEST_F(Launch, StageTwoSharesItsBankAcrossRunsAndRefusesACorruptOne) {
   refused("tiny.toml --run-id truncated", bank, "");
 }
 
+TEST_F(Launch, PositiveScalingGeneratesTripletsThatBothWaysOfMiningReproduce) {
+  write("tiny.toml", std::string(kTinyExperiment) +
+                         "[stage2]\nenabled = true\nepochs = 1\nbatch_size = 16\n"
+                         "[positives]\nenabled = true\nrank_lo = 5\nrank_hi = 50\n");
+  const std::string more_images = " --set data.shapes.extra_images=200";
+  // Mining with this run's stage-1 encoder, after stage 1: stage 2 trains on them.
+  const Outcome first = launch("tiny.toml --run-id after" + more_images);
+  ASSERT_EQ(first.status, 0) << first.output;
+  const fs::path after = dir_ / "runs/tiny/after";
+  const auto results = results_of(after);
+  const auto summary = results["positives"]["summary"];
+  EXPECT_EQ(summary["images"], 520) << results.dump();
+  EXPECT_LT(summary["unique_images"].get<int>(), 520) << "the benchmark repeats some scenes pixel for pixel";
+  EXPECT_EQ(summary["generated_triplets"], summary["unique_images"]);
+  EXPECT_NE(first.output.find("stage1: 160 triplets"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("stage2: " + std::to_string(160 + summary["unique_images"].get<int>()) + " triplets"),
+            std::string::npos)
+      << first.output;
+  const std::string generated = read_file(after / "positives/cap.rc2.generated.json");
+
+  // Rerun: every step is found finished.
+  const Outcome again = launch("tiny.toml --run-id after" + more_images);
+  ASSERT_EQ(again.status, 0) << again.output;
+
+  // Mining first, with the same weights from a checkpoint: the same triplets, and stage 1
+  // trains on them too.
+  const Outcome before = launch("tiny.toml --run-id before" + more_images + " --set positives.encoder_checkpoint=" +
+                                (after / "checkpoints/stage1-final.pt").string());
+  ASSERT_EQ(before.status, 0) << before.output;
+  EXPECT_EQ(read_file(dir_ / "runs/tiny/before/positives/cap.rc2.generated.json"), generated);
+  EXPECT_NE(before.output.find("stage1: " + std::to_string(160 + summary["unique_images"].get<int>()) + " triplets"),
+            std::string::npos)
+      << before.output;
+
+  const Outcome window = launch("tiny.toml --run-id window" + more_images + " --set positives.rank_lo=600");
+  EXPECT_EQ(window.status, 2) << window.output;
+  EXPECT_NE(window.output.find("--set positives.rank_lo=600: positives.rank_lo: the window [600, 50)"),
+            std::string::npos)
+      << window.output;
+}
+
 }  // namespace
 }  // namespace spn

@@ -22,6 +22,23 @@ std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& c
   return hex64(hash);
 }
 
+torch::Tensor encode_image_rows(CirModel& model, const torch::Tensor& images, const ShardRange& rows,
+                                const ExperimentConfig& config, const std::string& label, bool show_progress) {
+  const int64_t batch = config.eval.batch_size;
+  torch::NoGradGuard no_grad;
+  model.eval();
+  std::vector<torch::Tensor> chunks = {torch::empty({0, config.model.embed_dim})};
+  Progress progress(label, rows.size(), show_progress);
+  for (int64_t begin = rows.begin; begin < rows.end; begin += batch) {
+    const int64_t count = std::min(batch, rows.end - begin);
+    chunks.push_back(model.encode_target(normalize_images(images.narrow(0, begin, count))));
+    progress.update(begin + count - rows.begin);
+  }
+  progress.finish();
+  model.train();
+  return torch::cat(chunks);
+}
+
 CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const TripletData& data,
                                      const CirrSplit& train, const ExperimentConfig& config, bool show_progress) {
   std::vector<std::string> ids;
@@ -47,18 +64,9 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
     check_bank_matches(bank.path, read_bank_metadata(bank.path), expected);
     spdlog::info("reusing bank {} ({} rows, built by a run with the same encoder)", bank.path.string(), bank.rows);
   } else {
-    torch::NoGradGuard no_grad;
-    model.eval();
-    std::vector<torch::Tensor> chunks = {torch::empty({0, expected.dim})};
-    Progress progress("building bank", mine.size(), show_progress);
-    for (int64_t begin = mine.begin; begin < mine.end; begin += config.eval.batch_size) {
-      const int64_t count = std::min(config.eval.batch_size, mine.end - begin);
-      chunks.push_back(model.encode_target(normalize_images(data.images.narrow(0, begin, count))));
-      progress.update(begin + count - mine.begin);
-    }
-    progress.finish();
-    model.train();
-    write_bank(comm, bank.path, torch::cat(chunks), mine.begin, ids, expected);
+    const torch::Tensor embeddings =
+        encode_image_rows(model, data.images, mine, config, "building bank", show_progress);
+    write_bank(comm, bank.path, embeddings, mine.begin, ids, expected);
     spdlog::info("built bank {} ({} rows, {})", bank.path.string(), bank.rows, expected.dtype);
   }
   // Train against what the file holds (float16 rounding included), whether built now or

@@ -53,13 +53,29 @@ void save_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimi
   commit_temporary(temporary, path);
 }
 
-int64_t load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer) {
+namespace {
+
+// Opens the checkpoint and runs `read` on it; a missing or unreadable file, or one
+// that does not fit the model, is a UserError naming it.
+template <class Read>
+auto read_checkpoint(const fs::path& path, const Read& read) {
   if (!fs::exists(path)) throw UserError(path.string() + ": checkpoint not found");
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
+    return read(archive, model_archive);
+  } catch (const c10::Error& error) {
+    throw UserError(path.string() + ": unreadable checkpoint (" + error.what_without_backtrace() + ")");
+  }
+}
+
+}  // namespace
+
+int64_t load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer) {
+  return read_checkpoint(path, [&](torch::serialize::InputArchive& archive,
+                                   torch::serialize::InputArchive& model_archive) {
     model.load(model_archive);
     if (optimizer) {
       torch::serialize::InputArchive optimizer_archive;
@@ -69,9 +85,16 @@ int64_t load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Opt
     torch::Tensor steps;
     archive.read("steps_done", steps);
     return steps.item<int64_t>();
-  } catch (const c10::Error& error) {
-    throw UserError(path.string() + ": unreadable checkpoint (" + error.what_without_backtrace() + ")");
-  }
+  });
+}
+
+void load_target_side(const fs::path& path, CirModel& model) {
+  read_checkpoint(path, [&](torch::serialize::InputArchive&, torch::serialize::InputArchive& model_archive) {
+    torch::serialize::InputArchive encoder_archive;
+    model_archive.read("image_encoder", encoder_archive);
+    model.named_children()["image_encoder"]->load(encoder_archive);
+    return 0;
+  });
 }
 
 std::optional<fs::path> latest_checkpoint(const fs::path& dir, const std::string& prefix) {

@@ -19,6 +19,10 @@ void save_checkpoint(const std::filesystem::path& path, CirModel& model, torch::
 // unreadable file is a UserError naming it.
 int64_t load_checkpoint(const std::filesystem::path& path, CirModel& model, torch::optim::Optimizer* optimizer);
 
+// Loads only the image encoder (the target side) from a checkpoint, so a model with
+// another vocabulary or head can reuse it (e.g. for pair mining).
+void load_target_side(const std::filesystem::path& path, CirModel& model);
+
 // "<prefix>-step0000123.pt" with the highest step in `dir`, if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& dir, const std::string& prefix);
 std::filesystem::path step_checkpoint_path(const std::filesystem::path& dir, const std::string& prefix, int64_t step);

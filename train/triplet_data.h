@@ -1,9 +1,11 @@
 #pragma once
-// A split's training triplets in memory: the images they use (decoded once, uint8),
-// the rows of each triplet's reference and target(s) in that tensor, and the tokens of
-// each modification text.
+// Training triplets in memory: the images they may use (decoded once, uint8), the rows
+// of each triplet's reference and target(s) in that tensor, and the tokens of each
+// modification text. Images are decoded once per run; each stage pairs them with its
+// own triplet list (annotated, or annotated plus generated).
 #include <torch/types.h>
 
+#include <unordered_map>
 #include <vector>
 
 #include "data/cirr.h"
@@ -15,19 +17,28 @@
 namespace spn {
 
 struct TripletData {
-  torch::Tensor images;             // uint8 [n_images, 3, S, S]
-  std::vector<int64_t> image_index; // per row of images: its index in the split
-  std::vector<int64_t> reference;   // per triplet: row in images
-  std::vector<int64_t> target;      // per triplet: row in images
+  torch::Tensor images;              // uint8 [n_images, 3, S, S]
+  std::vector<int64_t> image_index;  // per row of images: its index in the split
+  std::vector<int64_t> reference;    // per triplet: row in images
+  std::vector<int64_t> target;       // per triplet: row in images
   std::vector<std::vector<int64_t>> equally_good_targets;  // per triplet: rows (CIRR target_soft 1.0)
-  torch::Tensor tokens;             // int64 [n_triplets, max_words]
+  torch::Tensor tokens;              // int64 [n_triplets, max_words]
 
   int64_t size() const { return static_cast<int64_t>(reference.size()); }
   // The batch of triplets `rows` (normalised images).
   TripletBatch batch(const std::vector<int64_t>& rows) const;
 };
 
-TripletData load_triplet_data(Communicator& comm, const CirrSplit& split, const Vocabulary& vocabulary,
-                              const DataConfig& config, bool show_progress);
+// The split images `image_indices` decoded (sharded across ranks, on every rank), with
+// no triplets yet.
+TripletData load_training_images(Communicator& comm, const CirrSplit& split, const std::vector<int64_t>& image_indices,
+                                 const DataConfig& config, bool show_progress);
+
+// `images`' pixels with `triplets` (whose images must all be among its rows).
+TripletData with_triplets(const TripletData& images, const std::vector<CirrTriplet>& triplets,
+                          const Vocabulary& vocabulary, int64_t max_words);
+
+// The images `triplets` use, in order of first use (so bank rows follow the triplets).
+std::vector<int64_t> images_used_by(const std::vector<CirrTriplet>& triplets);
 
 }  // namespace spn

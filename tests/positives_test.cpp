@@ -1,0 +1,272 @@
+// Positive scaling's parts: de-duplication, captioning with its journal, block-wise
+// pair mining and modification texts. The Dist* tests run on 1, 2 and 3 ranks and
+// compare with a single-process run (or a brute-force computation) in the same test.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "data/captioning.h"
+#include "data/deduplication.h"
+#include "data/image_io.h"
+#include "data/modification_text.h"
+#include "data/pair_mining.h"
+#include "data/vocabulary.h"
+#include "test_files.h"
+#include "test_world.h"
+
+namespace spn {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A split of `n` PNGs in `dir`: image i shows colour (i % distinct); image 5 is 8x8
+// where the others are 4x4, so it differs from its colour twins.
+CirrSplit png_split(Communicator& comm, const fs::path& dir, int64_t n, int64_t distinct) {
+  CirrSplit split;
+  split.name = "train";
+  split.root = dir;
+  nlohmann::json descriptions;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string name = "img" + std::to_string(i);
+    split.index_of[name] = i;
+    split.images.push_back(name);
+    split.relative_paths.push_back(name + ".png");
+    descriptions[name] = "a picture of colour " + std::to_string(i % distinct) + " number " + std::to_string(i);
+    if (comm.rank() != 0) continue;
+    RgbImage image;
+    image.width = image.height = i == 5 ? 8 : 4;
+    image.pixels.assign(static_cast<size_t>(image.width * image.height * 3), static_cast<uint8_t>(40 * (i % distinct)));
+    write_png(dir / split.relative_paths.back(), image);
+  }
+  if (comm.rank() == 0) write_file_atomic(dir / "descriptions.json", descriptions.dump());
+  comm.barrier();
+  return split;
+}
+
+TEST(DistDeduplication, KeepsTheFirstOfEachPixelIdenticalGroupOnAnyWorldSize) {
+  Communicator& comm = testing::world();
+  const fs::path dir = testing::shared_temp_dir(comm, "dedup");
+  const CirrSplit split = png_split(comm, dir, 11, 4);
+  const Deduplication dedup = deduplicate_images(comm, split, false);
+  // Colours repeat every 4 images; image 5 (colour 1, but 8x8) is unique.
+  EXPECT_EQ(dedup.unique, (std::vector<int64_t>{0, 1, 2, 3, 5}));
+  EXPECT_EQ(dedup.canonical, (std::vector<int64_t>{0, 1, 2, 3, 0, 5, 2, 3, 0, 1, 2}));
+  EXPECT_EQ(dedup.duplicates(), 6);
+  auto local = make_local_communicator();
+  const Deduplication reference = deduplicate_images(*local, split, false);
+  EXPECT_EQ(dedup.canonical, reference.canonical);
+  comm.barrier();
+  if (comm.rank() == 0) fs::remove_all(dir);
+}
+
+// Counts the images it captions; throws after `fail_after` of them when set, as a
+// killed process would stop.
+class CountingCaptioner : public Captioner {
+ public:
+  CountingCaptioner(std::unique_ptr<Captioner> inner, int64_t fail_after = -1)
+      : inner_(std::move(inner)), fail_after_(fail_after) {}
+  void caption(const CirrSplit& split, const std::vector<int64_t>& indices, const Done& done) override {
+    inner_->caption(split, indices, [&](int64_t index, const std::string& caption) {
+      if (calls == fail_after_) throw std::runtime_error("killed");
+      ++calls;
+      done(index, caption);
+    });
+  }
+  int64_t calls = 0;
+
+ private:
+  std::unique_ptr<Captioner> inner_;
+  int64_t fail_after_;
+};
+
+ExperimentConfig captioning_config(int64_t words) {
+  return load_config_text("", "<test>", {"positives.caption_words=" + std::to_string(words)});
+}
+
+TEST(Captioning, AKilledRunResumesWithoutRedoingOrLosingImages) {
+  auto comm = make_local_communicator();
+  const fs::path dir = testing::shared_temp_dir(*comm, "captions-resume");
+  const CirrSplit split = png_split(*comm, dir, 40, 40);
+  const std::vector<int64_t> images = {3, 1, 4, 15, 9, 2, 6, 5, 35, 8, 39, 7, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20};
+  const ExperimentConfig config = captioning_config(5);
+
+  CountingCaptioner whole(make_captioner(config, split));
+  const auto expected = caption_images(*comm, whole, split, images, dir / "whole", false);
+  EXPECT_EQ(expected[0], "a picture of colour 3");  // the description cut to 5 words
+  const std::string expected_file = read_file(dir / "whole/captions.json");
+
+  CountingCaptioner killed(make_captioner(config, split), 7);
+  EXPECT_THROW(caption_images(*comm, killed, split, images, dir / "resumed", false), std::runtime_error);
+  EXPECT_FALSE(fs::exists(dir / "resumed/captions.json"));
+  append_line(dir / "resumed/captions.journal-0.jsonl", R"({"image": "img6", "capt)");  // a line cut short
+  std::string journal = read_file(dir / "resumed/captions.journal-0.jsonl");
+  write_file_atomic(dir / "resumed/captions.journal-0.jsonl", journal.substr(0, journal.size() - 1));
+
+  CountingCaptioner resumed(make_captioner(config, split));
+  EXPECT_EQ(caption_images(*comm, resumed, split, images, dir / "resumed", false), expected);
+  EXPECT_EQ(resumed.calls, static_cast<int64_t>(images.size()) - 7) << "finished images were captioned again";
+  EXPECT_EQ(read_file(dir / "resumed/captions.json"), expected_file);
+  fs::remove_all(dir);
+}
+
+TEST(DistCaptioning, SameFileForAnyWorldSizeAndAfterResumingAnotherWorldSizesJournal) {
+  Communicator& comm = testing::world();
+  const fs::path dir = testing::shared_temp_dir(comm, "captions");
+  const CirrSplit split = png_split(comm, dir, 23, 23);
+  std::vector<int64_t> images(23);
+  for (int64_t i = 0; i < 23; ++i) images[i] = 22 - i;
+  const ExperimentConfig config = captioning_config(4);
+  auto local = make_local_communicator();
+  std::vector<std::string> expected;
+  if (comm.rank() == 0) {
+    CountingCaptioner single(make_captioner(config, split));
+    expected = caption_images(*local, single, split, images, dir / "single", false);
+    // A single-process run that stopped after 9 images, to be finished by this world.
+    CountingCaptioner killed(make_captioner(config, split), 9);
+    EXPECT_THROW(caption_images(*local, killed, split, images, dir / "mixed", false), std::runtime_error);
+  }
+  comm.barrier();
+  CountingCaptioner sharded(make_captioner(config, split));
+  const auto captions = caption_images(comm, sharded, split, images, dir / "world", false);
+  CountingCaptioner finishing(make_captioner(config, split));
+  const auto mixed = caption_images(comm, finishing, split, images, dir / "mixed", false);
+  if (comm.rank() == 0) {
+    EXPECT_EQ(captions, expected);
+    EXPECT_EQ(mixed, expected);
+    EXPECT_EQ(read_file(dir / "world/captions.json"), read_file(dir / "single/captions.json"));
+    EXPECT_EQ(read_file(dir / "mixed/captions.json"), read_file(dir / "single/captions.json"));
+  }
+  torch::Tensor calls = torch::tensor({finishing.calls}, torch::kLong);
+  comm.all_reduce(calls, ReduceOp::Sum);
+  EXPECT_EQ(calls.item<int64_t>(), 23 - 9);
+  comm.barrier();
+  if (comm.rank() == 0) fs::remove_all(dir);
+}
+
+TEST(Captioning, MissingDescriptionsAndImagesAreNamed) {
+  auto comm = make_local_communicator();
+  const fs::path dir = testing::shared_temp_dir(*comm, "captions-errors");
+  CirrSplit split = png_split(*comm, dir, 3, 3);
+  split.images.push_back("stranger");
+  split.relative_paths.push_back("stranger.png");
+  auto captioner = make_captioner(captioning_config(3), split);
+  try {
+    caption_images(*comm, *captioner, split, {0, 3}, dir / "out", false);
+    FAIL() << "an image without a description was captioned";
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("no description of image 'stranger'"), std::string::npos) << error.what();
+  }
+  fs::remove(dir / "descriptions.json");
+  try {
+    make_captioner(captioning_config(3), split);
+    FAIL() << "the annotations captioner started without descriptions.json";
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("positives.captioner: \"annotations\" needs"), std::string::npos)
+        << error.what();
+  }
+  fs::remove_all(dir);
+}
+
+// Brute force, as the reference scripts do it: the full similarity row, argsorted.
+std::vector<int64_t> ranked_by_brute_force(const torch::Tensor& embeddings, int64_t query) {
+  torch::Tensor scores = torch::mv(embeddings.to(torch::kDouble), embeddings[query].to(torch::kDouble));
+  scores[query] = -std::numeric_limits<double>::infinity();
+  const torch::Tensor order = scores.argsort(0, /*descending=*/true);
+  return {order.data_ptr<int64_t>(), order.data_ptr<int64_t>() + order.numel()};
+}
+
+TEST(DistPairMining, BlocksOnAnyWorldSizeEqualTheBruteForceRanking) {
+  Communicator& comm = testing::world();
+  torch::manual_seed(5);
+  torch::Tensor embeddings = torch::randn({61, 6});
+  embeddings = embeddings / embeddings.norm(2, 1, true);
+  std::vector<int64_t> queries;
+  for (int64_t i = 0; i < 61; i += 2) queries.push_back(i);
+  MiningWindow window;
+  window.lo = 10;
+  window.hi = 25;
+  window.partners = 3;
+  window.block_rows = 4;  // 31 queries: 8 blocks, the last one short
+  window.seed = 99;
+  const torch::Tensor partners = mine_partners(comm, embeddings, queries, window, false);
+  ASSERT_EQ(partners.sizes(), (std::vector<int64_t>{31, 3}));
+  auto local = make_local_communicator();
+  EXPECT_TRUE(torch::equal(partners, mine_partners(*local, embeddings, queries, window, false)));
+
+  for (size_t q = 0; q < queries.size(); ++q) {
+    const std::vector<int64_t> ranked = ranked_by_brute_force(embeddings, queries[q]);
+    std::set<int64_t> distinct;
+    for (int64_t p = 0; p < 3; ++p) {
+      const int64_t partner = partners[q][p].item<int64_t>();
+      const int64_t rank = std::find(ranked.begin(), ranked.end(), partner) - ranked.begin();
+      EXPECT_GE(rank, window.lo) << "query " << queries[q];
+      EXPECT_LT(rank, window.hi) << "query " << queries[q];
+      EXPECT_NE(partner, queries[q]);
+      distinct.insert(partner);
+    }
+    EXPECT_EQ(distinct.size(), 3u);
+  }
+  // The seed decides the draw within the window.
+  MiningWindow reseeded = window;
+  reseeded.seed = 100;
+  EXPECT_FALSE(torch::equal(partners, mine_partners(*local, embeddings, queries, reseeded, false)));
+  EXPECT_TRUE(torch::equal(partners, mine_partners(*local, embeddings, queries, window, false)));
+  // The window [0, 1) is the nearest neighbour.
+  MiningWindow nearest = window;
+  nearest.lo = 0;
+  nearest.hi = 1;
+  nearest.partners = 1;
+  const torch::Tensor nearest_partners = mine_partners(comm, embeddings, queries, nearest, false);
+  for (size_t q = 0; q < queries.size(); ++q)
+    EXPECT_EQ(nearest_partners[q][0].item<int64_t>(), ranked_by_brute_force(embeddings, queries[q])[0]);
+}
+
+TEST(ModificationTexts, TemplatesFillDrawAndFallBack) {
+  const auto tokens = [](const std::string& text) { return static_cast<int64_t>(split_words(text).size()); };
+  const std::string ref = "a red circle", tgt = "two blue squares";
+  std::mt19937_64 rng(1);
+  EXPECT_EQ(ModificationTemplates({"p0"}, "k").compose(ref, tgt, rng, tokens, 24),
+            "two blue squares instead of a red circle");
+  EXPECT_EQ(ModificationTemplates({"p1"}, "k").compose(ref, tgt, rng, tokens, 24),
+            "Unlike a red circle, I want two blue squares");
+  EXPECT_EQ(ModificationTemplates({"p2"}, "k").compose(ref, tgt, rng, tokens, 24), "two blue squares");
+  EXPECT_EQ(ModificationTemplates({"make it {tgt}, not {ref}"}, "k").compose(ref, tgt, rng, tokens, 24),
+            "make it two blue squares, not a red circle");
+  // p1 has 10 words here: over a context of 8 the text falls back to p2.
+  EXPECT_EQ(ModificationTemplates({"p1"}, "k").compose(ref, tgt, rng, tokens, 8), "two blue squares");
+  EXPECT_EQ(ModificationTemplates({"p0", "p1"}, "k").fixed_texts(),
+            (std::vector<std::string>{" instead of ", "Unlike , I want "}));
+
+  // The draw is seeded and uses every template.
+  const ModificationTemplates all({"p0", "p1", "p2"}, "k");
+  std::set<std::string> seen;
+  std::vector<std::string> first, again;
+  for (uint64_t seed = 0; seed < 30; ++seed) {
+    std::mt19937_64 a(seed), b(seed);
+    first.push_back(all.compose(ref, tgt, a, tokens, 24));
+    again.push_back(all.compose(ref, tgt, b, tokens, 24));
+    seen.insert(first.back());
+  }
+  EXPECT_EQ(first, again);
+  EXPECT_EQ(seen.size(), 3u);
+
+  const auto error_of = [](const std::vector<std::string>& templates) {
+    try {
+      ModificationTemplates(templates, "exp.toml:3: positives.templates");
+    } catch (const UserError& error) {
+      return std::string(error.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of({"p0", "{tgt} not {reference}"}).find("exp.toml:3: positives.templates: template \"{tgt} not "
+                                                          "{reference}\" has {reference}"),
+            std::string::npos);
+  EXPECT_NE(error_of({"p3"}).find("uses neither {ref} nor {tgt}"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace spn
