@@ -34,6 +34,8 @@ bench: build
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench
 	$(MPIRUN) -np 1 $(BUILD)/spn-bench-softmax
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench-softmax
+	$(MPIRUN) -np 1 $(BUILD)/spn-bench-mining
+	$(MPIRUN) -np 2 $(BUILD)/spn-bench-mining
 
 clean:
 	rm -rf $(BUILD)

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_common.h"
 #include "dist/communicator.h"
 #include "dist/sharding.h"
 #include "embedded_quickstart.h"
@@ -22,9 +23,7 @@
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
+using spn::bench::seconds_since;
 
 double matmul_gflops(int64_t n) {
   const torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n});
@@ -80,8 +79,7 @@ int main(int argc, char** argv) {
   }
   comm->barrier();
 
-  const int threads = static_cast<int>(std::max(1L, cores / comm->local_size()));
-  at::set_num_threads(threads);
+  const int threads = spn::bench::use_cores_per_rank(*comm);
   const double distributed = step_throughput(*comm, config, kVocab, steps);
   if (comm->rank() == 0) {
     std::cout << nlohmann::json{{"bench", "stage1_step"},

@@ -6,17 +6,14 @@
 // entropy), on rank 0 with the whole bank.
 //
 //   mpirun -np W spn-bench-softmax [--sizes 17000,100000,1000000] [--repeats 3]
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bench/bench_common.h"
 #include "dist/autograd_collectives.h"
 #include "dist/communicator.h"
 #include "dist/distributed_softmax.h"
@@ -24,29 +21,9 @@
 
 namespace {
 
+using namespace spn::bench;
+
 constexpr int64_t kBatch = 256, kDim = 640, kChunk = 4096;
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// Resets the peak resident set size (Linux >= 4.0) so each measurement has its own peak.
-void reset_peak_memory() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-double peak_memory_mib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
-
-template <class Step>
-double time_per_call(Step step, int repeats) {
-  step();  // warm-up: first-touch of buffers, thread pools
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < repeats; ++i) step();
-  return seconds_since(start) / repeats;
-}
 
 torch::Tensor unit_rows(int64_t rows, uint64_t seed) {
   torch::manual_seed(seed);
@@ -68,9 +45,7 @@ int main(int argc, char** argv) {
       for (std::string item; std::getline(list, item, ',');) sizes.push_back(std::stoll(item));
     }
   }
-  const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
-  const int threads = static_cast<int>(std::max(1L, cores / comm->local_size()));
-  at::set_num_threads(threads);
+  const int threads = use_cores_per_rank(*comm);
 
   for (int64_t n : sizes) {
     const spn::ShardRange shard_rows = spn::shard_range(n, comm->size(), comm->rank());
