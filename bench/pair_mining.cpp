@@ -12,7 +12,6 @@
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "bench/bench_common.h"
 #include "data/pair_mining.h"
@@ -33,11 +32,7 @@ int main(int argc, char** argv) {
   double memory_gib = 16;  // the naive way is skipped when its matrices need more
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--memory-gib")) memory_gib = std::stod(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--sizes")) {
-      sizes.clear();
-      std::stringstream list(argv[i + 1]);
-      for (std::string item; std::getline(list, item, ',');) sizes.push_back(std::stoll(item));
-    }
+    if (!std::strcmp(argv[i], "--sizes")) sizes = parse_sizes(argv[i + 1]);
   }
   const int threads = use_cores_per_rank(*comm);
 

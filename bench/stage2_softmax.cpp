@@ -11,7 +11,6 @@
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "bench/bench_common.h"
 #include "dist/autograd_collectives.h"
@@ -39,11 +38,7 @@ int main(int argc, char** argv) {
   int repeats = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--sizes")) {
-      sizes.clear();
-      std::stringstream list(argv[i + 1]);
-      for (std::string item; std::getline(list, item, ',');) sizes.push_back(std::stoll(item));
-    }
+    if (!std::strcmp(argv[i], "--sizes")) sizes = parse_sizes(argv[i + 1]);
   }
   const int threads = use_cores_per_rank(*comm);
 
