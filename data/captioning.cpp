@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/progress.h"
+#include "data/openai_captioner.h"
 #include "dist/sharding.h"
 
 namespace spn {
@@ -16,7 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kImagesPerRequest = 16;  // how many images a rank hands the captioner at once
+constexpr int64_t kImagesPerRequest = 256;  // images a rank hands the captioner at once (its parallelism bound)
 
 // The built-in benchmark's per-image description (descriptions.json), cut to the
 // first `words` words: what a captioning model would say about a synthetic scene.
@@ -80,6 +81,7 @@ std::map<std::string, std::string> read_journals(const std::filesystem::path& di
 }  // namespace
 
 std::unique_ptr<Captioner> make_captioner(const ExperimentConfig& config, const CirrSplit& split) {
+  if (config.positives.captioner == "openai") return make_openai_captioner(config.positives, "positives.openai");
   const std::filesystem::path descriptions = split.root / "descriptions.json";
   if (!std::filesystem::exists(descriptions))
     throw UserError(config.where("positives.captioner") + ": \"annotations\" needs " + descriptions.string() +

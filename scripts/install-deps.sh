@@ -13,6 +13,7 @@ packages=(
   libspdlog-dev libfmt-dev
   nlohmann-json3-dev
   libpng-dev libjpeg-dev
+  libcurl4-openssl-dev libssl-dev   # the openai captioner: HTTP(S) and base64
   libgtest-dev
   python3
 )
