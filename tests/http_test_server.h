@@ -41,6 +41,7 @@ class HttpTestServer {
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1/chat/completions"; }
   int requests() const { return requests_; }
+  void set_delay_ms(int delay_ms) { delay_ms_ = delay_ms; }
 
   // The caption a healthy server gives an image whose base64 data has `length` chars.
   static std::string caption_for(size_t length) { return "a scene of " + std::to_string(length) + " characters"; }
@@ -96,7 +97,7 @@ class HttpTestServer {
 
   Mode mode_;
   int failures_first_;
-  int delay_ms_;
+  std::atomic<int> delay_ms_;
   int socket_ = -1;
   int port_ = 0;
   std::atomic<int> requests_{0};

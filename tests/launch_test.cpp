@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/files.h"
+#include "http_test_server.h"
 #include "test_files.h"
 #include "train/checkpoint.h"
 
@@ -53,6 +55,27 @@ class Launch : public ::testing::Test {
     return run_shell("cd '" + dir_.string() + "' && " + SPN_LAUNCH + " " + args);
   }
   void write(const std::string& name, const std::string& text) { write_file_atomic(dir_ / name, text); }
+
+  // Starts `spn-launch tiny.toml --run-id <run_id>` in the background (output in
+  // <run_id>.log), to be killed by the test.
+  pid_t start_launch(const std::string& run_id) {
+    const pid_t child = ::fork();
+    if (child != 0) return child;
+    if (::chdir(dir_.c_str()) != 0) ::_exit(127);
+    for (char** variable = environ; *variable;) {  // as kCleanMpiEnvironment does
+      const std::string entry = *variable;
+      if (entry.rfind("OMPI", 0) == 0 || entry.rfind("PMIX", 0) == 0 || entry.rfind("OPAL", 0) == 0 ||
+          entry.rfind("ORTE", 0) == 0)
+        ::unsetenv(entry.substr(0, entry.find('=')).c_str());
+      else
+        ++variable;
+    }
+    const std::string log = (dir_ / (run_id + ".log")).string();
+    std::freopen(log.c_str(), "w", stdout);
+    std::freopen(log.c_str(), "a", stderr);
+    ::execl(SPN_LAUNCH, SPN_LAUNCH, "tiny.toml", "--run-id", run_id.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
 
   fs::path dir_;
 };
@@ -148,23 +171,8 @@ TEST_F(Launch, KilledRunResumesToTheSameMetrics) {
 
   // Start the same experiment, kill it once it has checkpointed part of stage 1.
   const fs::path killed_run = dir_ / "runs/tiny/killed";
-  const pid_t child = ::fork();
+  const pid_t child = start_launch("killed");
   ASSERT_GE(child, 0);
-  if (child == 0) {
-    if (::chdir(dir_.c_str()) != 0) ::_exit(127);
-    for (char** variable = environ; *variable;) {  // as kCleanMpiEnvironment does
-      const std::string entry = *variable;
-      if (entry.rfind("OMPI", 0) == 0 || entry.rfind("PMIX", 0) == 0 || entry.rfind("OPAL", 0) == 0 ||
-          entry.rfind("ORTE", 0) == 0)
-        ::unsetenv(entry.substr(0, entry.find('=')).c_str());
-      else
-        ++variable;
-    }
-    std::freopen((dir_ / "killed.log").c_str(), "w", stdout);
-    std::freopen((dir_ / "killed.log").c_str(), "a", stderr);
-    ::execl(SPN_LAUNCH, SPN_LAUNCH, "tiny.toml", "--run-id", "killed", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   bool checkpointed = false;
   while (std::chrono::steady_clock::now() < deadline && !checkpointed) {
@@ -310,6 +318,43 @@ TEST_F(Launch, PositiveScalingGeneratesTripletsThatBothWaysOfMiningReproduce) {
   EXPECT_NE(window.output.find("--set positives.rank_lo=600: positives.rank_lo: the window [600, 50)"),
             std::string::npos)
       << window.output;
+}
+
+TEST_F(Launch, CaptioningKilledMidwayResumesWithNothingLostOrRepeated) {
+  testing::HttpTestServer server(testing::HttpTestServer::Mode::Slow, 0, /*delay_ms=*/40);
+  write("tiny.toml", std::string(kTinyExperiment) +
+                         "[positives]\nenabled = true\nrank_lo = 5\nrank_hi = 50\ncaptioner = \"openai\"\n"
+                         "[positives.openai]\nin_flight = 1\nurls = [\"" + server.url() + "\"]\n");
+  const fs::path journal = dir_ / "runs/tiny/killed/positives/captions.journal-0.jsonl";
+  const auto journaled = [&] {
+    if (!fs::exists(journal)) return 0;
+    const std::string text = read_file(journal);
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  };
+  const pid_t child = start_launch("killed");
+  ASSERT_GE(child, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (journaled() < 5 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  const int done_before_kill = journaled();
+  ASSERT_GE(done_before_kill, 5) << read_file(dir_ / "killed.log");
+
+  server.set_delay_ms(0);
+  const int requests_before_resume = server.requests();
+  const Outcome resumed = launch("tiny.toml --run-id killed");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  const int unique = results_of(dir_ / "runs/tiny/killed")["positives"]["summary"]["unique_images"];
+  EXPECT_EQ(server.requests() - requests_before_resume, unique - done_before_kill)
+      << "the resumed run captioned finished images again, or skipped some";
+
+  const Outcome full = launch("tiny.toml --run-id full");
+  ASSERT_EQ(full.status, 0) << full.output;
+  EXPECT_EQ(read_file(dir_ / "runs/tiny/killed/positives/captions.json"),
+            read_file(dir_ / "runs/tiny/full/positives/captions.json"));
+  EXPECT_EQ(read_file(dir_ / "runs/tiny/killed/positives/cap.rc2.generated.json"),
+            read_file(dir_ / "runs/tiny/full/positives/cap.rc2.generated.json"));
 }
 
 }  // namespace
