@@ -1,8 +1,11 @@
 #include "data/pair_mining.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 
 #include "core/hash.h"
@@ -40,14 +43,30 @@ at::Tensor mine_partners(Communicator& comm, const at::Tensor& embeddings, const
     torch::mm_out(block_scores, all.index_select(0, block_queries), all_t);
     // A query is not its own partner: its own column drops below every other image.
     block_scores.scatter_(1, block_queries.unsqueeze(1), -std::numeric_limits<float>::infinity());
-    const torch::Tensor ranked = std::get<1>(block_scores.topk(window.hi, 1, /*largest=*/true, /*sorted=*/true));
-    const int64_t* ranked_rows = ranked.contiguous().data_ptr<int64_t>();
-    for (int64_t row = 0; row < rows; ++row) {
-      std::mt19937_64 rng(mix_seed(window.seed, static_cast<uint64_t>(queries[begin + row])));
-      const std::vector<int64_t> picks = distinct_in_range(rng, window.lo, window.hi, window.partners);
-      for (int64_t p = 0; p < window.partners; ++p)
-        partners_of[begin + row - first][p] = ranked_rows[row * window.hi + picks[p]];
-    }
+    const float* block = block_scores.data_ptr<float>();
+    at::parallel_for(0, rows, 1, [&](int64_t row_begin, int64_t row_end) {
+      std::vector<int64_t> order(static_cast<size_t>(n));
+      for (int64_t row = row_begin; row < row_end; ++row) {
+        const float* score = block + row * n;
+        // Descending score, ties by index: a total order, so the ranks are well defined.
+        const auto before = [score](int64_t a, int64_t b) {
+          return score[a] > score[b] || (score[a] == score[b] && a < b);
+        };
+        std::mt19937_64 rng(mix_seed(window.seed, static_cast<uint64_t>(queries[begin + row])));
+        const std::vector<int64_t> picks = distinct_in_range(rng, window.lo, window.hi, window.partners);
+        std::vector<int64_t> ranks = picks;
+        std::sort(ranks.begin(), ranks.end());
+        // Selection instead of sorting: each wanted rank costs O(N) (nth_element), and
+        // the ranks are settled in increasing order on the shrinking rest of the row.
+        std::iota(order.begin(), order.end(), int64_t{0});
+        auto settled = order.begin();
+        for (int64_t rank : ranks) {
+          std::nth_element(settled, order.begin() + rank, order.end(), before);
+          settled = order.begin() + rank + 1;
+        }
+        for (int64_t p = 0; p < window.partners; ++p) partners_of[begin + row - first][p] = order[picks[p]];
+      }
+    });
     progress.update(begin + rows - first);
   }
   progress.finish();

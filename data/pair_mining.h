@@ -5,8 +5,9 @@
 //
 // The N x N similarity matrix is never built: queries are cut into blocks of
 // `block_rows` at fixed global positions, blocks are sharded across ranks, and a
-// block's similarities to all N images are reduced to the ranks 0..hi-1 (top-k) right
-// away; memory per rank is O(block_rows x N). Because every block has the same shape
+// block's similarities to all N images are reduced right away to the images at the
+// drawn ranks (selection with nth_element, O(N) per drawn rank, no sort); memory per
+// rank is O(block_rows x N). Because every block has the same shape
 // whatever the world size, its arithmetic and so its result are the same on any
 // number of ranks.
 #include <ATen/core/Tensor.h>
