@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -22,6 +23,13 @@ std::string join_keys(const std::set<std::string>& keys) {
   std::string out;
   for (const auto& key : keys) out += (out.empty() ? "" : ", ") + key;
   return out;
+}
+
+// "\"a\", \"b\"" for the options of an error message.
+std::string quoted_list(const std::vector<std::string>& options) {
+  std::string list;
+  for (const auto& option : options) list += (list.empty() ? "" : ", ") + ("\"" + option + "\"");
+  return list;
 }
 
 // Where each overridden key came from, so errors about it name the --set argument.
@@ -68,7 +76,8 @@ class Reader {
     if (value.empty() && !may_be_empty) fail(key, *node, "must not be empty");
   }
 
-  void text_list(const char* key, std::vector<std::string>& value, const char*) {
+  void text_list(const char* key, std::vector<std::string>& value, const char*,
+                 const std::vector<std::string>& options = {}) {
     const toml::node* node = find(key);
     if (!node) return;
     const toml::array* items = node->as_array();
@@ -79,6 +88,9 @@ class Reader {
       if (!item.is_string() || item.value<std::string>()->empty())
         fail(key, *node, "item " + std::to_string(read.size()) + " must be a non-empty string");
       read.push_back(*item.value<std::string>());
+      if (!options.empty() && std::find(options.begin(), options.end(), read.back()) == options.end())
+        fail(key, *node, "item " + std::to_string(read.size() - 1) + " must be one of " + quoted_list(options) +
+                             ", got \"" + read.back() + "\"");
     }
     value = std::move(read);
   }
@@ -89,9 +101,7 @@ class Reader {
     if (!node) return;
     for (const auto& option : options)
       if (option == value) return;
-    std::string list;
-    for (const auto& option : options) list += (list.empty() ? "" : ", ") + ("\"" + option + "\"");
-    fail(key, *node, "must be one of " + list + ", got \"" + value + "\"");
+    fail(key, *node, "must be one of " + quoted_list(options) + ", got \"" + value + "\"");
   }
 
   template <class Section>
@@ -165,7 +175,8 @@ class Writer {
   void real(const char* key, const double& value, double, double, const char*) { table_.insert(key, value); }
   void boolean(const char* key, const bool& value, const char*) { table_.insert(key, value); }
   void text(const char* key, const std::string& value, const char*, bool = false) { table_.insert(key, value); }
-  void text_list(const char* key, const std::vector<std::string>& value, const char*) {
+  void text_list(const char* key, const std::vector<std::string>& value, const char*,
+                 const std::vector<std::string>& = {}) {
     toml::array items;
     for (const auto& item : value) items.push_back(item);
     table_.insert(key, std::move(items));
@@ -199,7 +210,8 @@ class Documenter {
   void text(const char* key, const std::string& value, const char* doc, bool = false) {
     row(key, "string", "\"" + value + "\"", doc);
   }
-  void text_list(const char* key, const std::vector<std::string>& value, const char* doc) {
+  void text_list(const char* key, const std::vector<std::string>& value, const char* doc,
+                 const std::vector<std::string>& = {}) {
     std::string items;
     for (const auto& item : value) items += (items.empty() ? "" : ", ") + ("\"" + item + "\"");
     row(key, "string list", "[" + items + "]", doc);

@@ -35,7 +35,13 @@ torch::Tensor CirModel::encode_query(const torch::Tensor& reference_images, cons
 
 torch::Tensor CirModel::encode_query_from_features(const torch::Tensor& reference_features,
                                                    const torch::Tensor& tokens) {
-  return unit(head_->forward(reference_features, unit(text_encoder_->forward(tokens))));
+  return combine(reference_features, encode_text(tokens));
+}
+
+torch::Tensor CirModel::encode_text(const torch::Tensor& tokens) { return unit(text_encoder_->forward(tokens)); }
+
+torch::Tensor CirModel::combine(const torch::Tensor& reference_features, const torch::Tensor& text_features) {
+  return unit(head_->forward(reference_features, text_features));
 }
 
 torch::Tensor CirModel::logit_scale() const { return log_logit_scale_.exp().clamp_max(kMaxLogitScale); }

@@ -20,6 +20,10 @@ class CirModel : public torch::nn::Module {
   torch::Tensor encode_query(const torch::Tensor& reference_images, const torch::Tensor& tokens);
   // The query from precomputed unit-norm reference features (a stage-2 bank).
   torch::Tensor encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens);
+  // The query's two halves, for losses that pair references and texts of different
+  // triplets: unit text features, and the head applied to unit features.
+  torch::Tensor encode_text(const torch::Tensor& tokens);
+  torch::Tensor combine(const torch::Tensor& reference_features, const torch::Tensor& text_features);
   // exp(log_scale) = 1 / temperature, capped at 100 as CLIP does.
   torch::Tensor logit_scale() const;
 

@@ -73,6 +73,11 @@ TEST(Config, StringListsAreCheckedItemByItem) {
             std::string::npos);
   EXPECT_NE(error_of("[positives]\ntemplates = []\n").find("positives.templates: must not be empty"),
             std::string::npos);
+  const std::string negative = error_of("[stage1]\nnegatives = [\"target\", \"image\"]\n");
+  EXPECT_NE(negative.find("exp.toml:2: stage1.negatives: item 1 must be one of \"target\", \"query\", \"reference\", "
+                          "\"text\", got \"image\""),
+            std::string::npos)
+      << negative;
 }
 
 TEST(Config, ResolvedConfigRoundTrips) {

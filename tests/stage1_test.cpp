@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "data/batch_sampler.h"
 #include "dist/sharding.h"
 #include "test_models.h"
 #include "test_world.h"
 #include "train/contrastive_loss.h"
+#include "train/negative_types.h"
 
 namespace spn {
 namespace {
@@ -23,9 +26,11 @@ std::shared_ptr<CirModel> seeded_model(const ExperimentConfig& config, torch::Dt
 }
 
 void expect_gradients_match_single_process(const std::string& text_encoder, const std::string& head,
-                                           int64_t global_batch) {
+                                           int64_t global_batch,
+                                           const std::vector<std::string>& negatives = {"target"}) {
   Communicator& comm = world();
-  const ExperimentConfig config = testing::tiny_config(text_encoder, head);
+  ExperimentConfig config = testing::tiny_config(text_encoder, head);
+  config.stage1.negatives = negatives;
   // Double precision, so the comparison sees the algorithm, not float rounding.
   const TripletBatch global = testing::synthetic_triplets(global_batch, 11, torch::kDouble);
 
@@ -55,6 +60,52 @@ void expect_gradients_match_single_process(const std::string& text_encoder, cons
 TEST(DistStage1, LossAndEveryGradientEqualSingleProcess) {
   expect_gradients_match_single_process("gru", "combiner", 7);  // uneven slices for W = 2, 3
   expect_gradients_match_single_process("bow", "sum", 8);
+}
+
+TEST(DistStage1, EveryNegativeTypeAndTheirMixMatchSingleProcess) {
+  for (const char* type : {"query", "reference", "text"}) {
+    SCOPED_TRACE(type);
+    expect_gradients_match_single_process("gru", "combiner", 7, {type});
+  }
+  expect_gradients_match_single_process("bow", "sum", 5, {"target", "query", "reference", "text"});
+  expect_gradients_match_single_process("gru", "sum", 2, {"reference", "text"});  // W = 3: an empty slice
+}
+
+// Each negative type against the formula written out pair by pair.
+TEST(Stage1, NegativeTypeLossesEqualTheirDefinitions) {
+  auto comm = make_local_communicator();
+  const ExperimentConfig config = testing::tiny_config("gru", "combiner");
+  auto model = seeded_model(config, torch::kDouble);
+  torch::NoGradGuard no_grad;
+  const TripletBatch batch = testing::synthetic_triplets(5, 4, torch::kDouble);
+  const torch::Tensor r = model->encode_target(batch.reference_images), x = model->encode_text(batch.tokens),
+                      t = model->encode_target(batch.target_images);
+  const double scale = model->logit_scale().item<double>();
+  // -log softmax_j(score(i, j)) at j = i, averaged over i.
+  const auto infonce = [&](const std::function<torch::Tensor(int64_t, int64_t)>& score) {
+    double total = 0;
+    for (int64_t i = 0; i < 5; ++i) {
+      std::vector<torch::Tensor> row;
+      for (int64_t j = 0; j < 5; ++j) row.push_back(scale * score(i, j));
+      const torch::Tensor logits = torch::stack(row);
+      total += (torch::logsumexp(logits, 0) - logits[i]).item<double>();
+    }
+    return total / 5;
+  };
+  const auto f = [&](int64_t a, int64_t b) { return model->combine(r[a].unsqueeze(0), x[b].unsqueeze(0))[0]; };
+  const double target = infonce([&](int64_t i, int64_t j) { return f(i, i).dot(t[j]); });
+  const double query = infonce([&](int64_t i, int64_t j) { return t[i].dot(f(j, j)); });
+  const double reference = infonce([&](int64_t i, int64_t j) { return f(j, i).dot(t[i]); });
+  const double text = infonce([&](int64_t i, int64_t j) { return f(i, j).dot(t[i]); });
+  const auto loss = [&](std::vector<NegativeType> types) {
+    return negative_types_loss_shard(*comm, *model, r, x, t, 0, 5, types).item<double>();
+  };
+  EXPECT_NEAR(loss({NegativeType::Target}), target, 1e-10);
+  EXPECT_NEAR(loss({NegativeType::Query}), query, 1e-10);
+  EXPECT_NEAR(loss({NegativeType::Reference}), reference, 1e-10);
+  EXPECT_NEAR(loss({NegativeType::Text}), text, 1e-10);
+  EXPECT_NEAR(loss({NegativeType::Reference, NegativeType::Text}), (reference + text) / 2, 1e-10);
+  EXPECT_NE(reference, target);
 }
 
 TEST(DistStage1, EmptySliceStillMatches) {

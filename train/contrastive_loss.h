@@ -12,4 +12,8 @@ namespace spn {
 torch::Tensor contrastive_loss_shard(const torch::Tensor& local_queries, const torch::Tensor& all_targets,
                                      int64_t first_row, int64_t global_batch, const torch::Tensor& logit_scale);
 
+// The same rule for logits already computed: `logits` [n, global_batch] of this rank's
+// rows (global rows first_row ..), whose positive for row i is column first_row + i.
+torch::Tensor cross_entropy_shard(const torch::Tensor& logits, int64_t first_row, int64_t global_batch);
+
 }  // namespace spn

@@ -4,7 +4,7 @@
 
 #include "dist/autograd_collectives.h"
 #include "dist/sharding.h"
-#include "train/contrastive_loss.h"
+#include "train/negative_types.h"
 
 namespace spn {
 
@@ -13,14 +13,15 @@ Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
       model_(std::move(model)),
       optimizer_(model_->parameters(),
                  torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
-      gradient_sync_(comm, model_->parameters(), static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))) {}
+      gradient_sync_(comm, model_->parameters(), static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),
+      negatives_(negative_types(config.negatives)) {}
 
 double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_batch) {
   optimizer_.zero_grad();
-  const torch::Tensor queries = model_->encode_query(local.reference_images, local.tokens);
-  const torch::Tensor targets = all_gather_with_grad(comm_, model_->encode_target(local.target_images));
   const int64_t first_row = shard_range(global_batch, comm_.size(), comm_.rank()).begin;
-  torch::Tensor loss = contrastive_loss_shard(queries, targets, first_row, global_batch, model_->logit_scale());
+  torch::Tensor loss = negative_types_loss_shard(
+      comm_, *model_, model_->encode_target(local.reference_images), model_->encode_text(local.tokens),
+      model_->encode_target(local.target_images), first_row, global_batch, negatives_);
   loss.backward();
   gradient_sync_.all_reduce();
   torch::Tensor total = loss.detach().to(torch::kDouble).reshape({1}).contiguous();

@@ -1,7 +1,7 @@
 #pragma once
 // One stage-1 optimisation step on this rank's slice of the global batch: encode,
-// all-gather the targets with gradient (more in-batch negatives with more ranks),
-// InfoNCE, backward, gradient sum over ranks, AdamW.
+// all-gather features with gradient (more in-batch negatives with more ranks), InfoNCE
+// over the configured negative types, backward, gradient sum over ranks, AdamW.
 #include <torch/optim/adamw.h>
 
 #include <memory>
@@ -10,6 +10,7 @@
 #include "dist/gradient_sync.h"
 #include "launcher/config.h"
 #include "models/cir_model.h"
+#include "train/negative_types.h"
 
 namespace spn {
 
@@ -37,6 +38,7 @@ class Stage1Step {
   std::shared_ptr<CirModel> model_;
   torch::optim::AdamW optimizer_;
   GradientSync gradient_sync_;
+  std::vector<NegativeType> negatives_;
 };
 
 }  // namespace spn
