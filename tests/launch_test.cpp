@@ -357,5 +357,33 @@ TEST_F(Launch, CaptioningKilledMidwayResumesWithNothingLostOrRepeated) {
             read_file(dir_ / "runs/tiny/full/positives/cap.rc2.generated.json"));
 }
 
+// A run stopped in the middle of stage 2's last epoch (its state rebuilt from a finished
+// run: the newest checkpoint, the completion markers and the status removed) resumes to
+// the same stage-2 result and best epoch, with each epoch's evaluation logged once.
+TEST_F(Launch, StageTwoResumedMidEpochKeepsItsBestEpoch) {
+  write("tiny.toml", std::string(kTinyExperiment) +
+                         "[stage2]\nenabled = true\nepochs = 3\nbatch_size = 16\ncheckpoint_every = 5\n");
+  ASSERT_EQ(launch("tiny.toml --run-id full").status, 0);
+  const fs::path full = dir_ / "runs/tiny/full", stopped = dir_ / "runs/tiny/stopped";
+  fs::copy(full, stopped, fs::copy_options::recursive);
+  for (const char* finished : {"done/stage2", "done/eval-stage2", "checkpoints/stage2-final.pt",
+                               "checkpoints/stage2-step0000030.pt"})
+    ASSERT_TRUE(fs::remove(stopped / finished)) << finished;
+  write_file_atomic(stopped / "status.json", R"({"state": "running"})");
+
+  const Outcome resumed = launch("tiny.toml --run-id stopped");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("stage2: resuming from"), std::string::npos) << resumed.output;
+  EXPECT_EQ(results_of(stopped)["stage2"]["val"], results_of(full)["stage2"]["val"]);
+  EXPECT_EQ(results_of(stopped)["stage2"]["best_epoch"], results_of(full)["stage2"]["best_epoch"]);
+  std::vector<int> evaluated_epochs;
+  std::istringstream lines(read_file(stopped / "metrics.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    if (entry["stage"] == "stage2" && entry.contains("eval")) evaluated_epochs.push_back(entry["epoch"]);
+  }
+  EXPECT_EQ(evaluated_epochs, (std::vector<int>{1, 2, 3}));
+}
+
 }  // namespace
 }  // namespace spn
