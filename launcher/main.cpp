@@ -11,20 +11,24 @@
 #include "embedded_quickstart.h"
 #include "launcher/config.h"
 #include "launcher/pipeline.h"
+#include "launcher/sweep.h"
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: spn-launch [EXPERIMENT.toml] [options]
+constexpr const char* kUsage = R"(usage: spn-launch [EXPERIMENT.toml | SWEEP.toml] [options]
        mpirun -np N spn-launch EXPERIMENT.toml [options]
 
 Runs an experiment: the built-in benchmark (generated when missing), stage 1,
 evaluation, recorded under <runs_dir>/<name>/<run-id>/. Without a file it runs
 the embedded quickstart (experiments/quickstart.toml). Rerunning the same
-command resumes a crashed run or prints the results of a finished one.
+command resumes a crashed run or prints the results of a finished one. A sweep
+file ([sweep] table) runs each of its variants as such an experiment, one after
+another, and resumes the same way.
 
 options:
   --set KEY=VALUE      override a config key, e.g. --set stage1.lr=3e-4 (repeatable)
   --run-id ID          run directory name (default: a hash of the resolved config)
+  --retry-failed       sweeps: run again the variants that failed before
   --print-config       print the fully resolved config and exit
   --config-reference   print every config key as a Markdown table and exit
   --help               this text
@@ -36,6 +40,7 @@ struct Arguments {
   spn::CommandLine command;
   std::string run_id;
   bool print_config = false;
+  bool retry_failed = false;
   bool config_reference = false;
   bool help = false;
 };
@@ -53,6 +58,7 @@ Arguments parse_arguments(int argc, char** argv) {
     else if (arg.rfind("--set=", 0) == 0) args.command.overrides.push_back(arg.substr(6));
     else if (arg == "--run-id") args.run_id = value("--run-id");
     else if (arg == "--print-config") args.print_config = true;
+    else if (arg == "--retry-failed") args.retry_failed = true;
     else if (arg == "--config-reference") args.config_reference = true;
     else if (arg == "--help" || arg == "-h") args.help = true;
     else if (arg.rfind("--", 0) == 0) throw spn::UserError(arg + ": unknown option (see --help)");
@@ -70,6 +76,11 @@ int run(spn::Communicator& comm, int argc, char** argv) {
   }
   if (args.config_reference) {
     if (comm.rank() == 0) std::cout << spn::config_reference_markdown();
+    return 0;
+  }
+  if (!args.command.config_file.empty() && spn::is_sweep_file(args.command.config_file)) {
+    if (!args.run_id.empty()) throw spn::UserError("--run-id: a sweep names each variant's run itself");
+    spn::run_sweep(comm, spn::load_sweep(args.command.config_file), args.command, args.retry_failed);
     return 0;
   }
   const spn::ExperimentConfig config =

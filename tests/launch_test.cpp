@@ -56,9 +56,9 @@ class Launch : public ::testing::Test {
   }
   void write(const std::string& name, const std::string& text) { write_file_atomic(dir_ / name, text); }
 
-  // Starts `spn-launch tiny.toml --run-id <run_id>` in the background (output in
-  // <run_id>.log), to be killed by the test.
-  pid_t start_launch(const std::string& run_id) {
+  // Starts `spn-launch <args>` in the background (output in <log_name>.log), to be
+  // killed by the test.
+  pid_t start_launch(const std::vector<std::string>& args, const std::string& log_name) {
     const pid_t child = ::fork();
     if (child != 0) return child;
     if (::chdir(dir_.c_str()) != 0) ::_exit(127);
@@ -70,10 +70,13 @@ class Launch : public ::testing::Test {
       else
         ++variable;
     }
-    const std::string log = (dir_ / (run_id + ".log")).string();
+    const std::string log = (dir_ / (log_name + ".log")).string();
     std::freopen(log.c_str(), "w", stdout);
     std::freopen(log.c_str(), "a", stderr);
-    ::execl(SPN_LAUNCH, SPN_LAUNCH, "tiny.toml", "--run-id", run_id.c_str(), static_cast<char*>(nullptr));
+    std::vector<char*> argv = {const_cast<char*>(SPN_LAUNCH)};
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(SPN_LAUNCH, argv.data());
     ::_exit(127);
   }
 
@@ -171,7 +174,7 @@ TEST_F(Launch, KilledRunResumesToTheSameMetrics) {
 
   // Start the same experiment, kill it once it has checkpointed part of stage 1.
   const fs::path killed_run = dir_ / "runs/tiny/killed";
-  const pid_t child = start_launch("killed");
+  const pid_t child = start_launch({"tiny.toml", "--run-id", "killed"}, "killed");
   ASSERT_GE(child, 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   bool checkpointed = false;
@@ -331,7 +334,7 @@ TEST_F(Launch, CaptioningKilledMidwayResumesWithNothingLostOrRepeated) {
     const std::string text = read_file(journal);
     return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
   };
-  const pid_t child = start_launch("killed");
+  const pid_t child = start_launch({"tiny.toml", "--run-id", "killed"}, "killed");
   ASSERT_GE(child, 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (journaled() < 5 && std::chrono::steady_clock::now() < deadline)
@@ -383,6 +386,69 @@ TEST_F(Launch, StageTwoResumedMidEpochKeepsItsBestEpoch) {
     if (entry["stage"] == "stage2" && entry.contains("eval")) evaluated_epochs.push_back(entry["epoch"]);
   }
   EXPECT_EQ(evaluated_epochs, (std::vector<int>{1, 2, 3}));
+}
+
+// A sweep of tiny runs: killed while its second variant runs, then resumed (finished
+// variants skipped, the interrupted one resumed); a failing variant does not stop the
+// others and is retried only when asked; a changed sweep is refused.
+TEST_F(Launch, SweepsResumeSkipFinishedRunsAndRefuseAChangedDefinition) {
+  write("tiny.toml", kTinyExperiment);
+  const std::string sweep = R"([sweep]
+name = "study"
+base = "tiny.toml"
+on_failure = "continue"
+[sweep.fixed]
+"stage1.epochs" = 2
+[sweep.grid]
+seed = [0, 1, 2]
+[[sweep.variants]]
+"stage1.batch_size" = 100000
+)";
+  write("sweep.toml", sweep);
+  const fs::path table = dir_ / "runs/sweeps/study/runs.json";
+  const auto status_of = [&](size_t variant) -> std::string {
+    if (!fs::exists(table)) return "";
+    const auto runs = nlohmann::json::parse(read_file(table));
+    return variant < runs.size() ? runs[variant].value("status", "") : "";
+  };
+  const pid_t child = start_launch({"sweep.toml"}, "sweep");
+  ASSERT_GE(child, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (status_of(1) != "running" && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_EQ(status_of(0), "finished") << read_file(dir_ / "sweep.log");
+  ASSERT_EQ(status_of(1), "running");
+
+  const Outcome resumed = launch("sweep.toml");
+  EXPECT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("sweep study: resuming"), std::string::npos) << resumed.output;
+  const auto runs = nlohmann::json::parse(read_file(table));
+  ASSERT_EQ(runs.size(), 4u);
+  const std::string first_run = runs[0]["run"];
+  EXPECT_NE(resumed.output.find("run " + first_run + " already finished"), std::string::npos) << resumed.output;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(runs[i]["status"], "finished") << i;
+    EXPECT_TRUE(results_of(dir_ / runs[i]["run"].get<std::string>())["stage1"].contains("val")) << i;
+  }
+  // The batch larger than the data fails by itself; the sweep went on and says so.
+  EXPECT_EQ(runs[3]["status"], "failed");
+  EXPECT_NE(runs[3]["error"].get<std::string>().find("stage1.batch_size: 100000 is larger than the 160"),
+            std::string::npos)
+      << runs[3].dump();
+  const Outcome again = launch("sweep.toml");
+  EXPECT_NE(again.output.find("failed before; skipped (--retry-failed retries it)"), std::string::npos)
+      << again.output;
+  const Outcome retried = launch("sweep.toml --retry-failed");
+  EXPECT_NE(retried.output.find("larger than the 160"), std::string::npos) << retried.output;
+
+  write("sweep.toml", sweep + "[sweep.random]\nsamples = 1\nseed = 4\nspace = { \"stage1.lr\" = [0.1, 0.2] }\n");
+  const Outcome changed = launch("sweep.toml");
+  EXPECT_EQ(changed.status, 2) << changed.output;
+  EXPECT_NE(changed.output.find("this sweep changed since runs/sweeps/study was started: added variant 'stage1.lr="),
+            std::string::npos)
+      << changed.output;
 }
 
 }  // namespace
