@@ -8,6 +8,8 @@
 // including zero.
 #include <ATen/core/Tensor.h>
 
+#include <filesystem>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -60,5 +62,10 @@ void finalize_communication();
 
 // Broadcasts a string from root (configs, run ids).
 std::string broadcast_string(Communicator& comm, const std::string& value, int root);
+
+// The text of a file as rank 0 reads it ("" when it does not exist), on every rank.
+// Whether a shared record exists must be decided once: a rank that looked a moment
+// later could see a file another rank has just written, and take another branch.
+std::string broadcast_file_text(Communicator& comm, const std::filesystem::path& path);
 
 }  // namespace spn

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "core/files.h"
 #include "dist/communicator.h"
 
 namespace spn {
@@ -35,6 +36,10 @@ std::unique_ptr<Communicator> make_local_communicator() { return std::make_uniqu
 
 std::string broadcast_string(Communicator& comm, const std::string& value, int root) {
   return comm.all_gather_string(comm.rank() == root ? value : std::string()).at(root);
+}
+
+std::string broadcast_file_text(Communicator& comm, const std::filesystem::path& path) {
+  return broadcast_string(comm, comm.rank() == 0 && std::filesystem::exists(path) ? read_file(path) : "", 0);
 }
 
 }  // namespace spn

@@ -113,7 +113,7 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
   };
   std::vector<CirrTriplet> generated;
   const auto mine = [&](CirModel& miner) {
-    generated = generate_triplets(comm, config, run, miner, training_images(), train, *sources, annotated,
+    generated = generate_triplets(comm, config, run, miner, training_images, train, *sources, annotated,
                                   show_progress);
   };
   const auto training_data = [&] {

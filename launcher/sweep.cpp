@@ -213,8 +213,7 @@ void run_sweep(Communicator& comm, const SweepDefinition& sweep, const CommandLi
                          {"fingerprint", hex64(fnv1a(base_fingerprint + variant_labels.dump()))},
                          {"variants", variant_labels}};
   const fs::path manifest_path = dir / "manifest.json";
-  const std::string recorded = broadcast_string(
-      comm, comm.rank() == 0 && fs::exists(manifest_path) ? read_file(manifest_path) : "", 0);
+  const std::string recorded = broadcast_file_text(comm, manifest_path);
   if (!recorded.empty()) {
     const json previous = json::parse(recorded);
     if (previous.value("fingerprint", "") != manifest["fingerprint"]) {

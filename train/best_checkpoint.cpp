@@ -12,9 +12,7 @@ BestCheckpoint::BestCheckpoint(Communicator& comm, const std::filesystem::path& 
       weights_(checkpoints_dir / (stage + "-best.pt")),
       record_path_(checkpoints_dir / (stage + "-best.json")),
       metric_(std::move(metric)) {
-  std::string text;
-  if (comm.rank() == 0 && std::filesystem::exists(record_path_)) text = read_file(record_path_);
-  text = broadcast_string(comm, text, 0);
+  const std::string text = broadcast_file_text(comm, record_path_);
   if (text.empty()) return;
   record_ = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (record_.is_discarded() || !record_.contains("value") || record_.value("metric", "") != metric_)

@@ -30,14 +30,9 @@ constexpr uint64_t kSubsampleStream = 303;
 
 fs::path positives_dir(const RunRecord& run) { return run.dir() / "positives"; }
 
-// Rank 0 decides whether the file exists and shares its text ("" when it does not).
-std::string shared_text_if_exists(Communicator& comm, const fs::path& path) {
-  return broadcast_string(comm, comm.rank() == 0 && fs::exists(path) ? read_file(path) : "", 0);
-}
-
 Deduplication reuse_or_deduplicate(Communicator& comm, RunRecord& run, const CirrSplit& train, bool show_progress) {
   const fs::path path = positives_dir(run) / "dedup.json";
-  const std::string recorded = shared_text_if_exists(comm, path);
+  const std::string recorded = broadcast_file_text(comm, path);
   Deduplication dedup;
   if (!recorded.empty()) {
     const json record = json::parse(recorded);
@@ -126,7 +121,8 @@ std::vector<CirrTriplet> canonical_triplets(const std::vector<CirrTriplet>& trip
 }
 
 std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
-                                           CirModel& miner, const TripletData& images, const CirrSplit& train,
+                                           CirModel& miner, const std::function<const TripletData&()>& images,
+                                           const CirrSplit& train,
                                            const PositiveSources& sources, const std::vector<CirrTriplet>& annotated,
                                            bool show_progress) {
   const fs::path file = positives_dir(run) / "cap.rc2.generated.json";
@@ -138,7 +134,7 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
   const int64_t n = static_cast<int64_t>(sources.dedup.unique.size());
   const MiningWindow window = mining_window(config, n);
   const ModificationTemplates templates(config.positives.templates, config.where("positives.templates"));
-  const torch::Tensor local = encode_image_rows(miner, images.images, shard_range(n, comm.size(), comm.rank()),
+  const torch::Tensor local = encode_image_rows(miner, images().images, shard_range(n, comm.size(), comm.rank()),
                                                 config, "embedding images for mining", show_progress);
   const torch::Tensor embeddings = comm.all_gather(local.contiguous());
   const std::vector<int64_t> queries = mining_queries(config, sources, annotated);

@@ -4,6 +4,7 @@
 //   captions.journal-<r>.jsonl, captions.json   (data/captioning.h)
 //   cap.rc2.generated.json    the generated triplets, CIRR format, over the train split's images
 // Each step is reused when a resumed run finds it finished.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,11 +34,14 @@ std::vector<std::string> generated_text_words(const ExperimentConfig& config, co
 // The triplets with every image replaced by its kept copy.
 std::vector<CirrTriplet> canonical_triplets(const std::vector<CirrTriplet>& triplets, const Deduplication& dedup);
 
-// Mines partners for the unique images (`images` holds exactly their pixels, in
-// dedup.unique order) with `miner`'s target encoder, writes the modification texts and
-// the generated triplets file, and returns the triplets (read back from the file).
+// Mines partners for the unique images with `miner`'s target encoder, writes the
+// modification texts and the generated triplets file, and returns the triplets (read
+// back from the file). `images()` gives exactly the unique images' pixels, in
+// dedup.unique order; it is called only when mining runs, not when a resumed run
+// reads back its finished triplets.
 std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
-                                           CirModel& miner, const TripletData& images, const CirrSplit& train,
+                                           CirModel& miner, const std::function<const TripletData&()>& images,
+                                           const CirrSplit& train,
                                            const PositiveSources& sources, const std::vector<CirrTriplet>& annotated,
                                            bool show_progress);
 
