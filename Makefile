@@ -1,6 +1,8 @@
 # The two commands of the README, plus the benchmark.
 #   make quickstart   install what is missing, build, run the quickstart on 2 MPI ranks
-#   make test         install what is missing, build, run every test (ctest)
+#   make test         install what is missing, build, run every test (ctest); the first
+#                     time it also makes build/pyenv, TensorBoard and MLflow from PyPI
+#                     for the tests that read our outputs with the real clients
 #   make bench        stage-1 throughput and the stage-2 loss step on 1 and 2 ranks (JSON lines)
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -8,7 +10,7 @@ JOBS ?= $(shell nproc)
 # pinned to one core, so each can run several threads.
 MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --bind-to none
 
-.PHONY: all deps configure build test quickstart bench clean
+.PHONY: all deps test-deps configure build pyenv test quickstart bench clean
 
 all: build
 
@@ -21,7 +23,19 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+test-deps:
+	@bash scripts/install-deps.sh --test
+
+# Debian's python3 with the pinned clients; remade when the pins change.
+PYENV = $(BUILD)/pyenv
+pyenv: $(PYENV)/installed
+$(PYENV)/installed: tests/clients/requirements.txt | test-deps
+	rm -rf $(PYENV)
+	/usr/bin/python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
+	touch $@
+
+test: build pyenv
 	cd $(BUILD) && ctest --output-on-failure
 
 # Builds only what it runs: the tests add a minute to a fresh build.

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
@@ -27,8 +28,26 @@ void check_targets(const SoftmaxTargets& targets, int64_t rows) {
     throw std::invalid_argument("softmax targets: one positive list per query is required");
   if (!targets.ignored.empty() && static_cast<int64_t>(targets.ignored.size()) != rows)
     throw std::invalid_argument("softmax targets: the ignore lists must be empty or one per query");
-  for (const auto& positives : targets.positives)
+  for (const auto& positives : targets.positives) {
     if (positives.empty()) throw std::invalid_argument("softmax targets: every query needs a positive");
+    for (int64_t id : positives)
+      if (!targets.candidates.empty() &&
+          !std::binary_search(targets.candidates.begin(), targets.candidates.end(), id))
+        throw std::invalid_argument("softmax targets: positive " + std::to_string(id) + " is not a candidate");
+  }
+  if (!std::is_sorted(targets.candidates.begin(), targets.candidates.end()))
+    throw std::invalid_argument("softmax targets: candidates must be sorted");
+}
+
+// For bank rows [begin, begin + n): true where a row is not a candidate; undefined
+// when every row is.
+torch::Tensor excluded_rows(const SoftmaxTargets& targets, int64_t begin, int64_t n) {
+  if (targets.candidates.empty()) return torch::Tensor();
+  torch::Tensor excluded = torch::ones({n}, torch::kBool);
+  auto flags = excluded.accessor<bool, 1>();
+  for (int64_t id : targets.candidates)
+    if (id >= begin && id < begin + n) flags[id - begin] = false;
+  return excluded;
 }
 
 // Sets the logits of ignored ids that fall in columns [begin, begin + width) to -inf.
@@ -67,6 +86,7 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     torch::Tensor running_sum = torch::zeros({rows}, options);
     torch::Tensor weighted_rows = torch::zeros({rows, q.size(1)}, options);
     torch::Tensor logits = torch::empty({rows, std::min(args.chunk, std::max<int64_t>(n, 1))}, options);
+    const torch::Tensor excluded = excluded_rows(targets, args.shard_begin, n);
     for (int64_t begin = 0; begin < n; begin += args.chunk) {
       const int64_t width = std::min(args.chunk, n - begin);
       const torch::Tensor columns = shard.narrow(0, begin, width);
@@ -74,6 +94,7 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
       torch::mm_out(chunk_logits, q, columns.t());
       chunk_logits.mul_(scale);
       mask_ignored(chunk_logits, targets, args.shard_begin + begin, width);
+      if (excluded.defined()) chunk_logits.masked_fill_(excluded.narrow(0, begin, width), kNegativeInfinity);
       const torch::Tensor new_max = torch::maximum(running_max, std::get<0>(chunk_logits.max(1)));
       // A row whose logits are all -inf so far keeps offset 0 (its exps are all 0).
       const torch::Tensor offset = torch::where(torch::isinf(new_max), torch::zeros_like(new_max), new_max);
@@ -181,6 +202,7 @@ at::Tensor full_softmax_cross_entropy(const at::Tensor& queries, const at::Tenso
       for (int64_t id : targets.ignored[i]) mask[i][id] = true;
     logits = logits.masked_fill(mask, kNegativeInfinity);
   }
+  if (!targets.candidates.empty()) logits = logits.masked_fill(excluded_rows(targets, 0, bank.size(0)), kNegativeInfinity);
   const torch::Tensor log_probabilities = torch::log_softmax(logits, 1);
   std::vector<torch::Tensor> losses;
   for (size_t i = 0; i < targets.positives.size(); ++i) {

@@ -26,6 +26,10 @@ enum class MultiPositive { LogSumExp, Mean };
 struct SoftmaxTargets {
   std::vector<std::vector<int64_t>> positives;  // per query: global bank ids, at least one
   std::vector<std::vector<int64_t>> ignored;    // per query: ids left out of the softmax (may be empty)
+  // The bank ids every query's softmax runs over, shared by all queries; empty means
+  // the whole bank. Must hold every positive. (Fewer negatives than the bank: the
+  // other columns are masked, so the arithmetic is the full bank's.)
+  std::vector<int64_t> candidates;
 };
 
 // Mean over the B queries of the loss. `queries` [B, D] are the same on every rank,

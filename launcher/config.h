@@ -112,6 +112,8 @@ struct Stage2Config {
   std::string reference_features = "bank";
   std::string positives = "target";
   std::string multi_positive = "logsumexp";
+  std::string negatives = "bank";
+  int64_t negative_samples = 1000;
   bool ignore_reference = false;
   bool eval_every_epoch = true;
   std::string select_metric = "Avg";
@@ -132,6 +134,8 @@ struct Stage2Config {
     v.choice("reference_features", reference_features, {"bank", "encoder"}, "\"bank\": a query's reference features are its bank row, as SPN does, so a step decodes no images; \"encoder\": re-encode the reference image");
     v.choice("positives", positives, {"target", "target_soft"}, "\"target\": target_hard is the one positive; \"target_soft\": also every image CIRR's target_soft scores 1.0");
     v.choice("multi_positive", multi_positive, {"logsumexp", "mean"}, "loss of a query with several positives: -log of their summed softmax mass, or the mean of their -log softmax");
+    v.choice("negatives", negatives, {"bank", "batch", "sample"}, "candidates of a query's softmax: \"bank\": every bank row (SPN); \"batch\": the global batch's targets only (in-batch negatives); \"sample\": those plus negative_samples bank rows drawn per step");
+    v.integer("negative_samples", negative_samples, 1, INT64_MAX, "bank rows drawn per step with negatives = \"sample\" (all of them when the bank is smaller)");
     v.boolean("ignore_reference", ignore_reference, "leave each query's own reference image out of its softmax");
     v.boolean("eval_every_epoch", eval_every_epoch, "evaluate on eval.split after each epoch and keep the best checkpoint; stage 2's result is that checkpoint's");
     v.choice("select_metric", select_metric, {"Avg", "R@1", "R@5", "R@10", "R@50", "Rsubset@1", "Rsubset@2", "Rsubset@3"}, "metric that picks the best epoch; Avg = (R@5 + Rsubset@1) / 2, CIRR's leaderboard average");

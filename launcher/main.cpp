@@ -12,11 +12,18 @@
 #include "launcher/config.h"
 #include "launcher/pipeline.h"
 #include "launcher/sweep.h"
+#include "track/mlflow_export.h"
+#include "track/report_render.h"
+#include "track/run_contents.h"
+#include "track/tensorboard_events.h"
 
 namespace {
 
 constexpr const char* kUsage = R"(usage: spn-launch [EXPERIMENT.toml | SWEEP.toml] [options]
        mpirun -np N spn-launch EXPERIMENT.toml [options]
+       spn-launch report DIR              report.md and report.html of a run or sweep
+       spn-launch export-mlflow DIR OUT   runs under DIR as an MLflow file store in OUT
+       spn-launch tensorboard DIR         rewrite the TensorBoard events of runs under DIR
 
 Runs an experiment: the built-in benchmark (generated when missing), stage 1,
 evaluation, recorded under <runs_dir>/<name>/<run-id>/. Without a file it runs
@@ -29,9 +36,13 @@ options:
   --set KEY=VALUE      override a config key, e.g. --set stage1.lr=3e-4 (repeatable)
   --run-id ID          run directory name (default: a hash of the resolved config)
   --retry-failed       sweeps: run again the variants that failed before
-  --print-config       print the fully resolved config and exit
+  --print-config       print the fully resolved config and exit (a sweep: its variants)
   --config-reference   print every config key as a Markdown table and exit
   --help               this text
+
+DIR is a run directory, a sweep directory (<runs_dir>/sweeps/<name>) or a runs
+directory. MLflow (>= 3.10) imports the export with
+  mlflow migrate-filestore --source OUT --target sqlite:///OUT/mlflow.db
 
 exit status: 0 success, 2 bad input (config, files, annotations), 1 other errors
 )";
@@ -68,7 +79,43 @@ Arguments parse_arguments(int argc, char** argv) {
   return args;
 }
 
+// The tools that read finished runs; they run on one process (rank 0 under mpirun).
+bool run_tool(spn::Communicator& comm, int argc, char** argv) {
+  if (argc < 2) return false;
+  const std::string tool = argv[1];
+  const auto operands = [&](int count, const char* usage) {
+    if (argc != 2 + count) throw spn::UserError(std::string("usage: spn-launch ") + usage);
+  };
+  if (tool == "report") {
+    operands(1, "report DIR");
+    if (comm.rank() == 0) {
+      const spn::ReportFiles files = spn::write_report(argv[2]);
+      std::cout << "wrote " << files.markdown.string() << " and " << files.html.string() << "\n";
+    }
+  } else if (tool == "export-mlflow") {
+    operands(2, "export-mlflow DIR OUT");
+    if (comm.rank() == 0) {
+      const spn::MlflowExportSummary summary = spn::export_mlflow(argv[2], argv[3]);
+      std::cout << "exported " << summary.runs << " runs in " << summary.experiments << " experiments ("
+                << summary.metric_points << " metric points) to " << argv[3] << "\nimport them with: mlflow "
+                << "migrate-filestore --source " << argv[3] << " --target sqlite:///" << argv[3] << "/mlflow.db\n";
+    }
+  } else if (tool == "tensorboard") {
+    operands(1, "tensorboard DIR");
+    if (comm.rank() == 0) {
+      const std::vector<spn::FoundRun> runs = spn::find_runs(argv[2]);
+      for (const spn::FoundRun& run : runs) spn::rebuild_tensorboard_events(run.dir);
+      std::cout << "wrote " << spn::kTensorBoardFileName << " in " << runs.size() << " run directories\n";
+    }
+  } else {
+    return false;
+  }
+  comm.barrier();
+  return true;
+}
+
 int run(spn::Communicator& comm, int argc, char** argv) {
+  if (run_tool(comm, argc, argv)) return 0;
   const Arguments args = parse_arguments(argc, argv);
   if (args.help) {
     if (comm.rank() == 0) std::cout << kUsage;
@@ -80,7 +127,14 @@ int run(spn::Communicator& comm, int argc, char** argv) {
   }
   if (!args.command.config_file.empty() && spn::is_sweep_file(args.command.config_file)) {
     if (!args.run_id.empty()) throw spn::UserError("--run-id: a sweep names each variant's run itself");
-    spn::run_sweep(comm, spn::load_sweep(args.command.config_file), args.command, args.retry_failed);
+    const spn::SweepDefinition sweep = spn::load_sweep(args.command.config_file);
+    if (args.print_config) {  // the expansion, to check a sweep before running it
+      if (comm.rank() == 0)
+        for (size_t i = 0; i < sweep.variants.size(); ++i)
+          std::cout << "[" << i + 1 << "/" << sweep.variants.size() << "] " << sweep.variants[i].label << "\n";
+      return 0;
+    }
+    spn::run_sweep(comm, sweep, args.command, args.retry_failed);
     return 0;
   }
   const spn::ExperimentConfig config =

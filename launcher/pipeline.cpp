@@ -174,10 +174,7 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
 }  // namespace
 
 std::string format_results_table(const nlohmann::json& results, const std::string& split) {
-  std::vector<std::string> keys;
-  for (int64_t k : kRecallAt) keys.push_back("R@" + std::to_string(k));
-  for (int64_t k : kSubsetRecallAt) keys.push_back("Rsubset@" + std::to_string(k));
-  keys.push_back("Avg");
+  const std::vector<std::string> keys = cirr_metric_names();
   std::string table = "stage   ";
   for (const auto& key : keys) {
     char cell[16];

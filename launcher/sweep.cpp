@@ -16,6 +16,7 @@
 #include "core/random.h"
 #include "launcher/config.h"
 #include "launcher/pipeline.h"
+#include "track/run_contents.h"
 
 namespace spn {
 namespace {
@@ -127,13 +128,6 @@ Assignments table_assignments(const std::string& file, const toml::table& table,
   return assignments;
 }
 
-std::string read_status(const fs::path& run_dir) {
-  const fs::path path = run_dir / "status.json";
-  if (!fs::exists(path)) return "";
-  const json status = json::parse(read_file(path), nullptr, false);
-  return status.is_object() ? status.value("state", "") : "";
-}
-
 }  // namespace
 
 bool is_sweep_file(const std::string& path) {
@@ -178,9 +172,11 @@ SweepDefinition load_sweep(const std::string& path) {
   for (const auto& [key, node] : table) {
     const std::string name(key.str());
     const bool right_type = name == "variants" ? node.is_array_of_tables() : node.is_table();
-    if (name == "name" || name == "base" || name == "on_failure" || (sections.count(name) && right_type)) continue;
-    fail_at(path, node, "sweep." + name + ": unknown key or wrong type (known: name, base, on_failure, [sweep.fixed], "
-                        "[sweep.grid], [[sweep.variants]], [sweep.random])");
+    if (name == "name" || name == "base" || name == "on_failure" || name == "seeds" ||
+        (sections.count(name) && right_type))
+      continue;
+    fail_at(path, node, "sweep." + name + ": unknown key or wrong type (known: name, base, on_failure, seeds, "
+                        "[sweep.fixed], [sweep.grid], [[sweep.variants]], [sweep.random])");
   }
   // Variants in a fixed order: the grid's, the explicit ones, the random samples.
   if (const toml::table* fixed = table.get_as<toml::table>("fixed"))
@@ -191,6 +187,24 @@ SweepDefinition load_sweep(const std::string& path) {
       sweep.variants.push_back(variant_from(table_assignments(path, *variant.as_table(), "sweep.variants")));
   if (const toml::table* random = table.get_as<toml::table>("random")) expand_random(path, *random, sweep.variants);
   if (sweep.variants.empty()) sweep.variants.push_back(SweepVariant{"base", {}});
+  // seeds = [...] runs every variant once per seed, seeds turning fastest.
+  if (const toml::node* seeds = table.get("seeds")) {
+    const toml::array* values = seeds->as_array();
+    if (!values || values->empty() || !values->is_homogeneous(toml::node_type::integer))
+      fail_at(path, *seeds, "sweep.seeds: expected a non-empty array of integers");
+    std::vector<SweepVariant> seeded;
+    for (const SweepVariant& variant : sweep.variants)
+      for (const toml::node& seed : *values) {
+        Assignments assignments;
+        for (const std::string& assignment : variant.overrides) {
+          const size_t equals = assignment.find('=');
+          assignments.emplace_back(assignment.substr(0, equals), assignment.substr(equals + 1));
+        }
+        assignments.emplace_back("seed", toml_text(seed));
+        seeded.push_back(variant_from(assignments));
+      }
+    sweep.variants = std::move(seeded);
+  }
   std::set<std::string> labels;
   for (const SweepVariant& variant : sweep.variants)
     if (!labels.insert(variant.label).second) throw UserError(path + ": variant '" + variant.label + "' appears twice");
@@ -252,7 +266,7 @@ void run_sweep(Communicator& comm, const SweepDefinition& sweep, const CommandLi
   for (size_t i = 0; i < sweep.variants.size(); ++i) {
     json& row = table[i];
     const fs::path run_dir = row["run"].get<std::string>();
-    const std::string status = broadcast_string(comm, comm.rank() == 0 ? read_status(run_dir) : "", 0);
+    const std::string status = broadcast_string(comm, comm.rank() == 0 ? recorded_state(run_dir) : "", 0);
     if (status == "failed" && !retry_failed) {
       row["status"] = "failed";
       spdlog::warn("sweep {}: [{}/{}] {}: failed before; skipped (--retry-failed retries it)", sweep.name, i + 1,

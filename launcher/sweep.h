@@ -6,6 +6,7 @@
 //   name = "negative_types"        # sweep directory <base runs_dir>/sweeps/<name>/
 //   base = "../experiments/x.toml" # relative to the sweep file
 //   on_failure = "continue"        # or "stop"
+//   seeds = [0, 1, 2]              # optional: every variant below once per seed
 //   [sweep.fixed]                  # overrides for every variant
 //   "stage1.epochs" = 4
 //   [sweep.grid]                   # cartesian product; keys by name, the last turning fastest

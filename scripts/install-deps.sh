@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages spn builds and runs with. A no-op when all are present,
-# so `make quickstart` and `make test` can call it every time.
+# so `make quickstart` and `make test` can call it every time. With --test, also what
+# only the tests use: Chromium (renders the HTML report) and venv (the Python clients).
 set -euo pipefail
 
 packages=(
@@ -14,9 +15,13 @@ packages=(
   nlohmann-json3-dev
   libpng-dev libjpeg-dev
   libcurl4-openssl-dev libssl-dev   # the openai captioner: HTTP(S) and base64
+  libprotobuf-dev         # the wire format of TensorBoard event files
   libgtest-dev
   python3
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(chromium python3-venv)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,7 @@
 // The sharded softmax cross entropy against the direct full-logits computation on one
 // process, in the same test: loss, query gradients and temperature gradient, for one
-// positive, several positives (both modes), ignore masks, uneven shards and an empty
-// shard; and a finite-difference check in double precision.
+// positive, several positives (both modes), ignore masks, candidate subsets, uneven
+// shards and an empty shard; and a finite-difference check in double precision.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -18,7 +18,8 @@ namespace {
 
 using testing::world;
 
-SoftmaxTargets make_targets(int64_t queries, int64_t bank, int positives_per_query, bool with_mask, uint64_t seed) {
+SoftmaxTargets make_targets(int64_t queries, int64_t bank, int positives_per_query, bool with_mask, uint64_t seed,
+                            int64_t extra_candidates) {
   std::mt19937_64 rng(seed);
   SoftmaxTargets targets;
   for (int64_t i = 0; i < queries; ++i) {
@@ -36,6 +37,14 @@ SoftmaxTargets make_targets(int64_t queries, int64_t bank, int positives_per_que
       targets.ignored.push_back(ignored);
     }
   }
+  if (extra_candidates > 0) {  // the positives and a few other rows
+    for (const auto& positives : targets.positives)
+      targets.candidates.insert(targets.candidates.end(), positives.begin(), positives.end());
+    for (int64_t k = 0; k < extra_candidates; ++k) targets.candidates.push_back(static_cast<int64_t>(rng() % bank));
+    std::sort(targets.candidates.begin(), targets.candidates.end());
+    targets.candidates.erase(std::unique(targets.candidates.begin(), targets.candidates.end()),
+                             targets.candidates.end());
+  }
   return targets;
 }
 
@@ -46,6 +55,7 @@ struct Case {
   bool mask;
   MultiPositive mode;
   int64_t chunk;
+  int64_t extra_candidates = 0;  // > 0: softmax over the positives and this many drawn rows only
 };
 
 void expect_matches_full_softmax(const Case& c) {
@@ -55,7 +65,7 @@ void expect_matches_full_softmax(const Case& c) {
                                                                      torch::nn::functional::NormalizeFuncOptions().dim(1));
   const torch::Tensor bank = torch::nn::functional::normalize(torch::randn({c.bank, 16}),
                                                               torch::nn::functional::NormalizeFuncOptions().dim(1));
-  const SoftmaxTargets targets = make_targets(c.queries, c.bank, c.positives, c.mask, 5);
+  const SoftmaxTargets targets = make_targets(c.queries, c.bank, c.positives, c.mask, 5, c.extra_candidates);
 
   // The world: each rank owns a slice of the queries and a shard of the bank.
   const ShardRange query_rows = shard_range(c.queries, comm.size(), comm.rank());
@@ -77,7 +87,8 @@ void expect_matches_full_softmax(const Case& c) {
 
   const std::string label = "B=" + std::to_string(c.queries) + " N=" + std::to_string(c.bank) +
                             " positives=" + std::to_string(c.positives) + " mask=" + std::to_string(c.mask) +
-                            " chunk=" + std::to_string(c.chunk) + " W=" + std::to_string(comm.size());
+                            " chunk=" + std::to_string(c.chunk) + " candidates=" +
+                            std::to_string(targets.candidates.size()) + " W=" + std::to_string(comm.size());
   EXPECT_NEAR(loss.item<double>(), reference.item<double>(), 1e-5 * std::abs(reference.item<double>())) << label;
   const torch::Tensor expected_rows = reference_queries.grad().narrow(0, query_rows.begin, query_rows.size());
   if (query_rows.size() > 0)
@@ -104,6 +115,40 @@ TEST(DistSoftmax, IgnoreMasks) {
   expect_matches_full_softmax({5, 47, 2, true, MultiPositive::Mean, 7});
 }
 
+// Fewer negatives than the bank: some shards hold no candidate at all (W = 3, N = 47).
+TEST(DistSoftmax, CandidateSubsets) {
+  expect_matches_full_softmax({5, 47, 1, false, MultiPositive::LogSumExp, 4, 3});
+  expect_matches_full_softmax({6, 47, 2, true, MultiPositive::Mean, 7, 10});
+}
+
+// The candidate mask is the softmax over the candidate rows alone: the same loss as the
+// full softmax of a bank holding only those rows.
+TEST(DistributedSoftmax, CandidatesAreTheSoftmaxOverThoseRowsAlone) {
+  torch::manual_seed(4);
+  const torch::Tensor queries = torch::randn({4, 8});
+  const torch::Tensor bank = torch::randn({30, 8});
+  const torch::Tensor scale = torch::tensor(3.0);
+  const SoftmaxTargets targets = make_targets(4, 30, 2, false, 8, 5);
+  ASSERT_LT(targets.candidates.size(), 30u);
+  SoftmaxTargets remapped;
+  for (const auto& positives : targets.positives) {
+    std::vector<int64_t> columns;
+    for (int64_t id : positives)
+      columns.push_back(std::lower_bound(targets.candidates.begin(), targets.candidates.end(), id) -
+                        targets.candidates.begin());
+    remapped.positives.push_back(columns);
+  }
+  const torch::Tensor subset = bank.index_select(0, torch::tensor(targets.candidates, torch::kLong));
+  const double masked = full_softmax_cross_entropy(queries, scale, bank, targets, MultiPositive::LogSumExp).item<double>();
+  const double alone = full_softmax_cross_entropy(queries, scale, subset, remapped, MultiPositive::LogSumExp).item<double>();
+  EXPECT_NEAR(masked, alone, 1e-5 * std::abs(alone));
+  SoftmaxTargets whole_bank = targets;
+  whole_bank.candidates.clear();
+  EXPECT_GT(full_softmax_cross_entropy(queries, scale, bank, whole_bank, MultiPositive::LogSumExp).item<double>(),
+            masked + 1e-3)
+      << "more negatives, a larger loss";
+}
+
 TEST(DistSoftmax, EmptyShard) {
   expect_matches_full_softmax({4, 2, 1, false, MultiPositive::LogSumExp, 4});  // W = 3: rank 0 owns no bank row
 }
@@ -112,7 +157,7 @@ TEST(DistributedSoftmax, FiniteDifferenceGradientInDoublePrecision) {
   auto comm = make_local_communicator();
   torch::manual_seed(4);
   const torch::Tensor bank = torch::randn({29, 5}, torch::kDouble);
-  const SoftmaxTargets targets = make_targets(3, 29, 2, true, 9);
+  const SoftmaxTargets targets = make_targets(3, 29, 2, true, 9, 0);
   for (MultiPositive mode : {MultiPositive::LogSumExp, MultiPositive::Mean}) {
     torch::Tensor queries = torch::randn({3, 5}, torch::kDouble).set_requires_grad(true);
     torch::Tensor scale = torch::tensor(1.7, torch::kDouble).set_requires_grad(true);

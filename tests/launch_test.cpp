@@ -14,6 +14,7 @@
 
 #include "core/files.h"
 #include "http_test_server.h"
+#include "launch_fixture.h"
 #include "test_files.h"
 #include "train/checkpoint.h"
 
@@ -21,90 +22,10 @@ namespace spn {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Outcome {
-  int status;
-  std::string output;
-};
-
-// The test process is itself an MPI process; its OMPI_/PMIX_ variables would make a
-// child spn-launch or mpirun join the test's MPI session instead of starting its own.
-constexpr const char* kCleanMpiEnvironment =
-    "for v in $(env | grep -oE '^(OMPI|PMIX|OPAL|ORTE)[A-Za-z0-9_]*'); do unset $v; done; ";
-
-Outcome run_shell(const std::string& command) {
-  Outcome outcome{-1, ""};
-  FILE* pipe = ::popen((kCleanMpiEnvironment + command + " 2>&1").c_str(), "r");
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) outcome.output.append(buffer, n);
-  const int raw = ::pclose(pipe);
-  outcome.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return outcome;
-}
-
-class Launch : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto local = make_local_communicator();
-    dir_ = testing::shared_temp_dir(*local, "launch");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  Outcome launch(const std::string& args) {
-    return run_shell("cd '" + dir_.string() + "' && " + SPN_LAUNCH + " " + args);
-  }
-  void write(const std::string& name, const std::string& text) { write_file_atomic(dir_ / name, text); }
-
-  // Starts `spn-launch <args>` in the background (output in <log_name>.log), to be
-  // killed by the test.
-  pid_t start_launch(const std::vector<std::string>& args, const std::string& log_name) {
-    const pid_t child = ::fork();
-    if (child != 0) return child;
-    if (::chdir(dir_.c_str()) != 0) ::_exit(127);
-    for (char** variable = environ; *variable;) {  // as kCleanMpiEnvironment does
-      const std::string entry = *variable;
-      if (entry.rfind("OMPI", 0) == 0 || entry.rfind("PMIX", 0) == 0 || entry.rfind("OPAL", 0) == 0 ||
-          entry.rfind("ORTE", 0) == 0)
-        ::unsetenv(entry.substr(0, entry.find('=')).c_str());
-      else
-        ++variable;
-    }
-    const std::string log = (dir_ / (log_name + ".log")).string();
-    std::freopen(log.c_str(), "w", stdout);
-    std::freopen(log.c_str(), "a", stderr);
-    std::vector<char*> argv = {const_cast<char*>(SPN_LAUNCH)};
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(SPN_LAUNCH, argv.data());
-    ::_exit(127);
-  }
-
-  fs::path dir_;
-};
-
-// A run of a few seconds: a tiny benchmark and a tiny model, 30 steps.
-constexpr const char* kTinyExperiment = R"(name = "tiny"
-threads = 1
-[data]
-root = "data"
-image_size = 32
-[data.shapes]
-train_triplets = 160
-val_triplets = 40
-extra_images = 0
-image_size = 32
-[model]
-image_width = 4
-text_width = 16
-embed_dim = 16
-combiner_width = 32
-[stage1]
-epochs = 3
-batch_size = 16
-checkpoint_every = 4
-log_every = 2
-)";
+using testing::Launch;
+using testing::kTinyExperiment;
+using testing::Outcome;
+using testing::run_shell;
 
 TEST_F(Launch, ConfigErrorsExitTwoAndNameTheKey) {
   write("bad.toml", "name = \"x\"\n[stage1]\ntypo = 1\n");

@@ -99,7 +99,7 @@ TEST(DistStage2, BankRowsAreTheSameFromAShardedAndAReplicatedBank) {
   EXPECT_TRUE(torch::equal(bank_rows(comm, bank_for(comm, whole, true), ids), expected));
 }
 
-TEST(Stage2Targets, PositivesAndIgnoredReferencesFollowTheConfig) {
+TEST(Stage2Targets, PositivesIgnoredReferencesAndCandidatesFollowTheConfig) {
   TripletData data;
   data.reference = {0, 2, 4};
   data.target = {1, 3, 4};
@@ -107,16 +107,38 @@ TEST(Stage2Targets, PositivesAndIgnoredReferencesFollowTheConfig) {
   Stage2Config config;
   const std::vector<int64_t> batch = {2, 0};
 
-  SoftmaxTargets targets = stage2_targets(data, batch, config);
+  SoftmaxTargets targets = stage2_targets(data, batch, config, 6, 1);
   EXPECT_EQ(targets.positives, (std::vector<std::vector<int64_t>>{{4}, {1}}));
   EXPECT_TRUE(targets.ignored.empty());
 
   config.positives = "target_soft";
   config.ignore_reference = true;
-  targets = stage2_targets(data, batch, config);
+  targets = stage2_targets(data, batch, config, 6, 1);
   EXPECT_EQ(targets.positives, (std::vector<std::vector<int64_t>>{{4, 0}, {1, 5}}));
   // Triplet 2's reference is its own target: a positive is never ignored.
   EXPECT_EQ(targets.ignored, (std::vector<std::vector<int64_t>>{{}, {0}}));
+  EXPECT_TRUE(targets.candidates.empty()) << "the whole bank by default";
+
+  // In-batch negatives: the batch's positives are the only candidates.
+  config.negatives = "batch";
+  targets = stage2_targets(data, batch, config, 6, 1);
+  EXPECT_EQ(targets.candidates, (std::vector<int64_t>{0, 1, 4, 5}));
+
+  // Sampled negatives: the positives plus a seeded draw, the same for the same batch
+  // and seed (so on every rank), another for another batch; all rows when the bank is
+  // smaller than the sample.
+  config.positives = "target";
+  config.negatives = "sample";
+  config.negative_samples = 2;
+  const std::vector<int64_t> wide = stage2_targets(data, batch, config, 1000, 1).candidates;
+  EXPECT_EQ(wide, stage2_targets(data, batch, config, 1000, 1).candidates);
+  EXPECT_LE(wide.size(), 4u);
+  EXPECT_GE(wide.size(), 3u);
+  EXPECT_TRUE(std::is_sorted(wide.begin(), wide.end()));
+  for (int64_t positive : {1, 4}) EXPECT_TRUE(std::binary_search(wide.begin(), wide.end(), positive));
+  EXPECT_NE(wide, stage2_targets(data, {0, 2}, config, 1000, 1).candidates);
+  config.negative_samples = 50;
+  EXPECT_EQ(stage2_targets(data, batch, config, 6, 1).candidates, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
 }
 
 }  // namespace

@@ -83,6 +83,28 @@ space = { "stage1.lr" = { min = 1e-4, max = 1e-2, log = true }, "model.embed_dim
   EXPECT_NE(labels(load(reseeded)), labels(sweep));
 }
 
+TEST_F(SweepFiles, SeedsRepeatEveryVariant) {
+  const SweepDefinition sweep = load(R"([sweep]
+name = "s"
+base = "b.toml"
+seeds = [3, 4]
+[[sweep.variants]]
+"stage2.negatives" = "batch"
+[[sweep.variants]]
+"stage2.negatives" = "sample"
+"stage2.negative_samples" = 10
+)");
+  EXPECT_EQ(labels(sweep), (std::vector<std::string>{
+                               "stage2.negatives='batch', seed=3", "stage2.negatives='batch', seed=4",
+                               "stage2.negative_samples=10, stage2.negatives='sample', seed=3",
+                               "stage2.negative_samples=10, stage2.negatives='sample', seed=4"}));
+  EXPECT_EQ(sweep.variants[3].overrides,
+            (std::vector<std::string>{"stage2.negative_samples=10", "stage2.negatives='sample'", "seed=4"}));
+  EXPECT_NE(error_of("[sweep]\nname = \"s\"\nbase = \"b.toml\"\nseeds = [\"a\"]\n")
+                .find("s.toml:4: sweep.seeds: expected a non-empty array of integers"),
+            std::string::npos);
+}
+
 TEST_F(SweepFiles, ErrorsNameTheFileLineAndKey) {
   EXPECT_NE(error_of("[sweep]\nname = \"s\"\nbase = \"b.toml\"\ngrids = {}\n").find("s.toml:4: sweep.grids: unknown key"),
             std::string::npos);

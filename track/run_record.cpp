@@ -8,6 +8,8 @@
 #include "core/files.h"
 #include "core/hash.h"
 #include "track/git_info.h"
+#include "track/run_contents.h"
+#include "track/tensorboard_events.h"
 
 namespace spn {
 namespace {
@@ -20,12 +22,8 @@ std::string utc_now() {
 }
 
 nlohmann::json read_json_or(const fs::path& path, nlohmann::json fallback) {
-  if (!fs::exists(path)) return fallback;
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception&) {
-    return fallback;
-  }
+  nlohmann::json value = read_json_file(path);
+  return value.is_null() ? fallback : value;
 }
 
 }  // namespace
@@ -49,9 +47,7 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
   comm_.barrier();
 }
 
-std::string RunRecord::recorded_status() const {
-  return read_json_or(dir_ / "status.json", nlohmann::json::object()).value("state", "");
-}
+std::string RunRecord::recorded_status() const { return recorded_state(dir_); }
 
 void RunRecord::write_records(const CommandLine& command, const nlohmann::json& environment,
                               const nlohmann::json& seeds) {
@@ -73,16 +69,22 @@ void RunRecord::write_records(const CommandLine& command, const nlohmann::json& 
   if (git.dirty) write_file_atomic(dir_ / "git.diff", git.diff);
   write_file_atomic(dir_ / "environment.json", environment.dump(2) + "\n");
   write_file_atomic(dir_ / "seeds.json", seeds.dump(2) + "\n");
+  rebuild_tensorboard_events(dir_);  // also ends a record a kill cut short
 }
 
 void RunRecord::set_status(const std::string& state, const std::string& error) {
   nlohmann::json status = {{"state", state}, {"updated", utc_now()}};
   if (!error.empty()) status["error"] = error;
   write_file_atomic(dir_ / "status.json", status.dump(2) + "\n");
+  rebuild_tensorboard_events(dir_);  // the final results and the session's end
 }
 
 void RunRecord::log_metrics(const nlohmann::json& line) {
-  if (writer()) append_line(dir_ / "metrics.jsonl", line.dump());
+  if (!writer()) return;
+  nlohmann::json timed = line;
+  timed["time"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  append_line(dir_ / "metrics.jsonl", timed.dump());
+  append_tensorboard_scalars(dir_, timed);
 }
 
 void RunRecord::drop_metrics_after(const std::string& stage, int64_t step) {
@@ -101,6 +103,7 @@ void RunRecord::drop_metrics_after(const std::string& stage, int64_t step) {
     kept += line + "\n";
   }
   write_file_atomic(path, kept);
+  rebuild_tensorboard_events(dir_);
 }
 
 bool RunRecord::stage_done(const std::string& stage) const { return fs::exists(dir_ / "done" / stage); }

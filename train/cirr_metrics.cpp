@@ -5,6 +5,15 @@
 #include "dist/sharding.h"
 
 namespace spn {
+
+std::vector<std::string> cirr_metric_names() {
+  std::vector<std::string> names;
+  for (int64_t k : kRecallAt) names.push_back("R@" + std::to_string(k));
+  for (int64_t k : kSubsetRecallAt) names.push_back("Rsubset@" + std::to_string(k));
+  names.push_back("Avg");
+  return names;
+}
+
 namespace {
 
 constexpr int64_t kQueryChunk = 256;

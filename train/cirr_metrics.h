@@ -19,6 +19,9 @@ namespace spn {
 inline constexpr std::array<int64_t, 4> kRecallAt = {1, 5, 10, 50};
 inline constexpr std::array<int64_t, 3> kSubsetRecallAt = {1, 2, 3};
 
+// The metric names in table order: "R@1" ... "R@50", "Rsubset@1" ... "Rsubset@3", "Avg".
+std::vector<std::string> cirr_metric_names();
+
 struct CirrHitCounts {
   int64_t queries = 0;
   std::array<int64_t, kRecallAt.size()> recall{};

@@ -4,7 +4,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <random>
 
+#include "core/hash.h"
+#include "core/random.h"
 #include "data/image_tensor.h"
 #include "dist/sharding.h"
 #include "train/best_checkpoint.h"
@@ -13,7 +16,7 @@
 namespace spn {
 
 SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t>& triplets,
-                              const Stage2Config& config) {
+                              const Stage2Config& config, int64_t bank_size, uint64_t seed) {
   SoftmaxTargets targets;
   for (int64_t triplet : triplets) {
     std::vector<int64_t> positives = {data.target[triplet]};
@@ -27,6 +30,17 @@ SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t
     }
     targets.positives.push_back(std::move(positives));
   }
+  if (config.negatives == "bank") return targets;
+  for (const auto& positives : targets.positives)
+    targets.candidates.insert(targets.candidates.end(), positives.begin(), positives.end());
+  if (config.negatives == "sample") {
+    std::mt19937_64 rng(mix_seed(seed, fnv1a(triplets.data(), triplets.size() * sizeof(int64_t))));
+    const std::vector<int64_t> drawn =
+        distinct_in_range(rng, 0, bank_size, std::min(config.negative_samples, bank_size));
+    targets.candidates.insert(targets.candidates.end(), drawn.begin(), drawn.end());
+  }
+  std::sort(targets.candidates.begin(), targets.candidates.end());
+  targets.candidates.erase(std::unique(targets.candidates.begin(), targets.candidates.end()), targets.candidates.end());
   return targets;
 }
 
@@ -38,10 +52,12 @@ std::filesystem::path stage2_result_checkpoint(const ExperimentConfig& config, c
 TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                              std::shared_ptr<CirModel> model, const TripletData& data, const CandidateBank& bank,
                              const Evaluator& evaluate, bool show_progress) {
-  constexpr uint64_t kBatchOrderStream = 202;  // seed stream of the stage-2 batch order
+  constexpr uint64_t kBatchOrderStream = 202;      // seed stream of the stage-2 batch order
+  constexpr uint64_t kNegativeSampleStream = 203;  // and of its sampled negatives
   const Stage2Config& cfg = config.stage2;
   Stage2Step step(comm, model, cfg, bank);
   const LoopSettings settings = loop_settings_for("stage2", cfg, config, data.size(), kBatchOrderStream);
+  const uint64_t negative_seed = mix_seed(config.seed, kNegativeSampleStream);
 
   const auto reference_features = [&](const std::vector<int64_t>& global) {
     const ShardRange mine = shard_range(static_cast<int64_t>(global.size()), comm.size(), comm.rank());
@@ -54,11 +70,15 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
     return model->encode_target(normalize_images(data.images.index_select(0, torch::tensor(local, torch::kLong))));
   };
 
-  spdlog::info("stage2: bank of {} rows {}, reference features from the {}, positives: {}", bank.rows,
+  spdlog::info("stage2: bank of {} rows {}, reference features from the {}, positives: {}, negatives: {}", bank.rows,
                bank.replicated ? "replicated on every rank"
                                : "sharded (rows " + std::to_string(bank.begin) + ".." +
                                      std::to_string(bank.begin + bank.shard.size(0)) + " here)",
-               cfg.reference_features, cfg.positives);
+               cfg.reference_features, cfg.positives,
+               cfg.negatives == "bank"    ? "the whole bank"
+               : cfg.negatives == "batch" ? "the batch's targets"
+                                          : std::to_string(std::min(cfg.negative_samples, bank.rows)) +
+                                                " bank rows drawn per step and the batch's targets");
   BestCheckpoint best(comm, run.checkpoints_dir(), "stage2", cfg.select_metric);
   EpochHook after_epoch;
   if (cfg.eval_every_epoch)
@@ -75,7 +95,7 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
       comm, run, settings, *model, step.optimizer(),
       [&](const std::vector<int64_t>& global, const std::vector<int64_t>& local, double lr) {
         const torch::Tensor tokens = data.tokens.index_select(0, torch::tensor(local, torch::kLong));
-        return step.run(reference_features(global), tokens, stage2_targets(data, global, cfg), lr);
+        return step.run(reference_features(global), tokens, stage2_targets(data, global, cfg, bank.rows, negative_seed), lr);
       },
       show_progress, after_epoch);
   if (!best.record().is_null()) run.record_result("stage2", "best_epoch", best.record());

@@ -18,9 +18,13 @@ namespace spn {
 // The softmax targets of the global batch `triplets`: each triplet's target (plus, with
 // stage2.positives = "target_soft", its equally good targets) as positives, and with
 // stage2.ignore_reference its reference image left out (unless it is a positive).
+// stage2.negatives picks the candidates: the whole bank of `bank_size` rows, the
+// batch's positives only ("batch", in-batch negatives as in stage 1), or those plus
+// stage2.negative_samples rows drawn from the bank with a seed of `seed` and the batch
+// ("sample"), so every rank draws the same rows whatever the world size.
 // Bank row i is TripletData image row i.
 SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t>& triplets,
-                              const Stage2Config& config);
+                              const Stage2Config& config, int64_t bank_size, uint64_t seed);
 
 // Every rank evaluates the current model and gets the same metrics.
 using Evaluator = std::function<std::map<std::string, double>()>;
