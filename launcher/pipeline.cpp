@@ -200,6 +200,12 @@ std::string format_results_table(const nlohmann::json& results, const std::strin
 void run_experiment(Communicator& comm, const ExperimentConfig& config, const CommandLine& command,
                     const std::string& run_id) {
   const bool rank0 = comm.rank() == 0;
+  // Mined with this run's stage-1 encoder, generated triplets feed stage 2 only.
+  if (config.positives.enabled && !config.stage2.enabled && config.positives.encoder_checkpoint.empty())
+    throw UserError(config.where("positives.enabled") +
+                    ": the generated triplets would never be trained on: they are mined with the stage-1 "
+                    "encoder for stage 2, which is off. Set stage2.enabled = true, or "
+                    "positives.encoder_checkpoint to mine before stage 1");
   const std::string resolved = config_to_toml(config);
   RunRecord run(comm, config, resolved, run_id.empty() ? RunRecord::default_run_id(resolved) : run_id);
   log_to_directory(run.dir() / "logs", comm.rank());

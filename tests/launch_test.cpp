@@ -39,6 +39,11 @@ TEST_F(Launch, ConfigErrorsExitTwoAndNameTheKey) {
   EXPECT_NE(outcome.output.find("--set model.head=transformer: model.head: unknown name \"transformer\""),
             std::string::npos)
       << outcome.output;
+  outcome = launch("ok.toml --set positives.enabled=true");
+  EXPECT_EQ(outcome.status, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("positives.enabled: the generated triplets would never be trained on"),
+            std::string::npos)
+      << outcome.output;
   // The run directory records the failure and its reason.
   bool recorded = false;
   for (const auto& run : fs::directory_iterator(dir_ / "runs/tiny")) {

@@ -2,8 +2,11 @@
 // errors that name the file, line and key.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/error.h"
 #include "core/files.h"
+#include "launcher/config.h"
 #include "launcher/sweep.h"
 #include "test_files.h"
 
@@ -103,6 +106,32 @@ seeds = [3, 4]
   EXPECT_NE(error_of("[sweep]\nname = \"s\"\nbase = \"b.toml\"\nseeds = [\"a\"]\n")
                 .find("s.toml:4: sweep.seeds: expected a non-empty array of integers"),
             std::string::npos);
+}
+
+// Every shipped sweep expands, with at least 3 seeds per variant, and each of its
+// variants resolves to a valid experiment; so does every shipped experiment.
+TEST(ShippedFiles, SweepsAndExperimentsLoad) {
+  const fs::path root = SPN_SOURCE_DIR;
+  int sweeps = 0;
+  for (const auto& entry : fs::directory_iterator(root / "sweeps")) {
+    const SweepDefinition sweep = load_sweep(entry.path().string());
+    ++sweeps;
+    std::map<std::string, int> seeds_per_variant;
+    for (const SweepVariant& variant : sweep.variants) {
+      std::vector<std::string> overrides = sweep.fixed;
+      std::string without_seed;
+      for (const std::string& assignment : variant.overrides) {
+        overrides.push_back(assignment);
+        if (assignment.rfind("seed=", 0) != 0) without_seed += assignment + ";";
+      }
+      ++seeds_per_variant[without_seed];
+      EXPECT_NO_THROW(load_config(sweep.base, overrides)) << entry.path() << ": " << variant.label;
+    }
+    for (const auto& [variant, seeds] : seeds_per_variant) EXPECT_GE(seeds, 3) << entry.path() << ": " << variant;
+  }
+  EXPECT_GE(sweeps, 3);
+  for (const auto& entry : fs::directory_iterator(root / "experiments"))
+    EXPECT_NO_THROW(load_config(entry.path().string(), {})) << entry.path();
 }
 
 TEST_F(SweepFiles, ErrorsNameTheFileLineAndKey) {
