@@ -73,6 +73,16 @@ TEST_F(Outputs, TensorBoardAndMlflowReadWhatTheRunLogged) {
   EXPECT_NE(checked.output.find("tensorboard: "), std::string::npos) << checked.output;
   EXPECT_NE(checked.output.find("mlflow: run "), std::string::npos) << checked.output;
 
+  // Bad input: exit 2 with the directory or the usage named.
+  Outcome bad = launch("report nowhere");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("nowhere: no such directory"), std::string::npos) << bad.output;
+  bad = launch("report " + dir_.string() + "/runs/tiny/resumed/checkpoints");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("no runs here"), std::string::npos) << bad.output;
+  bad = launch("export-mlflow runs");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("usage: spn-launch export-mlflow DIR OUT"), std::string::npos) << bad.output;
   // The export refuses to overwrite.
   const Outcome again = launch("export-mlflow runs/tiny/resumed mlflow-resumed");
   EXPECT_EQ(again.status, 2) << again.output;
