@@ -176,6 +176,7 @@ struct PositivesConfig {
   std::string captioner = "annotations";
   int64_t caption_words = 10;
   std::string encoder_checkpoint;
+  bool warmup_encoder = false;
   int64_t rank_lo = 10000;
   int64_t rank_hi = 15000;
   int64_t partners = 1;
@@ -198,6 +199,7 @@ struct PositivesConfig {
     v.boolean("references_only", references_only, "mine partners only for images that are references of annotated triplets");
     v.integer("max_triplets", max_triplets, 0, INT64_MAX, "keep a seeded random subset of this many generated triplets; 0 = all");
     v.text_list("templates", templates, "modification texts drawn per triplet: p0 \"{tgt} instead of {ref}\", p1 \"Unlike {ref}, I want {tgt}\", p2 \"{tgt}\", or your own with {ref}/{tgt}; too long for data.max_words -> p2");
+    v.boolean("warmup_encoder", warmup_encoder, "mine with an encoder this run trains first (stage 1's settings on the annotated triplets, checkpoints/mining-encoder-final.pt); mining then runs before stage 1 and both stages train on the generated triplets. SPN mines with a pretrained encoder; the built-in benchmark has none");
     v.integer("annotated_repeats", annotated_repeats, 1, 1000, "how generated and annotated triplets mix: the training set is the annotated triplets this many times plus the generated ones");
     v.integer("block_rows", block_rows, 1, 1 << 20, "query images per similarity block in mining (memory per rank ~ block_rows x images)");
     v.section("openai", openai, "the openai captioner");

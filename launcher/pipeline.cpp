@@ -121,10 +121,23 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
     return with_triplets(training_images(), mix_triplets(annotated, generated, repeats), vocabulary,
                          config.data.max_words);
   };
-  // Mining with a given encoder happens first, so both stages train on its triplets.
+  // Mining with a given or a warmed-up encoder happens first, so both stages train on
+  // its triplets.
   if (sources && !config.positives.encoder_checkpoint.empty()) {
     const std::shared_ptr<CirModel> miner = make_cir_model(config, vocabulary.size());
     load_target_side(config.positives.encoder_checkpoint, *miner);
+    mine(*miner);
+  } else if (sources && config.positives.warmup_encoder) {
+    const std::shared_ptr<CirModel> miner = make_cir_model(config, vocabulary.size());
+    const fs::path warmed = run.checkpoints_dir() / "mining-encoder-final.pt";
+    if (!run.stage_done("mining-encoder")) {
+      const TrainingSummary summary =
+          train_stage1(comm, config, run, miner, training_data(), show_progress, "mining-encoder");
+      record_training(run, "mining-encoder", summary, warmed);
+      run.mark_stage_done("mining-encoder");
+    } else {
+      load_checkpoint(warmed, *miner, nullptr);
+    }
     mine(*miner);
   }
 
@@ -147,7 +160,7 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
   }
   evaluate_stage(comm, config, run, *model, eval_split, vocabulary, "stage1", show_progress);
   // Mining with this run's stage-1 target encoder: stage 2 trains on its triplets.
-  if (sources && config.positives.encoder_checkpoint.empty()) mine(*model);
+  if (sources && config.positives.encoder_checkpoint.empty() && !config.positives.warmup_encoder) mine(*model);
   if (!config.stage2.enabled) return;
 
   const fs::path stage2_result = stage2_result_checkpoint(config, run);
@@ -201,11 +214,15 @@ void run_experiment(Communicator& comm, const ExperimentConfig& config, const Co
                     const std::string& run_id) {
   const bool rank0 = comm.rank() == 0;
   // Mined with this run's stage-1 encoder, generated triplets feed stage 2 only.
-  if (config.positives.enabled && !config.stage2.enabled && config.positives.encoder_checkpoint.empty())
+  if (config.positives.enabled && !config.stage2.enabled && config.positives.encoder_checkpoint.empty() &&
+      !config.positives.warmup_encoder)
     throw UserError(config.where("positives.enabled") +
                     ": the generated triplets would never be trained on: they are mined with the stage-1 "
-                    "encoder for stage 2, which is off. Set stage2.enabled = true, or "
-                    "positives.encoder_checkpoint to mine before stage 1");
+                    "encoder for stage 2, which is off. Set stage2.enabled = true, or mine before stage 1 "
+                    "(positives.encoder_checkpoint or positives.warmup_encoder)");
+  if (config.positives.warmup_encoder && !config.positives.encoder_checkpoint.empty())
+    throw UserError(config.where("positives.warmup_encoder") +
+                    ": positives.encoder_checkpoint already names the mining encoder; set one of the two");
   const std::string resolved = config_to_toml(config);
   RunRecord run(comm, config, resolved, run_id.empty() ? RunRecord::default_run_id(resolved) : run_id);
   log_to_directory(run.dir() / "logs", comm.rank());

@@ -242,6 +242,29 @@ TEST_F(Launch, PositiveScalingGeneratesTripletsThatBothWaysOfMiningReproduce) {
             std::string::npos)
       << before.output;
 
+  // A warmed-up encoder: trained first on the annotated triplets, it mines before stage
+  // 1, exactly as its checkpoint given as positives.encoder_checkpoint does; with stage 2
+  // off, stage 1 is what trains on the triplets.
+  const std::string warm = " --set positives.warmup_encoder=true --set stage2.enabled=false";
+  const Outcome warmed = launch("tiny.toml --run-id warmed" + more_images + warm);
+  ASSERT_EQ(warmed.status, 0) << warmed.output;
+  const fs::path warmed_run = dir_ / "runs/tiny/warmed";
+  EXPECT_EQ(results_of(warmed_run)["mining-encoder"]["train"]["steps"], 30) << "3 epochs of 160 / 16";
+  EXPECT_NE(warmed.output.find("mining-encoder: 160 triplets"), std::string::npos) << warmed.output;
+  EXPECT_NE(warmed.output.find("stage1: " + std::to_string(160 + summary["unique_images"].get<int>()) + " triplets"),
+            std::string::npos)
+      << warmed.output;
+  const Outcome given = launch("tiny.toml --run-id given" + more_images + " --set stage2.enabled=false" +
+                               " --set positives.encoder_checkpoint=" +
+                               (warmed_run / "checkpoints/mining-encoder-final.pt").string());
+  ASSERT_EQ(given.status, 0) << given.output;
+  EXPECT_EQ(read_file(dir_ / "runs/tiny/given/positives/cap.rc2.generated.json"),
+            read_file(warmed_run / "positives/cap.rc2.generated.json"));
+  const Outcome both = launch("tiny.toml --run-id both" + more_images + warm + " --set positives.encoder_checkpoint=x.pt");
+  EXPECT_EQ(both.status, 2) << both.output;
+  EXPECT_NE(both.output.find("positives.warmup_encoder: positives.encoder_checkpoint already names"), std::string::npos)
+      << both.output;
+
   const Outcome window = launch("tiny.toml --run-id window" + more_images + " --set positives.rank_lo=600");
   EXPECT_EQ(window.status, 2) << window.output;
   EXPECT_NE(window.output.find("--set positives.rank_lo=600: positives.rank_lo: the window [600, 50)"),

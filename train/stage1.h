@@ -12,8 +12,11 @@ namespace spn {
 
 // Stage 1: joint training of the query and target sides with InfoNCE over the global
 // batch, targets all-gathered across ranks (see Stage1Step). Resumes from the run's
-// newest stage-1 checkpoint; writes checkpoints/stage1-final.pt.
+// newest checkpoint of `stage`; writes checkpoints/<stage>-final.pt. `stage` names the
+// checkpoints and metric lines: "stage1", or "mining-encoder" for the encoder that
+// positives.warmup_encoder trains with stage 1's settings.
 TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
-                             std::shared_ptr<CirModel> model, const TripletData& data, bool show_progress);
+                             std::shared_ptr<CirModel> model, const TripletData& data, bool show_progress,
+                             const std::string& stage = "stage1");
 
 }  // namespace spn
