@@ -275,6 +275,7 @@ TEST_F(Launch, PositiveScalingGeneratesTripletsThatBothWaysOfMiningReproduce) {
 TEST_F(Launch, CaptioningKilledMidwayResumesWithNothingLostOrRepeated) {
   testing::HttpTestServer server(testing::HttpTestServer::Mode::Slow, 0, /*delay_ms=*/40);
   write("tiny.toml", std::string(kTinyExperiment) +
+                         "[stage2]\nenabled = true\nepochs = 1\nbatch_size = 16\n"
                          "[positives]\nenabled = true\nrank_lo = 5\nrank_hi = 50\ncaptioner = \"openai\"\n"
                          "[positives.openai]\nin_flight = 1\nurls = [\"" + server.url() + "\"]\n");
   const fs::path journal = dir_ / "runs/tiny/killed/positives/captions.journal-0.jsonl";
