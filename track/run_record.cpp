@@ -1,5 +1,7 @@
 #include "track/run_record.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <ctime>
 #include <sstream>
@@ -76,7 +78,14 @@ void RunRecord::set_status(const std::string& state, const std::string& error) {
   nlohmann::json status = {{"state", state}, {"updated", utc_now()}};
   if (!error.empty()) status["error"] = error;
   write_file_atomic(dir_ / "status.json", status.dump(2) + "\n");
-  rebuild_tensorboard_events(dir_);  // the final results and the session's end
+  // The final results and the session's end. On the failure path this must not replace
+  // the run's own error with one of the events file.
+  try {
+    rebuild_tensorboard_events(dir_);
+  } catch (const std::exception& events_error) {
+    if (state != "failed") throw;
+    spdlog::warn("{}: could not rewrite the TensorBoard events: {}", dir_.string(), events_error.what());
+  }
 }
 
 void RunRecord::log_metrics(const nlohmann::json& line) {
