@@ -121,6 +121,21 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
     return with_triplets(training_images(), mix_triplets(annotated, generated, repeats), vocabulary,
                          config.data.max_words);
   };
+  // Stage-1 training as `stage` (checkpoints/<stage>-final.pt), or, when an earlier
+  // attempt finished it, its final weights.
+  const auto train_or_load = [&](const std::string& stage, const std::shared_ptr<CirModel>& target) {
+    const fs::path final_weights = run.checkpoints_dir() / (stage + "-final.pt");
+    if (run.stage_done(stage)) {
+      load_checkpoint(final_weights, *target, nullptr);
+      spdlog::info("{} already finished; loaded {}", stage, final_weights.string());
+      return;
+    }
+    const TrainingSummary summary = train_stage1(comm, config, run, target, training_data(), show_progress, stage);
+    spdlog::info("{}: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s)", stage, summary.steps,
+                 summary.final_loss, summary.samples_per_second, comm.size());
+    record_training(run, stage, summary, final_weights);
+    run.mark_stage_done(stage);
+  };
   // Mining with a given or a warmed-up encoder happens first, so both stages train on
   // its triplets.
   if (sources && !config.positives.encoder_checkpoint.empty()) {
@@ -129,35 +144,17 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
     mine(*miner);
   } else if (sources && config.positives.warmup_encoder) {
     const std::shared_ptr<CirModel> miner = make_cir_model(config, vocabulary.size());
-    const fs::path warmed = run.checkpoints_dir() / "mining-encoder-final.pt";
-    if (!run.stage_done("mining-encoder")) {
-      const TrainingSummary summary =
-          train_stage1(comm, config, run, miner, training_data(), show_progress, "mining-encoder");
-      record_training(run, "mining-encoder", summary, warmed);
-      run.mark_stage_done("mining-encoder");
-    } else {
-      load_checkpoint(warmed, *miner, nullptr);
-    }
+    train_or_load("mining-encoder", miner);
     mine(*miner);
   }
 
-  const fs::path stage1_final = run.checkpoints_dir() / "stage1-final.pt";
-  if (!run.stage_done("stage1")) {
-    if (!config.stage1.init_checkpoint.empty()) {
-      if (!fs::exists(config.stage1.init_checkpoint))
-        throw UserError(config.where("stage1.init_checkpoint") + ": " + config.stage1.init_checkpoint + " not found");
-      load_checkpoint(config.stage1.init_checkpoint, *model, nullptr);
-      spdlog::info("stage 1 starts from the weights in {}", config.stage1.init_checkpoint);
-    }
-    const TrainingSummary summary = train_stage1(comm, config, run, model, training_data(), show_progress);
-    spdlog::info("stage 1: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s)", summary.steps,
-                 summary.final_loss, summary.samples_per_second, comm.size());
-    record_training(run, "stage1", summary, stage1_final);
-    run.mark_stage_done("stage1");
-  } else {
-    load_checkpoint(stage1_final, *model, nullptr);
-    spdlog::info("stage 1 already finished; loaded {}", stage1_final.string());
+  if (!run.stage_done("stage1") && !config.stage1.init_checkpoint.empty()) {
+    if (!fs::exists(config.stage1.init_checkpoint))
+      throw UserError(config.where("stage1.init_checkpoint") + ": " + config.stage1.init_checkpoint + " not found");
+    load_checkpoint(config.stage1.init_checkpoint, *model, nullptr);
+    spdlog::info("stage 1 starts from the weights in {}", config.stage1.init_checkpoint);
   }
+  train_or_load("stage1", model);
   evaluate_stage(comm, config, run, *model, eval_split, vocabulary, "stage1", show_progress);
   // Mining with this run's stage-1 target encoder: stage 2 trains on its triplets.
   if (sources && config.positives.encoder_checkpoint.empty() && !config.positives.warmup_encoder) mine(*model);

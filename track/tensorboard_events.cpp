@@ -105,8 +105,8 @@ std::string hparams_event(double wall_time, const std::string& tag, const ProtoM
 // google.protobuf.Value: number_value = 2, string_value = 3, bool_value = 4.
 ProtoMessage hparam_value(const toml::node& node) {
   ProtoMessage value;
-  if (const auto number = node.value<double>(); number && (node.is_integer() || node.is_floating_point()))
-    value.real64(2, *number);
+  if (node.is_integer() || node.is_floating_point())
+    value.real64(2, *node.value<double>());
   else if (node.is_boolean())
     value.varint(4, *node.value<bool>() ? 1 : 0);
   else if (node.is_string())
@@ -152,16 +152,15 @@ uint32_t crc32c(std::string_view data) {
 }
 
 std::string tfrecord(std::string_view payload) {
-  std::string length(8, '\0');
-  const uint64_t size = payload.size();
-  for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((size >> (8 * i)) & 0xff);
-  const auto little_endian32 = [](uint32_t value) {
-    std::string bytes(4, '\0');
-    for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
-    return bytes;
-  };
-  return length + little_endian32(masked(crc32c(length))) + std::string(payload) +
-         little_endian32(masked(crc32c(payload)));
+  using google::protobuf::io::CodedOutputStream;
+  uint8_t length[8], length_crc[4], payload_crc[4];
+  CodedOutputStream::WriteLittleEndian64ToArray(payload.size(), length);
+  const std::string_view length_bytes(reinterpret_cast<const char*>(length), sizeof length);
+  CodedOutputStream::WriteLittleEndian32ToArray(masked(crc32c(length_bytes)), length_crc);
+  CodedOutputStream::WriteLittleEndian32ToArray(masked(crc32c(payload)), payload_crc);
+  std::string record(length_bytes);
+  record.append(reinterpret_cast<const char*>(length_crc), 4).append(payload);
+  return record.append(reinterpret_cast<const char*>(payload_crc), 4);
 }
 
 void rebuild_tensorboard_events(const fs::path& run_dir) {
@@ -171,8 +170,7 @@ void rebuild_tensorboard_events(const fs::path& run_dir) {
   file += session_start_event(start_time, run_dir);
   for (const ScalarStep& point : logged) file += scalar_event(point);
   if (const ScalarStep results = result_scalars(run_dir); !results.scalars.empty()) file += scalar_event(results);
-  const nlohmann::json status = read_json_file(run_dir / "status.json");
-  const std::string state = status.is_object() ? status.value("state", "") : "";
+  const std::string state = recorded_state(run_dir);
   if (state == "finished" || state == "failed")
     file += session_end_event(file_time(run_dir / "status.json"), state == "finished");
   write_file_atomic(run_dir / kTensorBoardFileName, file);
