@@ -16,6 +16,7 @@ packages=(
   libpng-dev libjpeg-dev
   libcurl4-openssl-dev libssl-dev   # the openai captioner: HTTP(S) and base64
   libprotobuf-dev         # the wire format of TensorBoard event files
+  libicu-dev              # Unicode for CLIP's tokenizer
   libgtest-dev
   python3
 )
