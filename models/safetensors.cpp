@@ -206,11 +206,13 @@ at::Tensor SafetensorsFile::read(const std::string& name) const {
   return tensor;
 }
 
-void load_safetensors_into(torch::nn::Module& module, const SafetensorsFile& file,
+void load_safetensors_into(const std::vector<torch::nn::Module*>& modules, const SafetensorsFile& file,
                            const std::vector<std::string>& ignored) {
   std::vector<std::pair<std::string, at::Tensor>> targets;
-  for (const auto& item : module.named_parameters(true)) targets.emplace_back(item.key(), item.value());
-  for (const auto& item : module.named_buffers(true)) targets.emplace_back(item.key(), item.value());
+  for (const auto* module : modules) {
+    for (const auto& item : module->named_parameters(true)) targets.emplace_back(item.key(), item.value());
+    for (const auto& item : module->named_buffers(true)) targets.emplace_back(item.key(), item.value());
+  }
 
   std::vector<std::string> missing, mismatched;
   std::set<std::string> used(ignored.begin(), ignored.end());

@@ -55,12 +55,12 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Copies the file's tensors into `module`'s parameters and buffers of the same names
-// (converting dtype, e.g. F16 -> float32). Keys the module has and the file lacks,
-// keys the file has and the module does not use, and shape mismatches are all listed
-// by name in one UserError. `ignored` names file keys that may be left unused (e.g.
-// HF's text `position_ids` buffer).
-void load_safetensors_into(torch::nn::Module& module, const SafetensorsFile& file,
+// Copies the file's tensors into the parameters and buffers of the same names of
+// `modules` (converting dtype, e.g. F16 -> float32). Keys a module has and the file
+// lacks, keys the file has and no module uses, and shape mismatches are all listed by
+// name in one UserError. `ignored` names file keys that may be left unused (e.g. an
+// old Hugging Face checkpoint's `position_ids` buffers).
+void load_safetensors_into(const std::vector<torch::nn::Module*>& modules, const SafetensorsFile& file,
                            const std::vector<std::string>& ignored = {});
 
 }  // namespace spn

@@ -12,15 +12,16 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "models/clip_tokenizer.h"
+#include "test_files.h"
 
 namespace spn {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kGolden = fs::path(SPN_SOURCE_DIR) / "tests" / "golden" / "tokenizer";
+const fs::path kGoldenTokenizer = testing::golden_dir() / "tokenizer";
 
-nlohmann::json golden_cases() { return nlohmann::json::parse(read_file(kGolden / "cases.json")); }
+nlohmann::json golden_cases() { return nlohmann::json::parse(read_file(kGoldenTokenizer / "cases.json")); }
 
 void expect_matches_golden(const ClipTokenizer& tokenizer) {
   const auto golden = golden_cases();
@@ -39,7 +40,7 @@ void expect_matches_golden(const ClipTokenizer& tokenizer) {
 }
 
 TEST(ClipTokenizer, MatchesOpenClipOnTheGoldenTexts) {
-  expect_matches_golden(ClipTokenizer::from_directory(kGolden));
+  expect_matches_golden(ClipTokenizer::from_directory(kGoldenTokenizer));
 }
 
 TEST(ClipTokenizer, ReadsTokenizerJsonAsWell) {
@@ -48,9 +49,9 @@ TEST(ClipTokenizer, ReadsTokenizerJsonAsWell) {
   fs::create_directories(dir);
   nlohmann::json json;
   json["model"]["type"] = "BPE";
-  json["model"]["vocab"] = nlohmann::json::parse(read_file(kGolden / "vocab.json"));
+  json["model"]["vocab"] = nlohmann::json::parse(read_file(kGoldenTokenizer / "vocab.json"));
   json["model"]["merges"] = nlohmann::json::array();
-  std::istringstream merges(read_file(kGolden / "merges.txt"));
+  std::istringstream merges(read_file(kGoldenTokenizer / "merges.txt"));
   std::string line;
   std::getline(merges, line);  // #version
   while (std::getline(merges, line)) {
@@ -62,7 +63,7 @@ TEST(ClipTokenizer, ReadsTokenizerJsonAsWell) {
 }
 
 TEST(ClipTokenizer, TruncationPolicies) {
-  auto tokenizer = ClipTokenizer::from_directory(kGolden);
+  auto tokenizer = ClipTokenizer::from_directory(kGoldenTokenizer);
   const std::string long_text(300, 'a');
   at::Tensor row = tokenizer.tokenize({long_text}, 10, TruncationPolicy::kTruncate)[0];
   EXPECT_EQ(row[0].item<int64_t>(), tokenizer.start_id());

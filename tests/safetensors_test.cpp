@@ -62,7 +62,7 @@ TEST(Safetensors, ReadsTensorsAndMetadataExactly) {
   EXPECT_THROW(file.read("nothing"), UserError);
 
   torch::nn::Linear linear(3, 2);
-  load_safetensors_into(*linear, file);
+  load_safetensors_into({linear.get()}, file);
   EXPECT_TRUE(torch::equal(linear->weight, valid.weight));
   EXPECT_TRUE(torch::equal(linear->bias, valid.bias.to(torch::kFloat)));
   fs::remove(path);
@@ -139,7 +139,7 @@ TEST(Safetensors, LoadingListsMissingUnexpectedAndMisShapedKeys) {
   SafetensorsFile file(path);
   torch::nn::Linear linear(2, 3);  // weight [3, 2]: the file's is [2, 3]
   try {
-    load_safetensors_into(*linear, file);
+    load_safetensors_into({linear.get()}, file);
     FAIL() << "loaded weights that do not fit";
   } catch (const UserError& e) {
     std::string message = e.what();
@@ -149,8 +149,8 @@ TEST(Safetensors, LoadingListsMissingUnexpectedAndMisShapedKeys) {
   }
   torch::nn::Linear fits(torch::nn::LinearOptions(3, 2).bias(false));
   fits->register_buffer("bias_", torch::zeros({2}, torch::kHalf));
-  load_safetensors_into(*fits, file);  // every key used
-  EXPECT_THROW(load_safetensors_into(*linear, file, {"bias_"}), UserError);
+  load_safetensors_into({fits.get()}, file);  // every key used
+  EXPECT_THROW(load_safetensors_into({linear.get()}, file, {"bias_"}), UserError);
   fs::remove(path);
 }
 

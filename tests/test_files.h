@@ -9,6 +9,9 @@
 
 namespace spn::testing {
 
+// tests/golden: the fixtures scripts/make-golden.py writes from the reference implementations.
+inline std::filesystem::path golden_dir() { return std::filesystem::path(SPN_SOURCE_DIR) / "tests" / "golden"; }
+
 inline std::filesystem::path shared_temp_dir(Communicator& comm, const std::string& label) {
   std::string path;
   if (comm.rank() == 0) {
