@@ -67,6 +67,10 @@ std::vector<int64_t> Vocabulary::encode(const std::string& text, int64_t length)
   return ids;
 }
 
+int64_t Vocabulary::count_tokens(const std::string& text) const {
+  return static_cast<int64_t>(split_words(text).size());
+}
+
 at::Tensor Vocabulary::encode_batch(const std::vector<std::string>& texts, int64_t length) const {
   at::Tensor out = at::empty({static_cast<int64_t>(texts.size()), length}, at::kLong);
   int64_t* data = out.data_ptr<int64_t>();

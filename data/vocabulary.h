@@ -11,9 +11,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "data/tokenizer.h"
+
 namespace spn {
 
-class Vocabulary {
+class Vocabulary : public Tokenizer {
  public:
   static constexpr int64_t kPad = 0;
   static constexpr int64_t kUnknown = 1;
@@ -23,11 +25,13 @@ class Vocabulary {
   static Vocabulary load(const std::filesystem::path& path);
   std::string serialize() const;
 
-  int64_t size() const { return static_cast<int64_t>(words_.size()); }
+  int64_t size() const override { return static_cast<int64_t>(words_.size()); }
   // Token ids of `text`, truncated or padded with kPad to `length`.
   std::vector<int64_t> encode(const std::string& text, int64_t length) const;
   // [texts.size(), length] int64 tensor.
-  at::Tensor encode_batch(const std::vector<std::string>& texts, int64_t length) const;
+  at::Tensor encode_batch(const std::vector<std::string>& texts, int64_t length) const override;
+  // Words of `text` (unknown ones included).
+  int64_t count_tokens(const std::string& text) const override;
 
  private:
   explicit Vocabulary(std::vector<std::string> words);

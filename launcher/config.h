@@ -41,7 +41,7 @@ struct DataConfig {
     v.choice("kind", kind, {"shapes", "cirr"}, "\"shapes\": the built-in benchmark (generated when missing); \"cirr\": CIRR-format files under root");
     v.text("root", root, "dataset directory (captions/, image_splits/, images); relative paths are taken from the working directory");
     v.integer("image_size", image_size, 8, 1024, "images are resized to this side before the encoder");
-    v.integer("max_words", max_words, 2, 512, "text length in tokens; longer modification texts are truncated");
+    v.integer("max_words", max_words, 2, 512, "text length in tokens; longer modification texts are truncated (CLIP: at most its context, 77)");
     v.section("shapes", shapes, "built-in benchmark generator (used when kind = \"shapes\")");
   }
 };
@@ -54,16 +54,20 @@ struct ModelConfig {
   int64_t image_width = 32;
   int64_t text_width = 128;
   int64_t combiner_width = 256;
+  std::string clip_dir;
+  std::string truncation = "truncate";
 
   template <class V>
   void visit(V& v) {
-    v.text("image_encoder", image_encoder, "image encoder from the model registry (small_cnn)");
-    v.text("text_encoder", text_encoder, "text encoder from the model registry (gru, bow)");
+    v.text("image_encoder", image_encoder, "image encoder from the model registry (small_cnn, clip)");
+    v.text("text_encoder", text_encoder, "text encoder from the model registry (gru, bow, clip); clip also tokenizes with CLIP's BPE");
     v.text("head", head, "CIR head from the model registry (sum, combiner)");
     v.integer("embed_dim", embed_dim, 8, 8192, "dimension of query and target embeddings");
     v.integer("image_width", image_width, 4, 1024, "channels of the first image encoder stage (doubled per stage)");
     v.integer("text_width", text_width, 8, 4096, "word embedding and hidden size of the text encoder");
     v.integer("combiner_width", combiner_width, 8, 8192, "hidden size of the Combiner head");
+    v.text("clip_dir", clip_dir, "CLIP model directory for the clip encoders: config.json, model.safetensors, vocab.json + merges.txt (Hugging Face's openai/clip-vit-* files; scripts/convert-clip-checkpoint.py for OpenAI/open_clip checkpoints)", /*may_be_empty=*/true);
+    v.choice("truncation", truncation, {"truncate", "error"}, "CLIP texts longer than data.max_words tokens: \"truncate\" keeps the start and ends with <|endoftext|> (open_clip); \"error\" stops with the text (OpenAI's default)");
   }
 };
 

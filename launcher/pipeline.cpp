@@ -14,6 +14,8 @@
 #include "data/cirr.h"
 #include "data/shapes_benchmark.h"
 #include "data/vocabulary.h"
+#include "models/clip_model.h"
+#include "models/clip_tokenizer.h"
 #include "dist/threads.h"
 #include "launcher/environment.h"
 #include "models/cir_model.h"
@@ -46,6 +48,22 @@ Vocabulary run_vocabulary(Communicator& comm, RunRecord& run, const CirrSplit& t
   return vocabulary;
 }
 
+// CLIP's tokenizer for the clip text encoder, else the run's word vocabulary.
+std::unique_ptr<Tokenizer> run_tokenizer(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
+                                         const CirrSplit& train, const std::vector<std::string>& extra_texts) {
+  if (config.model.text_encoder != "clip")
+    return std::make_unique<Vocabulary>(run_vocabulary(comm, run, train, extra_texts));
+  if (config.model.clip_dir.empty())
+    throw UserError(config.where("model.clip_dir") + ": the clip text encoder needs a CLIP model directory (its "
+                                                     "tokenizer is vocab.json + merges.txt or tokenizer.json there)");
+  const fs::path clip_dir = config.model.clip_dir;
+  if (!fs::exists(clip_dir / "vocab.json") && !fs::exists(clip_dir / "tokenizer.json"))
+    throw UserError(config.where("model.clip_dir") + ": " + missing_clip_file_message(clip_dir, "vocab.json"));
+  auto tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer::from_directory(clip_dir));
+  tokenizer->set_truncation(truncation_policy_from_name(config.model.truncation));
+  return tokenizer;
+}
+
 fs::path prepare_dataset(Communicator& comm, const ExperimentConfig& config, bool show_progress) {
   const fs::path root = config.data.root;
   if (config.data.kind == "shapes") {
@@ -65,10 +83,10 @@ fs::path prepare_dataset(Communicator& comm, const ExperimentConfig& config, boo
 }
 
 void evaluate_stage(Communicator& comm, const ExperimentConfig& config, RunRecord& run, CirModel& model,
-                    const CirrSplit& split, const Vocabulary& vocabulary, const std::string& stage, bool show_progress) {
+                    const CirrSplit& split, const Tokenizer& tokenizer, const std::string& stage, bool show_progress) {
   const std::string marker = "eval-" + stage;
   if (run.stage_done(marker)) return;
-  const auto metrics = evaluate_cirr(comm, model, split, vocabulary, config, show_progress);
+  const auto metrics = evaluate_cirr(comm, model, split, tokenizer, config, show_progress);
   run.record_result(stage, split.name, metrics);
   run.log_metrics({{"stage", marker}, {"split", split.name}, {"metrics", metrics}});
   run.mark_stage_done(marker);
@@ -94,11 +112,11 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
   // Positive scaling, part 1 (no model needed): de-duplication and captions.
   std::optional<PositiveSources> sources;
   if (config.positives.enabled) sources = prepare_positive_sources(comm, config, run, train, show_progress);
-  const Vocabulary vocabulary =
-      run_vocabulary(comm, run, train, sources ? generated_text_words(config, *sources) : std::vector<std::string>{});
+  const std::unique_ptr<Tokenizer> tokenizer = run_tokenizer(
+      comm, config, run, train, sources ? generated_text_words(config, *sources) : std::vector<std::string>{});
 
   torch::manual_seed(static_cast<uint64_t>(config.seed));
-  std::shared_ptr<CirModel> model = make_cir_model(config, vocabulary.size());
+  std::shared_ptr<CirModel> model = make_cir_model(config, tokenizer->size());
 
   // Training images are decoded once, only when something needs them: every unique
   // image with positive scaling, else the images of the annotated triplets.
@@ -113,12 +131,12 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
   };
   std::vector<CirrTriplet> generated;
   const auto mine = [&](CirModel& miner) {
-    generated = generate_triplets(comm, config, run, miner, training_images, train, *sources, annotated,
+    generated = generate_triplets(comm, config, run, miner, training_images, train, *sources, annotated, *tokenizer,
                                   show_progress);
   };
   const auto training_data = [&] {
     const int64_t repeats = sources ? config.positives.annotated_repeats : 1;
-    return with_triplets(training_images(), mix_triplets(annotated, generated, repeats), vocabulary,
+    return with_triplets(training_images(), mix_triplets(annotated, generated, repeats), *tokenizer,
                          config.data.max_words);
   };
   // Stage-1 training as `stage` (checkpoints/<stage>-final.pt), or, when an earlier
@@ -139,11 +157,11 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
   // Mining with a given or a warmed-up encoder happens first, so both stages train on
   // its triplets.
   if (sources && !config.positives.encoder_checkpoint.empty()) {
-    const std::shared_ptr<CirModel> miner = make_cir_model(config, vocabulary.size());
+    const std::shared_ptr<CirModel> miner = make_cir_model(config, tokenizer->size());
     load_target_side(config.positives.encoder_checkpoint, *miner);
     mine(*miner);
   } else if (sources && config.positives.warmup_encoder) {
-    const std::shared_ptr<CirModel> miner = make_cir_model(config, vocabulary.size());
+    const std::shared_ptr<CirModel> miner = make_cir_model(config, tokenizer->size());
     train_or_load("mining-encoder", miner);
     mine(*miner);
   }
@@ -155,7 +173,7 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
     spdlog::info("stage 1 starts from the weights in {}", config.stage1.init_checkpoint);
   }
   train_or_load("stage1", model);
-  evaluate_stage(comm, config, run, *model, eval_split, vocabulary, "stage1", show_progress);
+  evaluate_stage(comm, config, run, *model, eval_split, *tokenizer, "stage1", show_progress);
   // Mining with this run's stage-1 target encoder: stage 2 trains on its triplets.
   if (sources && config.positives.encoder_checkpoint.empty() && !config.positives.warmup_encoder) mine(*model);
   if (!config.stage2.enabled) return;
@@ -166,7 +184,7 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
     const CandidateBank bank = prepare_candidate_bank(comm, *model, data, train, config, show_progress);
     run.record_artifact("bank", bank.path);
     const Evaluator evaluate = [&] {
-      return evaluate_cirr(comm, *model, eval_split, vocabulary, config, /*show_progress=*/false);
+      return evaluate_cirr(comm, *model, eval_split, *tokenizer, config, /*show_progress=*/false);
     };
     const TrainingSummary summary = train_stage2(comm, config, run, model, data, bank, evaluate, show_progress);
     spdlog::info("stage 2: {} steps against a bank of {} candidates, final loss {:.4f}, {:.1f} samples/s",
@@ -178,7 +196,7 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
   }
   load_checkpoint(stage2_result, *model, nullptr);
   spdlog::info("stage 2's result: {}", stage2_result.string());
-  evaluate_stage(comm, config, run, *model, eval_split, vocabulary, "stage2", show_progress);
+  evaluate_stage(comm, config, run, *model, eval_split, *tokenizer, "stage2", show_progress);
 }
 
 }  // namespace

@@ -70,7 +70,7 @@ void CirModel::freeze_target_side() {
 }
 
 std::shared_ptr<CirModel> make_cir_model(const ExperimentConfig& config, int64_t vocab_size) {
-  const ModelShape shape{config.model, config.data.image_size, vocab_size};
+  const ModelShape shape{config, config.model, config.data.image_size, vocab_size};
   return std::make_shared<CirModel>(make_image_encoder(config, shape), make_text_encoder(config, shape),
                                     make_head(config, shape), config.stage1.temperature,
                                     config.stage1.learn_temperature);

@@ -21,6 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "data/tokenizer.h"
+
 namespace spn {
 
 enum class TruncationPolicy {
@@ -31,7 +33,7 @@ enum class TruncationPolicy {
 // "truncate" | "error"; anything else is a UserError.
 TruncationPolicy truncation_policy_from_name(const std::string& name);
 
-class ClipTokenizer {
+class ClipTokenizer : public Tokenizer {
  public:
   // `vocab` maps token strings (in bytes_to_unicode form, "</w>" marking word ends) to
   // ids; `merges` lists pairs "a b" by rank. Both special tokens must be in vocab.
@@ -48,7 +50,14 @@ class ClipTokenizer {
   // [texts.size(), context_length] int64 rows (step 4).
   at::Tensor tokenize(const std::vector<std::string>& texts, int64_t context_length, TruncationPolicy policy) const;
 
-  int64_t vocab_size() const { return static_cast<int64_t>(vocab_.size()); }
+  // Tokenizer: rows of `length` (the context) under the truncation policy.
+  int64_t size() const override { return static_cast<int64_t>(vocab_.size()); }
+  at::Tensor encode_batch(const std::vector<std::string>& texts, int64_t length) const override {
+    return tokenize(texts, length, truncation_);
+  }
+  int64_t count_tokens(const std::string& text) const override { return static_cast<int64_t>(encode(text).size()) + 2; }
+  void set_truncation(TruncationPolicy policy) { truncation_ = policy; }
+
   int64_t start_id() const { return start_id_; }
   int64_t end_id() const { return end_id_; }
 
@@ -59,6 +68,7 @@ class ClipTokenizer {
   std::unordered_map<std::string, int64_t> merge_ranks_;  // "a b" -> rank
   int64_t start_id_ = 0;
   int64_t end_id_ = 0;
+  TruncationPolicy truncation_ = TruncationPolicy::kTruncate;
 };
 
 }  // namespace spn

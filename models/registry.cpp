@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "models/clip_model.h"
 #include "models/heads.h"
 #include "models/small_encoders.h"
 
@@ -31,6 +32,7 @@ Registry<ImageEncoderFactory>& image_encoders() {
        [](const ModelShape& s) {
          return std::make_shared<SmallCnnEncoder>(s.model.image_width, s.image_size, s.model.embed_dim);
        }},
+      {"clip", [](const ModelShape& s) -> std::shared_ptr<ImageEncoder> { return clip_image_encoder(s); }},
   }};
   return registry;
 }
@@ -45,6 +47,7 @@ Registry<TextEncoderFactory>& text_encoders() {
        [](const ModelShape& s) {
          return std::make_shared<BagOfWordsTextEncoder>(s.vocab_size, s.model.text_width, s.model.embed_dim);
        }},
+      {"clip", [](const ModelShape& s) -> std::shared_ptr<TextEncoder> { return clip_text_encoder(s); }},
   }};
   return registry;
 }

@@ -13,6 +13,7 @@
 namespace spn {
 
 struct ModelShape {
+  const ExperimentConfig& experiment;  // for errors that name a key
   const ModelConfig& model;
   int64_t image_size;
   int64_t vocab_size;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/files.h"
 
 namespace spn {
 namespace {
@@ -204,6 +205,26 @@ at::Tensor SafetensorsFile::read(const std::string& name) const {
   in.read(static_cast<char*>(tensor.data_ptr()), static_cast<std::streamsize>(e.end - e.begin));
   if (!in) throw UserError(path_.string() + ": tensor \"" + name + "\": cannot read its bytes (file changed?)");
   return tensor;
+}
+
+void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::string data;
+  for (const auto& [name, tensor] : tensors) {
+    auto dtype = std::find_if(dtypes().begin(), dtypes().end(),
+                              [&](const auto& item) { return item.second.torch_type == tensor.scalar_type(); });
+    if (dtype == dtypes().end()) throw std::invalid_argument("write_safetensors: unsupported dtype of " + name);
+    const at::Tensor bytes = tensor.contiguous().cpu();
+    const uint64_t begin = data.size();
+    data.append(static_cast<const char*>(bytes.data_ptr()), bytes.numel() * bytes.element_size());
+    header[name] = {{"dtype", dtype->first}, {"shape", bytes.sizes().vec()}, {"data_offsets", {begin, data.size()}}};
+  }
+  const std::string text = header.dump();
+  std::string file(8, '\0');
+  for (int i = 0; i < 8; ++i) file[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  write_file_atomic(path, file + text + data);
 }
 
 void load_safetensors_into(const std::vector<torch::nn::Module*>& modules, const SafetensorsFile& file,

@@ -55,6 +55,11 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
+// Writes `tensors` (any order; names unique) as a safetensors file, atomically. For
+// tests and tools: spn's own checkpoints are LibTorch archives.
+void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
 // Copies the file's tensors into the parameters and buffers of the same names of
 // `modules` (converting dtype, e.g. F16 -> float32). Keys a module has and the file
 // lacks, keys the file has and no module uses, and shape mismatches are all listed by

@@ -68,6 +68,17 @@ TEST(Safetensors, ReadsTensorsAndMetadataExactly) {
   fs::remove(path);
 }
 
+TEST(Safetensors, WrittenFilesReadBack) {
+  const auto path = fs::temp_directory_path() / ("spn-safetensors-written-" + std::to_string(::getpid()));
+  const std::vector<std::pair<std::string, at::Tensor>> tensors = {
+      {"b", torch::arange(5, torch::kInt64)}, {"a", torch::randn({2, 0, 3})}, {"c", torch::randn({3, 4}).t()}};
+  write_safetensors(path, tensors, {{"note", "x"}});
+  SafetensorsFile file(path);
+  EXPECT_EQ(file.metadata().at("note"), "x");
+  for (const auto& [name, tensor] : tensors) EXPECT_TRUE(torch::equal(file.read(name), tensor)) << name;
+  fs::remove(path);
+}
+
 struct Corruption {
   std::string label;
   std::string header;

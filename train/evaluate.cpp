@@ -31,7 +31,7 @@ torch::Tensor embed_gallery_shard(CirModel& model, const CirrSplit& split, const
 }  // namespace
 
 std::map<std::string, double> evaluate_cirr(Communicator& comm, CirModel& model, const CirrSplit& split,
-                                            const Vocabulary& vocabulary, const ExperimentConfig& config,
+                                            const Tokenizer& tokenizer, const ExperimentConfig& config,
                                             bool show_progress) {
   if (!split.has_targets())
     throw UserError(config.where("eval.split") + ": split '" + split.name +
@@ -57,7 +57,7 @@ std::map<std::string, double> evaluate_cirr(Communicator& comm, CirModel& model,
     const std::vector<std::string> texts(captions.begin() + begin, captions.begin() + end);
     const torch::Tensor reference_features = gallery.index_select(0, torch::tensor(refs, torch::kLong));
     chunks.push_back(
-        model.encode_query_from_features(reference_features, vocabulary.encode_batch(texts, config.data.max_words)));
+        model.encode_query_from_features(reference_features, tokenizer.encode_batch(texts, config.data.max_words)));
   }
   const torch::Tensor local_queries = chunks.empty() ? torch::empty({0, gallery.size(1)}) : torch::cat(chunks);
   model.train();

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "data/cirr.h"
-#include "data/vocabulary.h"
+#include "data/tokenizer.h"
 #include "dist/communicator.h"
 #include "launcher/config.h"
 #include "models/cir_model.h"
@@ -15,7 +15,7 @@ namespace spn {
 // shard of the queries; a query's reference features are taken from the gallery
 // embeddings (the reference is a gallery image), so no image is decoded twice.
 std::map<std::string, double> evaluate_cirr(Communicator& comm, CirModel& model, const CirrSplit& split,
-                                            const Vocabulary& vocabulary, const ExperimentConfig& config,
+                                            const Tokenizer& tokenizer, const ExperimentConfig& config,
                                             bool show_progress);
 
 }  // namespace spn

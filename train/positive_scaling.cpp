@@ -14,7 +14,6 @@
 #include "data/captioning.h"
 #include "data/modification_text.h"
 #include "data/pair_mining.h"
-#include "data/vocabulary.h"
 #include "dist/sharding.h"
 #include "train/candidate_bank.h"
 
@@ -124,7 +123,7 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
                                            CirModel& miner, const std::function<const TripletData&()>& images,
                                            const CirrSplit& train,
                                            const PositiveSources& sources, const std::vector<CirrTriplet>& annotated,
-                                           bool show_progress) {
+                                           const Tokenizer& tokenizer, bool show_progress) {
   const fs::path file = positives_dir(run) / "cap.rc2.generated.json";
   if (run.stage_done("positives")) {
     std::vector<CirrTriplet> generated = load_cirr_triplets(file, train);
@@ -160,7 +159,7 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
 
   if (run.writer()) {
     const uint64_t template_seed = mix_seed(static_cast<uint64_t>(config.seed), kTemplateStream);
-    const auto tokens = [](const std::string& text) { return static_cast<int64_t>(split_words(text).size()); };
+    const auto tokens = [&](const std::string& text) { return tokenizer.count_tokens(text); };
     json triplets = json::array();
     for (size_t i = 0; i < pairs.size(); ++i) {
       const auto [reference, target] = pairs[i];

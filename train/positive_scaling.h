@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/cirr.h"
+#include "data/tokenizer.h"
 #include "data/deduplication.h"
 #include "dist/communicator.h"
 #include "launcher/config.h"
@@ -43,7 +44,7 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
                                            CirModel& miner, const std::function<const TripletData&()>& images,
                                            const CirrSplit& train,
                                            const PositiveSources& sources, const std::vector<CirrTriplet>& annotated,
-                                           bool show_progress);
+                                           const Tokenizer& tokenizer, bool show_progress);
 
 // What a stage trains on: the annotated triplets positives.annotated_repeats times,
 // then the generated ones.

@@ -34,7 +34,7 @@ TripletData load_training_images(Communicator& comm, const CirrSplit& split, con
 }
 
 TripletData with_triplets(const TripletData& images, const std::vector<CirrTriplet>& triplets,
-                          const Vocabulary& vocabulary, int64_t max_words) {
+                          const Tokenizer& tokenizer, int64_t max_words) {
   std::unordered_map<int64_t, int64_t> row_of_image;
   for (size_t row = 0; row < images.image_index.size(); ++row)
     row_of_image.emplace(images.image_index[row], static_cast<int64_t>(row));
@@ -55,7 +55,7 @@ TripletData with_triplets(const TripletData& images, const std::vector<CirrTripl
     data.equally_good_targets.push_back(std::move(equally_good));
     captions.push_back(triplet.caption);
   }
-  data.tokens = vocabulary.encode_batch(captions, max_words);
+  data.tokens = tokenizer.encode_batch(captions, max_words);
   return data;
 }
 

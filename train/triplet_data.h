@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "data/cirr.h"
-#include "data/vocabulary.h"
+#include "data/tokenizer.h"
 #include "dist/communicator.h"
 #include "launcher/config.h"
 #include "train/stage1_step.h"
@@ -36,7 +36,7 @@ TripletData load_training_images(Communicator& comm, const CirrSplit& split, con
 
 // `images`' pixels with `triplets` (whose images must all be among its rows).
 TripletData with_triplets(const TripletData& images, const std::vector<CirrTriplet>& triplets,
-                          const Vocabulary& vocabulary, int64_t max_words);
+                          const Tokenizer& tokenizer, int64_t max_words);
 
 // The images `triplets` use, in order of first use (so bank rows follow the triplets).
 std::vector<int64_t> images_used_by(const std::vector<CirrTriplet>& triplets);
