@@ -1,5 +1,7 @@
 #pragma once
 // CIRR-format annotations: one loader for the built-in benchmark and for real CIRR.
+// CirrSplit is also the in-memory form of the other formats' splits (FashionIQ,
+// CIRCO: data/fashioniq.h, data/circo.h), so training and evaluation serve all.
 //   captions/cap.rc2.<split>.json      [{pairid, reference, target_hard, caption,
 //                                        target_soft: {name: score} (optional),
 //                                        img_set: {members: [...]}}, ...]
@@ -22,7 +24,14 @@ struct CirrTriplet {
   // score 1.0; CIRR marks partial matches 0.5 and non-matches -1, which are not kept).
   std::vector<int64_t> equally_good_targets;
   std::vector<int64_t> members;  // img_set members (indices), reference included as in CIRR
+  int64_t category = -1;         // FashionIQ: index into CirrSplit::categories
+  // FashionIQ: the two annotators' captions; `caption` joins them deterministically,
+  // training joins them at random (data/fashioniq.h).
+  std::vector<std::string> captions;
 };
+
+// Which protocol evaluates a split.
+enum class AnnotationFormat { kCirr, kFashionIq, kCirco };
 
 struct CirrSplit {
   std::string name;
@@ -31,6 +40,10 @@ struct CirrSplit {
   std::vector<std::string> relative_paths;  // parallel to images
   std::unordered_map<std::string, int64_t> index_of;
   std::vector<CirrTriplet> triplets;
+  AnnotationFormat format = AnnotationFormat::kCirr;
+  // FashionIQ: category names, and each category's gallery (its split's images).
+  std::vector<std::string> categories;
+  std::vector<std::vector<int64_t>> category_images;
 
   bool has_targets() const;
   std::filesystem::path image_path(int64_t index) const { return root / relative_paths[index]; }

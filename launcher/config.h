@@ -213,11 +213,13 @@ struct PositivesConfig {
 struct EvalConfig {
   std::string split = "val";
   int64_t batch_size = 512;
+  std::string remove_reference = "official";
 
   template <class V>
   void visit(V& v) {
     v.text("split", split, "annotation split evaluated after each stage");
     v.integer("batch_size", batch_size, 1, 1 << 24, "images or queries encoded at once per rank");
+    v.choice("remove_reference", remove_reference, {"official", "yes"}, "leave a query's reference image out of its ranking: \"official\" as each dataset's reference code does (CIRR removes it, CLIP4CIR's FashionIQ and CIRCO's keep it), \"yes\" also for FashionIQ and CIRCO");
   }
 };
 

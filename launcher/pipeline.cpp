@@ -86,7 +86,7 @@ void evaluate_stage(Communicator& comm, const ExperimentConfig& config, RunRecor
                     const CirrSplit& split, const Tokenizer& tokenizer, const std::string& stage, bool show_progress) {
   const std::string marker = "eval-" + stage;
   if (run.stage_done(marker)) return;
-  const auto metrics = evaluate_cirr(comm, model, split, tokenizer, config, show_progress);
+  const auto metrics = evaluate_split(comm, model, split, tokenizer, config, show_progress);
   run.record_result(stage, split.name, metrics);
   run.log_metrics({{"stage", marker}, {"split", split.name}, {"metrics", metrics}});
   run.mark_stage_done(marker);
@@ -184,7 +184,7 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
     const CandidateBank bank = prepare_candidate_bank(comm, *model, data, train, config, show_progress);
     run.record_artifact("bank", bank.path);
     const Evaluator evaluate = [&] {
-      return evaluate_cirr(comm, *model, eval_split, *tokenizer, config, /*show_progress=*/false);
+      return evaluate_split(comm, *model, eval_split, *tokenizer, config, /*show_progress=*/false);
     };
     const TrainingSummary summary = train_stage2(comm, config, run, model, data, bank, evaluate, show_progress);
     spdlog::info("stage 2: {} steps against a bank of {} candidates, final loss {:.4f}, {:.1f} samples/s",

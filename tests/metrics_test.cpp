@@ -117,27 +117,11 @@ TEST(DistCirrConformance, EvaluationRunsEndToEndOnPlaceholderImages) {
   if (comm.rank() == 0) {
     std::filesystem::create_directory_symlink(shared / "captions", root / "captions");
     std::filesystem::create_directory_symlink(shared / "image_splits", root / "image_splits");
-    const CirrSplit split = load_cirr_split(root, "val");
-    for (size_t i = 0; i < split.images.size(); ++i) {
-      RgbImage image;
-      image.width = image.height = 8;
-      for (int p = 0; p < 8 * 8 * 3; ++p) image.pixels.push_back(static_cast<uint8_t>((i * 37 + p * (i % 7 + 1)) % 256));
-      std::filesystem::create_directories(split.image_path(i).parent_path());
-      write_png(split.image_path(i), image);
-    }
+    testing::write_placeholder_images(load_cirr_split(root, "val"));
   }
   comm.barrier();
   const CirrSplit val = load_cirr_split(root, "val");
-  std::vector<std::string> captions;
-  for (const auto& t : val.triplets) captions.push_back(t.caption);
-  const Vocabulary vocabulary = Vocabulary::build(captions);
-  const ExperimentConfig config = testing::tiny_config();
-  torch::manual_seed(0);
-  auto model = make_cir_model(config, vocabulary.size());
-
-  const auto metrics = evaluate_cirr(comm, *model, val, vocabulary, config, false);
-  auto local = make_local_communicator();
-  const auto reference = evaluate_cirr(*local, *model, val, vocabulary, config, false);
+  const auto [metrics, reference] = testing::random_model_metrics(comm, val);
   ASSERT_EQ(metrics.size(), 8u);
   for (const auto& [name, value] : reference) {
     EXPECT_NEAR(metrics.at(name), value, 0.1) << name;  // float order may move a tie

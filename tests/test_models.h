@@ -2,8 +2,14 @@
 // Small models and synthetic triplets shared by the training tests.
 #include <torch/torch.h>
 
+#include <filesystem>
+
+#include "data/cirr.h"
+#include "data/image_io.h"
+#include "data/vocabulary.h"
 #include "launcher/config.h"
 #include "models/cir_model.h"
+#include "train/evaluate.h"
 #include "train/stage1_step.h"
 
 namespace spn::testing {
@@ -34,6 +40,33 @@ inline TripletBatch synthetic_triplets(int64_t n, uint64_t seed, torch::Dtype dt
 inline TripletBatch rows(const TripletBatch& batch, int64_t begin, int64_t end) {
   return {batch.reference_images.narrow(0, begin, end - begin), batch.tokens.narrow(0, begin, end - begin),
           batch.target_images.narrow(0, begin, end - begin)};
+}
+
+// An 8x8 placeholder PNG, different per image, at every image path of `split`.
+inline void write_placeholder_images(const CirrSplit& split) {
+  for (size_t i = 0; i < split.images.size(); ++i) {
+    RgbImage image;
+    image.width = image.height = 8;
+    for (int p = 0; p < 8 * 8 * 3; ++p) image.pixels.push_back(static_cast<uint8_t>((i * 37 + p * (i % 7 + 1)) % 256));
+    const auto path = split.image_path(static_cast<int64_t>(i));
+    std::filesystem::create_directories(path.parent_path());
+    write_png(path, image);
+  }
+}
+
+// `split` evaluated by a seeded random tiny model (vocabulary from its captions) on
+// `comm`, and by the same model in one process: {world's metrics, one process's}.
+inline std::pair<std::map<std::string, double>, std::map<std::string, double>> random_model_metrics(
+    Communicator& comm, const CirrSplit& split) {
+  std::vector<std::string> captions;
+  for (const auto& t : split.triplets) captions.push_back(t.caption);
+  const Vocabulary vocabulary = Vocabulary::build(captions);
+  const ExperimentConfig config = tiny_config();
+  torch::manual_seed(0);
+  auto model = make_cir_model(config, vocabulary.size());
+  auto world = evaluate_split(comm, *model, split, vocabulary, config, false);
+  auto local = make_local_communicator();
+  return {world, evaluate_split(*local, *model, split, vocabulary, config, false)};
 }
 
 }  // namespace spn::testing

@@ -6,7 +6,9 @@
 #include "core/progress.h"
 #include "data/image_tensor.h"
 #include "dist/sharding.h"
+#include "train/circo_metrics.h"
 #include "train/cirr_metrics.h"
+#include "train/fashioniq_metrics.h"
 
 namespace spn {
 namespace {
@@ -30,7 +32,7 @@ torch::Tensor embed_gallery_shard(CirModel& model, const CirrSplit& split, const
 
 }  // namespace
 
-std::map<std::string, double> evaluate_cirr(Communicator& comm, CirModel& model, const CirrSplit& split,
+std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model, const CirrSplit& split,
                                             const Tokenizer& tokenizer, const ExperimentConfig& config,
                                             bool show_progress) {
   if (!split.has_targets())
@@ -61,6 +63,14 @@ std::map<std::string, double> evaluate_cirr(Communicator& comm, CirModel& model,
   }
   const torch::Tensor local_queries = chunks.empty() ? torch::empty({0, gallery.size(1)}) : torch::cat(chunks);
   model.train();
+  switch (split.format) {
+    case AnnotationFormat::kFashionIq:
+      return fashioniq_metrics(comm, split, gallery, local_queries, config.eval.remove_reference == "yes");
+    case AnnotationFormat::kCirco:
+      return circo_metrics(comm, split, gallery, local_queries, config.eval.remove_reference == "yes");
+    case AnnotationFormat::kCirr:
+      break;
+  }
   return cirr_metrics(comm, split.triplets, gallery, local_queries);
 }
 

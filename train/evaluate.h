@@ -10,11 +10,13 @@
 
 namespace spn {
 
-// Evaluates `model` on a CIRR-format split with the CIRR protocol. Each rank decodes
+// Evaluates `model` on a split with its dataset's protocol (CIRR, FashionIQ or CIRCO,
+// by split.format; eval.remove_reference picks FashionIQ's and CIRCO's convention).
+// Each rank decodes
 // and embeds its shard of the gallery (the embeddings are all-gathered) and encodes its
 // shard of the queries; a query's reference features are taken from the gallery
 // embeddings (the reference is a gallery image), so no image is decoded twice.
-std::map<std::string, double> evaluate_cirr(Communicator& comm, CirModel& model, const CirrSplit& split,
+std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model, const CirrSplit& split,
                                             const Tokenizer& tokenizer, const ExperimentConfig& config,
                                             bool show_progress);
 

@@ -1,0 +1,26 @@
+#pragma once
+// What the retrieval protocols share: scoring this rank's queries against the whole
+// gallery in chunks, and averaging per-query values over all ranks' queries.
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dist/communicator.h"
+
+namespace spn {
+
+// Calls visit(query, row) for each of this rank's queries (query = global index:
+// `first` + local row), `row` pointing at its gallery.size(0) float scores.
+void for_each_score_row(const at::Tensor& local_queries, const at::Tensor& gallery, int64_t first,
+                        const std::function<void(int64_t, const float*)>& visit);
+
+// Each value summed over all ranks (every rank passes the same names).
+std::map<std::string, double> sum_over_ranks(Communicator& comm, const std::map<std::string, double>& values);
+
+// Gallery indices by decreasing score, ties by index, `excluded` left out; the first k.
+std::vector<int64_t> top_indices(const float* row, int64_t gallery, int64_t k, const std::vector<int64_t>& excluded);
+
+}  // namespace spn
