@@ -25,8 +25,8 @@ struct CirrTriplet {
   std::vector<int64_t> equally_good_targets;
   std::vector<int64_t> members;  // img_set members (indices), reference included as in CIRR
   int64_t category = -1;         // FashionIQ: index into CirrSplit::categories
-  // FashionIQ: the two annotators' captions; `caption` joins them deterministically,
-  // training joins them at random (data/fashioniq.h).
+  // Training texts drawn from at random per step instead of `caption` (FashionIQ: the
+  // four joins of the two annotators' captions CLIP4CIR trains with; data/fashioniq.h).
   std::vector<std::string> captions;
 };
 

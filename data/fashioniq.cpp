@@ -93,8 +93,10 @@ CirrSplit load_fashioniq_split(const std::filesystem::path& root, const std::str
       const json& captions = item.field("captions");
       if (!captions.is_array() || captions.size() != 2 || !captions[0].is_string() || !captions[1].is_string())
         item.fail("field 'captions' must hold two strings");
-      triplet.captions = {captions[0].get<std::string>(), captions[1].get<std::string>()};
-      triplet.caption = join_fashioniq_captions(triplet.captions, options.caption_join);
+      const std::vector<std::string> pair = {captions[0].get<std::string>(), captions[1].get<std::string>()};
+      triplet.caption = join_fashioniq_captions(pair, options.caption_join);
+      for (int variant = 0; variant < kFashionIqCaptionVariants; ++variant)
+        triplet.captions.push_back(fashioniq_caption_variant(pair, variant, options.caption_join));
       split.triplets.push_back(std::move(triplet));
     }
   }

@@ -29,20 +29,35 @@ struct ShapesConfig {
   }
 };
 
+struct FashionIqConfig {
+  std::vector<std::string> categories = {"dress", "shirt", "toptee"};
+  std::string caption_join = "capitalized";
+  std::string image_extension = "png";
+
+  template <class V>
+  void visit(V& v) {
+    v.text_list("categories", categories, "FashionIQ categories trained and evaluated; each query retrieves within its category", {"dress", "shirt", "toptee"});
+    v.choice("caption_join", caption_join, {"capitalized", "plain"}, "how the two captions of a query become one text: \"capitalized\" \"C1 and c2\" (CLIP4CIR's validate.py, inherited by the BLIP/SPRC code), \"plain\" \"c1 and c2\"; both stripped of '.?, ' at the ends. Training draws CLIP4CIR's four random joins per step");
+    v.text("image_extension", image_extension, "images are root/images/<name>.<image_extension> (CLIP4CIR: png; SPRC: jpg)");
+  }
+};
+
 struct DataConfig {
   std::string kind = "shapes";
   std::string root = "datasets/shapes";
   int64_t image_size = 64;
   int64_t max_words = 24;
   ShapesConfig shapes;
+  FashionIqConfig fashioniq;
 
   template <class V>
   void visit(V& v) {
-    v.choice("kind", kind, {"shapes", "cirr"}, "\"shapes\": the built-in benchmark (generated when missing); \"cirr\": CIRR-format files under root");
+    v.choice("kind", kind, {"shapes", "cirr", "fashioniq"}, "\"shapes\": the built-in benchmark (generated when missing); \"cirr\": CIRR-format files under root; \"fashioniq\": FashionIQ files under root ([data.fashioniq])");
     v.text("root", root, "dataset directory (captions/, image_splits/, images); relative paths are taken from the working directory");
     v.integer("image_size", image_size, 8, 1024, "images are resized to this side before the encoder");
     v.integer("max_words", max_words, 2, 512, "text length in tokens; longer modification texts are truncated (CLIP: at most its context, 77)");
     v.section("shapes", shapes, "built-in benchmark generator (used when kind = \"shapes\")");
+    v.section("fashioniq", fashioniq, "FashionIQ (used when kind = \"fashioniq\")");
   }
 };
 
@@ -109,6 +124,7 @@ struct Stage2Config {
   int64_t batch_size = 128;
   double lr = 5e-4;
   double weight_decay = 0.01;
+  double temperature = 0;
   int64_t chunk = 4096;
   std::string bank_dtype = "float16";
   std::string bank_dir = "banks";
@@ -131,6 +147,7 @@ struct Stage2Config {
     v.integer("batch_size", batch_size, 1, 1 << 24, "global batch of queries, split into contiguous slices across ranks");
     v.real("lr", lr, 0, 10, "AdamW learning rate of the query side (cosine decay after 5% warm-up)");
     v.real("weight_decay", weight_decay, 0, 10, "AdamW weight decay");
+    v.real("temperature", temperature, 0, 10, "softmax temperature from stage 2's start (SPN: 0.02; learned on if stage1.learn_temperature); 0 = keep stage 1's");
     v.integer("chunk", chunk, 1, 1 << 30, "bank columns per block of the sharded softmax (memory per rank ~ batch x chunk)");
     v.choice("bank_dtype", bank_dtype, {"float16", "float32"}, "precision the bank is stored in (HDF5)");
     v.text("bank_dir", bank_dir, "directory of banks shared by runs; a bank is reused when encoder, ids and dtype match");
@@ -214,11 +231,13 @@ struct EvalConfig {
   std::string split = "val";
   int64_t batch_size = 512;
   std::string remove_reference = "official";
+  std::string submission_split;
 
   template <class V>
   void visit(V& v) {
     v.text("split", split, "annotation split evaluated after each stage");
     v.integer("batch_size", batch_size, 1, 1 << 24, "images or queries encoded at once per rank");
+    v.text("submission_split", submission_split, "after each stage's evaluation, also write the test-server files of this split (CIRR: test1 -> submissions/<stage>-test1-recall.json and -recall_subset.json); \"\" = none", /*may_be_empty=*/true);
     v.choice("remove_reference", remove_reference, {"official", "yes"}, "leave a query's reference image out of its ranking: \"official\" as each dataset's reference code does (CIRR removes it, CLIP4CIR's FashionIQ and CIRCO's keep it), \"yes\" also for FashionIQ and CIRCO");
   }
 };

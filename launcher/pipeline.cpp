@@ -10,9 +10,11 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "data/cirr.h"
 #include "data/shapes_benchmark.h"
+#include "data/splits.h"
 #include "data/vocabulary.h"
 #include "models/clip_model.h"
 #include "models/clip_tokenizer.h"
@@ -74,6 +76,12 @@ fs::path prepare_dataset(Communicator& comm, const ExperimentConfig& config, boo
     else
       spdlog::info("using the built-in benchmark in {}", root.string());
   } else if (!fs::exists(root / "captions") || !fs::exists(root / "image_splits")) {
+    if (config.data.kind == "fashioniq")
+      throw UserError(config.where("data.root") + ": " + root.string() +
+                      " is not a FashionIQ dataset: it needs captions/cap.<category>.<split>.json, "
+                      "image_splits/split.<category>.<split>.json and images/<name>." +
+                      config.data.fashioniq.image_extension +
+                      " (FashionIQ: github.com/XiaoxiaoGuo/fashion-iq; the images from the links it gives)");
     throw UserError(config.where("data.root") + ": " + root.string() +
                     " is not a CIRR-format dataset: it needs captions/cap.rc2.<split>.json and "
                     "image_splits/split.rc2.<split>.json (CIRR: github.com/Cuberick-Orion/CIRR), with the images "
@@ -89,6 +97,15 @@ void evaluate_stage(Communicator& comm, const ExperimentConfig& config, RunRecor
   const auto metrics = evaluate_split(comm, model, split, tokenizer, config, show_progress);
   run.record_result(stage, split.name, metrics);
   run.log_metrics({{"stage", marker}, {"split", split.name}, {"metrics", metrics}});
+  if (!config.eval.submission_split.empty()) {
+    const CirrSplit test = load_split(config.data, config.eval.submission_split);
+    const fs::path prefix = run.dir() / "submissions" / (stage + "-" + test.name);
+    if (comm.rank() == 0) fs::create_directories(prefix.parent_path());
+    for (const fs::path& file : write_submissions(comm, model, test, tokenizer, config, prefix, show_progress)) {
+      run.record_artifact(stage + "_submission_" + file.stem().string(), file);
+      spdlog::info("{}: wrote {}", stage, file.string());
+    }
+  }
   run.mark_stage_done(marker);
 }
 
@@ -104,8 +121,8 @@ void record_training(RunRecord& run, const std::string& stage, const TrainingSum
 
 void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& run, bool show_progress) {
   const fs::path root = prepare_dataset(comm, config, show_progress);
-  const CirrSplit train = load_cirr_split(root, "train");
-  const CirrSplit eval_split = load_cirr_split(root, config.eval.split);
+  const CirrSplit train = load_split(config.data, "train");
+  const CirrSplit eval_split = load_split(config.data, config.eval.split);
   if (!train.has_targets())
     throw UserError(root.string() + ": split 'train' has no target_hard; it cannot be trained on");
 
@@ -136,8 +153,9 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
   };
   const auto training_data = [&] {
     const int64_t repeats = sources ? config.positives.annotated_repeats : 1;
+    constexpr uint64_t kTrainingTextStream = 401;  // seed stream of the training texts drawn per step
     return with_triplets(training_images(), mix_triplets(annotated, generated, repeats), *tokenizer,
-                         config.data.max_words);
+                         config.data.max_words, mix_seed(static_cast<uint64_t>(config.seed), kTrainingTextStream));
   };
   // Stage-1 training as `stage` (checkpoints/<stage>-final.pt), or, when an earlier
   // attempt finished it, its final weights.

@@ -44,6 +44,11 @@ torch::Tensor CirModel::combine(const torch::Tensor& reference_features, const t
   return unit(head_->forward(reference_features, text_features));
 }
 
+void CirModel::set_temperature(double temperature) {
+  torch::NoGradGuard no_grad;
+  log_logit_scale_.fill_(std::log(1.0 / temperature));
+}
+
 torch::Tensor CirModel::logit_scale() const { return log_logit_scale_.exp().clamp_max(kMaxLogitScale); }
 
 std::vector<torch::Tensor> CirModel::state_tensors() const {

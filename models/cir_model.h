@@ -26,6 +26,8 @@ class CirModel : public torch::nn::Module {
   torch::Tensor combine(const torch::Tensor& reference_features, const torch::Tensor& text_features);
   // exp(log_scale) = 1 / temperature, capped at 100 as CLIP does.
   torch::Tensor logit_scale() const;
+  // Sets the temperature (it stays learned or fixed as constructed).
+  void set_temperature(double temperature);
 
   // Every tensor that defines the model: parameters then buffers (for sync and
   // fingerprints).

@@ -7,7 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
+#include "data/fashioniq.h"
 #include "launch_fixture.h"
+#include "test_models.h"
 #include "models/clip_model.h"
 #include "models/clip_tokenizer.h"
 #include "models/safetensors.h"
@@ -73,6 +77,113 @@ TEST_F(Launch, ClipMismatchesExitTwoNamingTheKey) {
                                    overrides + " --set stage1.epochs=0");
     EXPECT_EQ(outcome.status, 2) << overrides << "\n" << outcome.output;
     EXPECT_NE(outcome.output.find(expected), std::string::npos) << overrides << "\n" << outcome.output;
+  }
+}
+
+nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(read_file(path)); }
+
+// A CIRR dataset cut from the real annotations: val's first 160 queries train, the next
+// 40 are val, test1's first 30 are test1; each split lists the images its queries name.
+void write_cirr_subset(const fs::path& root) {
+  const fs::path shared = testing::shared_datasets_dir() / "cirr";
+  struct Cut {
+    const char* name;
+    const char* source;
+    size_t begin, end;
+  };
+  for (const Cut& cut : {Cut{"train", "val", 0, 160}, Cut{"val", "val", 160, 200}, Cut{"test1", "test1", 0, 30}}) {
+    const auto items = read_json(shared / "captions" / (std::string("cap.rc2.") + cut.source + ".json"));
+    const auto paths = read_json(shared / "image_splits" / (std::string("split.rc2.") + cut.source + ".json"));
+    nlohmann::json kept = nlohmann::json::array(), images = nlohmann::json::object();
+    for (size_t i = cut.begin; i < cut.end; ++i) {
+      const auto& item = items[i];
+      kept.push_back(item);
+      std::vector<std::string> names = {item["reference"]};
+      if (item.contains("target_hard")) names.push_back(item["target_hard"]);
+      if (item.contains("target_soft"))
+        for (const auto& [name, score] : item["target_soft"].items()) names.push_back(name);
+      for (const auto& member : item["img_set"]["members"]) names.push_back(member);
+      for (const auto& name : names) images[name] = paths[name];
+    }
+    write_file_atomic(root / "captions" / (std::string("cap.rc2.") + cut.name + ".json"), kept.dump());
+    write_file_atomic(root / "image_splits" / (std::string("split.rc2.") + cut.name + ".json"), images.dump());
+    testing::write_placeholder_images(load_cirr_split(root, cut.name));
+  }
+}
+
+// A FashionIQ dataset cut from the real val annotations: per category the first 60
+// queries train and the next 30 are val; each split lists the images its queries name.
+void write_fashioniq_subset(const fs::path& root) {
+  const fs::path shared = testing::shared_datasets_dir() / "fashioniq";
+  for (const std::string category : {"dress", "shirt", "toptee"}) {
+    const auto items = read_json(shared / "captions" / ("cap." + category + ".val.json"));
+    for (const auto& [split, begin, end] : {std::tuple<std::string, size_t, size_t>{"train", 0, 60}, {"val", 60, 90}}) {
+      nlohmann::json kept = nlohmann::json::array();
+      std::set<std::string> names;
+      for (size_t i = begin; i < end; ++i) {
+        kept.push_back(items[i]);
+        names.insert(items[i]["candidate"].get<std::string>());
+        names.insert(items[i]["target"].get<std::string>());
+      }
+      write_file_atomic(root / "captions" / ("cap." + category + "." + split + ".json"), kept.dump());
+      write_file_atomic(root / "image_splits" / ("split." + category + "." + split + ".json"),
+                        nlohmann::json(std::vector<std::string>(names.begin(), names.end())).dump());
+    }
+  }
+  for (const char* split : {"train", "val"}) testing::write_placeholder_images(load_fashioniq_split(root, split, {}));
+}
+
+// The shipped experiments, shrunk to the tiny CLIP and a few steps.
+constexpr const char* kTinyClipExperiment =
+    " --set model.clip_dir=clip --set model.embed_dim=24 --set data.image_size=32 --set threads=1"
+    " --set stage1.epochs=1 --set stage1.batch_size=32 --set stage2.epochs=1 --set stage2.batch_size=32";
+
+TEST_F(Launch, CirrClip4CirExperimentRunsEndToEndAndWritesSubmissions) {
+  if (!fs::exists(testing::shared_datasets_dir() / "cirr" / "captions")) GTEST_SKIP() << "no CIRR annotations in ../shared";
+  write_tiny_clip(dir_ / "clip");
+  write_cirr_subset(dir_ / "cirr");
+  const std::string experiment = std::string(SPN_SOURCE_DIR) + "/experiments/cirr_clip4cir.toml";
+  // As shipped, without the user's files: what to download and where.
+  const Outcome missing = launch(experiment + " --run-id missing");
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_NE(missing.output.find("datasets/cirr is not a CIRR-format dataset"), std::string::npos) << missing.output;
+  const Outcome no_model = launch(experiment + " --run-id no-model --set data.root=cirr");
+  EXPECT_EQ(no_model.status, 2) << no_model.output;
+  EXPECT_NE(no_model.output.find("models/clip-rn50x4/vocab.json: missing"), std::string::npos) << no_model.output;
+
+  const Outcome run = launch(experiment + " --run-id e2e --set data.root=cirr" + kTinyClipExperiment);
+  ASSERT_EQ(run.status, 0) << run.output;
+  const fs::path run_dir = dir_ / "runs/cirr_clip4cir/e2e";
+  const auto results = read_json(run_dir / "results.json");
+  for (const char* stage : {"stage1", "stage2"}) EXPECT_TRUE(results[stage]["val"].contains("Rsubset@1")) << stage;
+  EXPECT_TRUE(fs::exists(dir_ / "banks")) << "stage 2 made no bank";
+  for (const char* file : {"recall", "recall_subset"}) {
+    const auto submission = read_json(run_dir / "submissions" / (std::string("stage2-test1-") + file + ".json"));
+    EXPECT_EQ(submission["version"], "rc2");
+    EXPECT_EQ(submission["metric"], file);
+    EXPECT_EQ(submission.size(), 32u);  // 30 pairids, version, metric
+    EXPECT_EQ(submission.begin().value().size(), std::string(file) == "recall" ? 50u : 3u);
+  }
+}
+
+TEST_F(Launch, FashionIqClip4CirExperimentRunsEndToEnd) {
+  if (!fs::exists(testing::shared_datasets_dir() / "fashioniq" / "captions")) GTEST_SKIP() << "no FashionIQ annotations in ../shared";
+  write_tiny_clip(dir_ / "clip");
+  write_fashioniq_subset(dir_ / "fashioniq");
+  const std::string experiment = std::string(SPN_SOURCE_DIR) + "/experiments/fashioniq_clip4cir.toml";
+  const Outcome missing = launch(experiment + " --run-id missing");
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_NE(missing.output.find("is not a FashionIQ dataset"), std::string::npos) << missing.output;
+
+  const Outcome run = launch(experiment + " --run-id e2e --set data.root=fashioniq" + kTinyClipExperiment);
+  ASSERT_EQ(run.status, 0) << run.output;
+  const auto results = read_json(dir_ / "runs/fashioniq_clip4cir/e2e/results.json");
+  for (const char* stage : {"stage1", "stage2"}) {
+    const auto& val = results[stage]["val"];
+    for (const char* metric : {"dress/R@10", "shirt/R@50", "toptee/R@10", "R@10", "R@50", "Avg"})
+      EXPECT_TRUE(val.contains(metric)) << stage << " " << metric << ": " << val.dump();
+    EXPECT_GE(val["R@50"].get<double>(), val["R@10"].get<double>());
+    EXPECT_DOUBLE_EQ(val["Avg"].get<double>(), (val["R@10"].get<double>() + val["R@50"].get<double>()) / 2);
   }
 }
 

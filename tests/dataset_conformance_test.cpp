@@ -28,8 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSharedDatasets = fs::path(SPN_SHARED_DIR) / "datasets";
-
 at::Tensor unit_rows(at::Tensor x) { return x / x.norm(2, 1, true); }
 
 TEST(FashionIq, CaptionJoiningFollowsCLIP4CIR) {
@@ -43,7 +41,7 @@ TEST(FashionIq, CaptionJoiningFollowsCLIP4CIR) {
 }
 
 TEST(FashionIq, ValLoadsWithThePublishedCounts) {
-  const fs::path root = kSharedDatasets / "fashioniq";
+  const fs::path root = testing::shared_datasets_dir() / "fashioniq";
   if (!fs::exists(root / "captions")) GTEST_SKIP() << "no FashionIQ annotations in ../shared";
   const CirrSplit val = load_fashioniq_split(root, "val", FashionIqOptions{});
   ASSERT_EQ(val.categories, (std::vector<std::string>{"dress", "shirt", "toptee"}));
@@ -97,7 +95,7 @@ TEST(FashionIq, RecallIsWithinTheCategory) {
 // The real FashionIQ val, random unit embeddings; a third of the queries are easy. The
 // world's metrics equal one process's and a direct per-query computation.
 TEST(DistFashionIqConformance, MetricsMatchASingleProcessComputation) {
-  const fs::path root = kSharedDatasets / "fashioniq";
+  const fs::path root = testing::shared_datasets_dir() / "fashioniq";
   if (!fs::exists(root / "captions")) GTEST_SKIP() << "no FashionIQ annotations in ../shared";
   const CirrSplit val = load_fashioniq_split(root, "val", FashionIqOptions{});
   Communicator& comm = testing::world();
@@ -139,7 +137,7 @@ TEST(DistFashionIqConformance, MetricsMatchASingleProcessComputation) {
 // of every image they name plus `distractors` more.
 CirrSplit circo_with_gallery(const fs::path& dir, int64_t distractors) {
   fs::create_directories(dir / "COCO2017_unlabeled" / "annotations");
-  fs::create_directory_symlink(kSharedDatasets / "circo" / "annotations", dir / "annotations");
+  fs::create_directory_symlink(testing::shared_datasets_dir() / "circo" / "annotations", dir / "annotations");
   const auto items = nlohmann::json::parse(read_file(dir / "annotations" / "val.json"));
   std::set<int64_t> ids;
   for (const auto& item : items) {
@@ -186,7 +184,7 @@ TEST(Circo, AveragePrecisionDividesByTheGroundTruthUpToK) {
 }
 
 TEST(DistCircoConformance, ValLoadsEvaluatesAndWritesASubmission) {
-  if (!fs::exists(kSharedDatasets / "circo" / "annotations")) GTEST_SKIP() << "no CIRCO annotations in ../shared";
+  if (!fs::exists(testing::shared_datasets_dir() / "circo" / "annotations")) GTEST_SKIP() << "no CIRCO annotations in ../shared";
   Communicator& comm = testing::world();
   const fs::path dir = testing::shared_temp_dir(comm, "circo");
   if (comm.rank() == 0) circo_with_gallery(dir, 300);
@@ -225,7 +223,7 @@ TEST(DistCircoConformance, ValLoadsEvaluatesAndWritesASubmission) {
 }
 
 TEST(CirrSubmission, Test1FilesHaveTheOfficialShape) {
-  const fs::path root = kSharedDatasets / "cirr";
+  const fs::path root = testing::shared_datasets_dir() / "cirr";
   if (!fs::exists(root / "captions")) GTEST_SKIP() << "no CIRR annotations in ../shared";
   const CirrSplit test1 = load_cirr_split(root, "test1");
   at::manual_seed(7);
@@ -254,7 +252,7 @@ TEST(CirrSubmission, Test1FilesHaveTheOfficialShape) {
 // small model, the sharded evaluation through evaluate_split; the world's metrics
 // equal one process's.
 TEST(DistFashionIqConformance, EvaluationRunsEndToEndOnPlaceholderImages) {
-  const fs::path shared = kSharedDatasets / "fashioniq";
+  const fs::path shared = testing::shared_datasets_dir() / "fashioniq";
   if (!fs::exists(shared / "captions")) GTEST_SKIP() << "no FashionIQ annotations in ../shared";
   Communicator& comm = testing::world();
   const fs::path root = testing::shared_temp_dir(comm, "fashioniq-placeholders");

@@ -3,12 +3,14 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/progress.h"
 #include "data/image_tensor.h"
 #include "dist/sharding.h"
 #include "train/circo_metrics.h"
 #include "train/cirr_metrics.h"
 #include "train/fashioniq_metrics.h"
+#include "train/submissions.h"
 
 namespace spn {
 namespace {
@@ -32,46 +34,77 @@ torch::Tensor embed_gallery_shard(CirModel& model, const CirrSplit& split, const
 
 }  // namespace
 
-std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model, const CirrSplit& split,
-                                            const Tokenizer& tokenizer, const ExperimentConfig& config,
-                                            bool show_progress) {
-  if (!split.has_targets())
-    throw UserError(config.where("eval.split") + ": split '" + split.name +
-                    "' has no target_hard, so recall cannot be computed");
+SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit& split, const Tokenizer& tokenizer,
+                            const ExperimentConfig& config, bool show_progress) {
   torch::NoGradGuard no_grad;
   model.eval();
+  SplitEmbeddings out;
   const int64_t n_images = static_cast<int64_t>(split.images.size());
   const torch::Tensor local_gallery =
       embed_gallery_shard(model, split, shard_range(n_images, comm.size(), comm.rank()), config, show_progress);
-  const torch::Tensor gallery = comm.all_gather(local_gallery.contiguous());
+  out.gallery = comm.all_gather(local_gallery.contiguous());
 
   const ShardRange queries = shard_range(static_cast<int64_t>(split.triplets.size()), comm.size(), comm.rank());
-  std::vector<int64_t> references;
-  std::vector<std::string> captions;
-  for (int64_t i = queries.begin; i < queries.end; ++i) {
-    references.push_back(split.triplets[i].reference);
-    captions.push_back(split.triplets[i].caption);
-  }
   std::vector<torch::Tensor> chunks;
-  for (int64_t begin = 0; begin < queries.size(); begin += config.eval.batch_size) {
-    const int64_t end = std::min(queries.size(), begin + config.eval.batch_size);
-    const std::vector<int64_t> refs(references.begin() + begin, references.begin() + end);
-    const std::vector<std::string> texts(captions.begin() + begin, captions.begin() + end);
-    const torch::Tensor reference_features = gallery.index_select(0, torch::tensor(refs, torch::kLong));
+  for (int64_t begin = queries.begin; begin < queries.end; begin += config.eval.batch_size) {
+    const int64_t end = std::min(queries.end, begin + config.eval.batch_size);
+    std::vector<int64_t> references;
+    std::vector<std::string> texts;
+    for (int64_t i = begin; i < end; ++i) {
+      references.push_back(split.triplets[i].reference);
+      texts.push_back(split.triplets[i].caption);
+    }
+    const torch::Tensor reference_features = out.gallery.index_select(0, torch::tensor(references, torch::kLong));
     chunks.push_back(
         model.encode_query_from_features(reference_features, tokenizer.encode_batch(texts, config.data.max_words)));
   }
-  const torch::Tensor local_queries = chunks.empty() ? torch::empty({0, gallery.size(1)}) : torch::cat(chunks);
+  out.local_queries = chunks.empty() ? torch::empty({0, out.gallery.size(1)}) : torch::cat(chunks);
   model.train();
+  return out;
+}
+
+std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model, const CirrSplit& split,
+                                             const Tokenizer& tokenizer, const ExperimentConfig& config,
+                                             bool show_progress) {
+  if (!split.has_targets())
+    throw UserError(config.where("eval.split") + ": split '" + split.name +
+                    "' has no targets, so recall cannot be computed (a test split: see eval.submission_split)");
+  const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress);
+  const bool remove_reference = config.eval.remove_reference == "yes";
   switch (split.format) {
     case AnnotationFormat::kFashionIq:
-      return fashioniq_metrics(comm, split, gallery, local_queries, config.eval.remove_reference == "yes");
+      return fashioniq_metrics(comm, split, embedded.gallery, embedded.local_queries, remove_reference);
     case AnnotationFormat::kCirco:
-      return circo_metrics(comm, split, gallery, local_queries, config.eval.remove_reference == "yes");
+      return circo_metrics(comm, split, embedded.gallery, embedded.local_queries, remove_reference);
     case AnnotationFormat::kCirr:
       break;
   }
-  return cirr_metrics(comm, split.triplets, gallery, local_queries);
+  return cirr_metrics(comm, split.triplets, embedded.gallery, embedded.local_queries);
+}
+
+std::vector<fs::path> write_submissions(Communicator& comm, CirModel& model, const CirrSplit& split,
+                                        const Tokenizer& tokenizer, const ExperimentConfig& config,
+                                        const fs::path& prefix, bool show_progress) {
+  if (split.format == AnnotationFormat::kFashionIq)
+    throw UserError(config.where("eval.submission_split") + ": FashionIQ has no test server or submission format");
+  const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress);
+  const torch::Tensor queries = comm.all_gather(embedded.local_queries.contiguous());
+  std::vector<std::pair<fs::path, nlohmann::json>> files;
+  if (split.format == AnnotationFormat::kCirco) {
+    files.emplace_back(prefix.string() + ".json",
+                       circo_submission(split, embedded.gallery, queries, config.eval.remove_reference == "yes"));
+  } else {
+    files.emplace_back(prefix.string() + "-recall.json", cirr_submission(split, embedded.gallery, queries, false));
+    files.emplace_back(prefix.string() + "-recall_subset.json",
+                       cirr_submission(split, embedded.gallery, queries, true));
+  }
+  std::vector<fs::path> written;
+  for (const auto& [path, content] : files) {
+    if (comm.rank() == 0) write_file_atomic(path, content.dump() + "\n");
+    written.push_back(path);
+  }
+  comm.barrier();
+  return written;
 }
 
 }  // namespace spn

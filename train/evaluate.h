@@ -1,6 +1,8 @@
 #pragma once
+#include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "data/cirr.h"
 #include "data/tokenizer.h"
@@ -10,14 +12,29 @@
 
 namespace spn {
 
+// The whole gallery's unit embeddings (every rank) and this rank's shard of the query
+// embeddings (shard_range over split.triplets). Each rank decodes and embeds its shard
+// of the gallery (the embeddings are all-gathered) and encodes its shard of the
+// queries; a query's reference features are taken from the gallery embeddings (the
+// reference is a gallery image), so no image is decoded twice.
+struct SplitEmbeddings {
+  at::Tensor gallery;
+  at::Tensor local_queries;
+};
+SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit& split, const Tokenizer& tokenizer,
+                            const ExperimentConfig& config, bool show_progress);
+
 // Evaluates `model` on a split with its dataset's protocol (CIRR, FashionIQ or CIRCO,
 // by split.format; eval.remove_reference picks FashionIQ's and CIRCO's convention).
-// Each rank decodes
-// and embeds its shard of the gallery (the embeddings are all-gathered) and encodes its
-// shard of the queries; a query's reference features are taken from the gallery
-// embeddings (the reference is a gallery image), so no image is decoded twice.
 std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model, const CirrSplit& split,
                                             const Tokenizer& tokenizer, const ExperimentConfig& config,
                                             bool show_progress);
+
+// Writes the split's test-server files (train/submissions.h) as <prefix>-recall.json
+// and <prefix>-recall_subset.json (CIRR) or <prefix>.json (CIRCO), atomically, on
+// rank 0, and returns their paths. FashionIQ has none: UserError.
+std::vector<std::filesystem::path> write_submissions(Communicator& comm, CirModel& model, const CirrSplit& split,
+                                                     const Tokenizer& tokenizer, const ExperimentConfig& config,
+                                                     const std::filesystem::path& prefix, bool show_progress);
 
 }  // namespace spn

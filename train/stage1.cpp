@@ -14,8 +14,8 @@ TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config,
   settings.stage = stage;
   return run_training_loop(
       comm, run, settings, *model, step.optimizer(),
-      [&](const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
-        return step.run(data.batch(local), cfg.batch_size, lr);
+      [&](int64_t s, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
+        return step.run(data.batch(local, s), cfg.batch_size, lr);
       },
       show_progress);
 }

@@ -55,6 +55,8 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
   constexpr uint64_t kBatchOrderStream = 202;      // seed stream of the stage-2 batch order
   constexpr uint64_t kNegativeSampleStream = 203;  // and of its sampled negatives
   const Stage2Config& cfg = config.stage2;
+  // Before the loop, which restores a resumed run's own value from its checkpoint.
+  if (cfg.temperature > 0) model->set_temperature(cfg.temperature);
   Stage2Step step(comm, model, cfg, bank);
   const LoopSettings settings = loop_settings_for("stage2", cfg, config, data.size(), kBatchOrderStream);
   const uint64_t negative_seed = mix_seed(config.seed, kNegativeSampleStream);
@@ -93,8 +95,8 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
 
   TrainingSummary summary = run_training_loop(
       comm, run, settings, *model, step.optimizer(),
-      [&](const std::vector<int64_t>& global, const std::vector<int64_t>& local, double lr) {
-        const torch::Tensor tokens = data.tokens.index_select(0, torch::tensor(local, torch::kLong));
+      [&](int64_t s, const std::vector<int64_t>& global, const std::vector<int64_t>& local, double lr) {
+        const torch::Tensor tokens = data.tokens_at(local, s);
         return step.run(reference_features(global), tokens, stage2_targets(data, global, cfg, bank.rows, negative_seed), lr);
       },
       show_progress, after_epoch);

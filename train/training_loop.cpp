@@ -52,7 +52,7 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     const double lr = learning_rate_at(s, total, settings.lr);
     const std::vector<int64_t> global = sampler.global_batch(s);
     const ShardRange mine = shard_range(settings.batch_size, comm.size(), comm.rank());
-    last_loss = step(global, {global.begin() + mine.begin, global.begin() + mine.end}, lr);
+    last_loss = step(s, global, {global.begin() + mine.begin, global.begin() + mine.end}, lr);
     window_loss += last_loss;
     ++window_steps;
     const int64_t done = s + 1;

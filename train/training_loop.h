@@ -54,9 +54,11 @@ LoopSettings loop_settings_for(const std::string& stage, const StageConfig& sect
   return settings;
 }
 
-// `step(global_batch, this_rank_rows, lr)` runs one optimisation step and returns the
+// `step(step_index, global_batch, this_rank_rows, lr)` runs one optimisation step (the
+// index seeds per-step draws, e.g. of FashionIQ's texts) and returns the
 // mean loss of the global batch. Writes checkpoints/<stage>-final.pt at the end.
-using TrainingStep = std::function<double(const std::vector<int64_t>&, const std::vector<int64_t>&, double)>;
+using TrainingStep =
+    std::function<double(int64_t, const std::vector<int64_t>&, const std::vector<int64_t>&, double)>;
 
 // `on_epoch_end(epoch, step)` (optional; every rank) runs after each epoch's last step
 // and before that epoch's checkpoint, so a run killed inside it redoes the epoch.

@@ -2,14 +2,26 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
+#include "core/hash.h"
 #include "data/image_tensor.h"
 
 namespace spn {
 
-TripletBatch TripletData::batch(const std::vector<int64_t>& rows) const {
+torch::Tensor TripletData::tokens_at(const std::vector<int64_t>& rows, int64_t step) const {
+  const int64_t variants = tokens.size(1);
+  std::vector<int64_t> flat;
+  for (int64_t row : rows) {
+    const uint64_t draw = mix_seed(mix_seed(text_seed, static_cast<uint64_t>(step)), static_cast<uint64_t>(row));
+    flat.push_back(row * variants + static_cast<int64_t>(draw % static_cast<uint64_t>(variants)));
+  }
+  return tokens.flatten(0, 1).index_select(0, torch::tensor(flat, torch::kLong));
+}
+
+TripletBatch TripletData::batch(const std::vector<int64_t>& rows, int64_t step) const {
   std::vector<int64_t> references, targets;
   for (int64_t row : rows) {
     references.push_back(reference[row]);
@@ -21,7 +33,7 @@ TripletBatch TripletData::batch(const std::vector<int64_t>& rows) const {
   TripletBatch out;
   out.reference_images = normalize_images(images.index_select(0, index(references)));
   out.target_images = normalize_images(images.index_select(0, index(targets)));
-  out.tokens = tokens.index_select(0, index(rows));
+  out.tokens = tokens_at(rows, step);
   return out;
 }
 
@@ -34,7 +46,7 @@ TripletData load_training_images(Communicator& comm, const CirrSplit& split, con
 }
 
 TripletData with_triplets(const TripletData& images, const std::vector<CirrTriplet>& triplets,
-                          const Tokenizer& tokenizer, int64_t max_words) {
+                          const Tokenizer& tokenizer, int64_t max_words, uint64_t text_seed) {
   std::unordered_map<int64_t, int64_t> row_of_image;
   for (size_t row = 0; row < images.image_index.size(); ++row)
     row_of_image.emplace(images.image_index[row], static_cast<int64_t>(row));
@@ -46,6 +58,10 @@ TripletData with_triplets(const TripletData& images, const std::vector<CirrTripl
   TripletData data;
   data.images = images.images;
   data.image_index = images.image_index;
+  // Every triplet gets as many texts as the one with the most; a triplet with fewer
+  // repeats its own (annotated and generated triplets mix).
+  size_t variants = 1;
+  for (const CirrTriplet& triplet : triplets) variants = std::max(variants, triplet.captions.size());
   std::vector<std::string> captions;
   for (const CirrTriplet& triplet : triplets) {
     data.reference.push_back(row(triplet.reference));
@@ -53,9 +69,12 @@ TripletData with_triplets(const TripletData& images, const std::vector<CirrTripl
     std::vector<int64_t> equally_good;
     for (int64_t image : triplet.equally_good_targets) equally_good.push_back(row(image));
     data.equally_good_targets.push_back(std::move(equally_good));
-    captions.push_back(triplet.caption);
+    for (size_t v = 0; v < variants; ++v)
+      captions.push_back(triplet.captions.empty() ? triplet.caption : triplet.captions[v % triplet.captions.size()]);
   }
-  data.tokens = tokenizer.encode_batch(captions, max_words);
+  data.tokens = tokenizer.encode_batch(captions, max_words).view({static_cast<int64_t>(triplets.size()),
+                                                                  static_cast<int64_t>(variants), max_words});
+  data.text_seed = text_seed;
   return data;
 }
 

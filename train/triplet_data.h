@@ -22,11 +22,18 @@ struct TripletData {
   std::vector<int64_t> reference;    // per triplet: row in images
   std::vector<int64_t> target;       // per triplet: row in images
   std::vector<std::vector<int64_t>> equally_good_targets;  // per triplet: rows (CIRR target_soft 1.0)
-  torch::Tensor tokens;              // int64 [n_triplets, max_words]
+  // int64 [n_triplets, variants, max_words]: each triplet's training texts (one, or
+  // FashionIQ's four random caption joins, CirrTriplet::captions).
+  torch::Tensor tokens;
+  uint64_t text_seed = 0;  // seeds which variant a step uses
 
   int64_t size() const { return static_cast<int64_t>(reference.size()); }
-  // The batch of triplets `rows` (normalised images).
-  TripletBatch batch(const std::vector<int64_t>& rows) const;
+  // The token rows of triplets `rows` at training step `step`: with several variants,
+  // each drawn uniformly from (text_seed, step, row), so every rank and every world
+  // size draws the same and a resumed run redraws what it drew.
+  torch::Tensor tokens_at(const std::vector<int64_t>& rows, int64_t step) const;
+  // The batch of triplets `rows` (normalised images) at training step `step`.
+  TripletBatch batch(const std::vector<int64_t>& rows, int64_t step) const;
 };
 
 // The split images `image_indices` decoded (sharded across ranks, on every rank), with
@@ -34,9 +41,10 @@ struct TripletData {
 TripletData load_training_images(Communicator& comm, const CirrSplit& split, const std::vector<int64_t>& image_indices,
                                  const DataConfig& config, bool show_progress);
 
-// `images`' pixels with `triplets` (whose images must all be among its rows).
+// `images`' pixels with `triplets` (whose images must all be among its rows); the
+// texts are drawn with `text_seed`.
 TripletData with_triplets(const TripletData& images, const std::vector<CirrTriplet>& triplets,
-                          const Tokenizer& tokenizer, int64_t max_words);
+                          const Tokenizer& tokenizer, int64_t max_words, uint64_t text_seed);
 
 // The images `triplets` use, in order of first use (so bank rows follow the triplets).
 std::vector<int64_t> images_used_by(const std::vector<CirrTriplet>& triplets);

@@ -1,0 +1,13 @@
+#pragma once
+// One entry point to the annotation formats: the split `name` of the dataset that
+// [data] describes (the built-in benchmark and CIRR in CIRR's format, FashionIQ).
+#include <string>
+
+#include "data/cirr.h"
+#include "launcher/config.h"
+
+namespace spn {
+
+CirrSplit load_split(const DataConfig& data, const std::string& name);
+
+}  // namespace spn
