@@ -46,6 +46,8 @@ struct DataConfig {
   std::string kind = "shapes";
   std::string root = "datasets/shapes";
   int64_t image_size = 64;
+  std::string preprocess = "resize";
+  double target_ratio = 1.25;
   int64_t max_words = 24;
   ShapesConfig shapes;
   FashionIqConfig fashioniq;
@@ -54,7 +56,9 @@ struct DataConfig {
   void visit(V& v) {
     v.choice("kind", kind, {"shapes", "cirr", "fashioniq"}, "\"shapes\": the built-in benchmark (generated when missing); \"cirr\": CIRR-format files under root; \"fashioniq\": FashionIQ files under root ([data.fashioniq])");
     v.text("root", root, "dataset directory (captions/, image_splits/, images); relative paths are taken from the working directory");
-    v.integer("image_size", image_size, 8, 1024, "images are resized to this side before the encoder");
+    v.integer("image_size", image_size, 8, 1024, "side of the square encoder input");
+    v.choice("preprocess", preprocess, {"resize", "center_crop", "targetpad"}, "image to input: \"resize\" squeezes to the square (bilinear); \"center_crop\" is CLIP's (shorter side to image_size, bicubic, centre crop); \"targetpad\" is CLIP4CIR's (black borders up to target_ratio first)");
+    v.real("target_ratio", target_ratio, 1, 100, "aspect ratio targetpad pads to (CLIP4CIR: 1.25)");
     v.integer("max_words", max_words, 2, 512, "text length in tokens; longer modification texts are truncated (CLIP: at most its context, 77)");
     v.section("shapes", shapes, "built-in benchmark generator (used when kind = \"shapes\")");
     v.section("fashioniq", fashioniq, "FashionIQ (used when kind = \"fashioniq\")");

@@ -17,6 +17,10 @@ Writes, with fixed seeds (rerunning gives the same numbers on the same versions)
               expected.safetensors: inputs and float64 reference outputs
   clip_rn/    the same for a tiny random open_clip ModifiedResNet CLIP, its weights
               converted by scripts/convert-clip-checkpoint.py (which is thus tested)
+  preprocess/ three small PNGs (landscape, portrait, near-square) and what
+              torchvision + PIL make of them at 32 px: CLIP's Resize(bicubic) +
+              CenterCrop, and CLIP4CIR's TargetPad(1.25) before them (uint8, before
+              the mean/std normalisation)
 Weights are stored as float16 and the references are computed from the same rounded
 weights in float64, so the files stay small and the comparison is exact up to the C++
 side's float32 arithmetic.
@@ -28,9 +32,12 @@ import json
 import pathlib
 import tempfile
 
+import numpy as np
 import open_clip
 import torch
+import torchvision.transforms as T
 import transformers
+from PIL import Image
 from open_clip.tokenizer import SimpleTokenizer
 from safetensors.torch import save_file
 
@@ -181,6 +188,32 @@ def make_resnet(out, convert):
                 {"image_features": image, "text_features": text_features})
 
 
+def target_pad(image, target_ratio):
+    """CLIP4CIR's TargetPad: black borders up to the aspect ratio `target_ratio` when it is exceeded."""
+    w, h = image.size
+    if max(w, h) / min(w, h) < target_ratio:
+        return image
+    scaled = max(w, h) / target_ratio
+    hp, vp = max(int((scaled - w) / 2), 0), max(int((scaled - h) / 2), 0)
+    return T.functional.pad(image, [hp, vp, hp, vp], 0, "constant")
+
+
+def make_preprocess(out, size=32):
+    generator = np.random.default_rng(4)
+    out.mkdir(parents=True, exist_ok=True)
+    clip = T.Compose([T.Resize(size, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(size)])
+    expected = {"center_crop": [], "targetpad": []}
+    for i, (w, h) in enumerate([(45, 30), (30, 61), (40, 36)]):
+        # a gradient plus noise: smooth and sharp content for the resampler
+        ramp = np.linspace(0, 200, w)[None, :, None] + np.linspace(0, 50, h)[:, None, None]
+        pixels = np.clip(ramp + generator.integers(0, 56, (h, w, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(out / f"image{i}.png")
+        image = Image.open(out / f"image{i}.png").convert("RGB")
+        for mode, transform in (("center_crop", clip), ("targetpad", T.Compose([lambda x: target_pad(x, 1.25), clip]))):
+            expected[mode].append(torch.from_numpy(np.array(transform(image))).permute(2, 0, 1))
+    save_file({k: torch.stack(v).contiguous() for k, v in expected.items()}, str(out / "expected.safetensors"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=pathlib.Path, help="fixture directory (tests/golden)")
@@ -192,8 +225,11 @@ def main():
     make_tokenizer(args.out / "tokenizer")
     make_vit(args.out / "clip_vit")
     make_resnet(args.out / "clip_rn", convert)
+    make_preprocess(args.out / "preprocess")
+    import PIL
+    import torchvision
     versions = {"torch": torch.__version__, "transformers": transformers.__version__,
-                "open_clip": open_clip.__version__}
+                "open_clip": open_clip.__version__, "torchvision": torchvision.__version__, "pillow": PIL.__version__}
     (args.out / "VERSIONS.json").write_text(json.dumps(versions, indent=1, sort_keys=True) + "\n")
 
 

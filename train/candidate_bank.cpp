@@ -13,8 +13,13 @@
 namespace spn {
 
 std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& config) {
+  // The default "resize" adds nothing, so banks made before preprocess existed still match.
+  const std::string preprocess =
+      config.data.preprocess == "resize"
+          ? ""
+          : "/" + config.data.preprocess + " " + std::to_string(config.data.target_ratio);
   uint64_t hash = fnv1a("spn target encoder v1/" + config.model.image_encoder + "/size " +
-                        std::to_string(config.data.image_size) + "/pixels /127.5-1");
+                        std::to_string(config.data.image_size) + preprocess + "/pixels /127.5-1");
   for (const torch::Tensor& tensor : model.target_side_tensors()) {
     const torch::Tensor values = tensor.detach().to(torch::kFloat).contiguous();
     hash = fnv1a(values.data_ptr(), static_cast<size_t>(values.numel()) * sizeof(float), hash);

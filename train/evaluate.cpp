@@ -23,7 +23,7 @@ torch::Tensor embed_gallery_shard(CirModel& model, const CirrSplit& split, const
     const int64_t end = std::min(mine.end, begin + config.eval.batch_size);
     std::vector<int64_t> indices;
     for (int64_t i = begin; i < end; ++i) indices.push_back(i);
-    const torch::Tensor pixels = decode_split_images(split, indices, config.data.image_size);
+    const torch::Tensor pixels = decode_split_images(split, indices, image_transform_of(config.data));
     chunks.push_back(model.encode_target(normalize_images(pixels)));
     progress.update(end - mine.begin);
   }

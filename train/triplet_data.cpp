@@ -40,7 +40,7 @@ TripletBatch TripletData::batch(const std::vector<int64_t>& rows, int64_t step) 
 TripletData load_training_images(Communicator& comm, const CirrSplit& split, const std::vector<int64_t>& image_indices,
                                  const DataConfig& config, bool show_progress) {
   TripletData data;
-  data.images = load_split_images(comm, split, image_indices, config.image_size, show_progress);
+  data.images = load_split_images(comm, split, image_indices, image_transform_of(config), show_progress);
   data.image_index = image_indices;
   return data;
 }

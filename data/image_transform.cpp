@@ -1,0 +1,57 @@
+#include "data/image_transform.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace spn {
+namespace {
+
+at::Tensor to_uint8(const at::Tensor& x) { return x.round().clamp(0, 255).to(at::kByte); }
+
+// CLIP4CIR's TargetPad, in its integer arithmetic.
+at::Tensor target_pad(const at::Tensor& chw, double target_ratio) {
+  const int64_t h = chw.size(1), w = chw.size(2);
+  if (static_cast<double>(std::max(w, h)) / static_cast<double>(std::min(w, h)) < target_ratio) return chw;
+  const double scaled = static_cast<double>(std::max(w, h)) / target_ratio;
+  const int64_t horizontal = std::max<int64_t>(static_cast<int64_t>((scaled - static_cast<double>(w)) / 2), 0);
+  const int64_t vertical = std::max<int64_t>(static_cast<int64_t>((scaled - static_cast<double>(h)) / 2), 0);
+  return at::constant_pad_nd(chw, {horizontal, horizontal, vertical, vertical}, 0);
+}
+
+// torchvision's Resize(size) on a PIL image (the shorter side to `size`, the longer
+// truncated in proportion; bicubic) and CenterCrop(size) (offsets rounded half to
+// even, as Python's round).
+at::Tensor resize_and_center_crop(const at::Tensor& chw, int64_t size) {
+  const int64_t h = chw.size(1), w = chw.size(2);
+  const int64_t new_h = w <= h ? static_cast<int64_t>(static_cast<double>(size) * h / w) : size;
+  const int64_t new_w = w <= h ? size : static_cast<int64_t>(static_cast<double>(size) * w / h);
+  // PIL resamples horizontally, rounds to 8 bits, then vertically: two passes here too.
+  at::Tensor resized = chw.unsqueeze(0);
+  if (new_w != w)
+    resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {h, new_w}, false));
+  if (new_h != h)
+    resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {new_h, new_w}, false));
+  resized = resized.squeeze(0);
+  const auto offset = [](int64_t length, int64_t crop) {
+    return static_cast<int64_t>(std::nearbyint(static_cast<double>(length - crop) / 2.0));
+  };
+  return resized.narrow(1, offset(new_h, size), size).narrow(2, offset(new_w, size), size).contiguous();
+}
+
+}  // namespace
+
+at::Tensor transform_image(const RgbImage& image, const ImageTransform& transform) {
+  const at::Tensor hwc =
+      at::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, 3}, at::kByte);
+  const at::Tensor chw = hwc.permute({2, 0, 1});
+  if (transform.mode == "center_crop") return resize_and_center_crop(chw, transform.size);
+  if (transform.mode == "targetpad")
+    return resize_and_center_crop(target_pad(chw, transform.target_ratio), transform.size);
+  if (image.height == transform.size && image.width == transform.size) return chw.contiguous();
+  return to_uint8(
+      at::upsample_bilinear2d(chw.unsqueeze(0).to(at::kFloat), {transform.size, transform.size}, false).squeeze(0));
+}
+
+}  // namespace spn
