@@ -3,12 +3,15 @@
 #   make test         install what is missing, build, run every test (ctest); the first
 #                     time it also makes build/pyenv, TensorBoard and MLflow from PyPI
 #                     for the tests that read our outputs with the real clients
-#   make bench        stage-1 throughput and the stage-2 loss step on 1 and 2 ranks (JSON lines)
+#   make bench        stage-1 throughput and the stage-2 loss step on 1 and 2 ranks, pair mining,
+#                     CLIP ViT-B/32 encoding (JSON lines); BENCH_PYTHON=<python with torch and
+#                     transformers> adds Hugging Face's CLIP to the last for comparison
 BUILD ?= build
 JOBS ?= $(shell nproc)
 # Root is allowed (containers, CI); more ranks than cores are allowed; ranks are not
 # pinned to one core, so each can run several threads.
 MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --bind-to none
+BENCH_PYTHON ?=
 
 .PHONY: all deps test-deps configure build pyenv test quickstart bench clean
 
@@ -50,6 +53,7 @@ bench: build
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench-softmax
 	$(MPIRUN) -np 1 $(BUILD)/spn-bench-mining
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench-mining
+	SPN_BENCH_PYTHON=$(BENCH_PYTHON) $(MPIRUN) -x SPN_BENCH_PYTHON -np 1 $(BUILD)/spn-bench-clip
 
 clean:
 	rm -rf $(BUILD)
