@@ -220,11 +220,17 @@ void run_stages(Communicator& comm, const ExperimentConfig& config, RunRecord& r
 }  // namespace
 
 std::string format_results_table(const nlohmann::json& results, const std::string& split) {
-  const std::vector<std::string> keys = cirr_metric_names();
+  std::vector<std::string> recorded;
+  for (const auto& [stage, splits] : results.items()) {
+    if (recorded.empty() && splits.is_object() && splits.contains(split) && splits[split].is_object())
+      for (const auto& [name, value] : splits[split].items()) recorded.push_back(name);
+  }
+  const std::vector<std::string> keys = metric_columns(recorded);
+  const int width = std::any_of(keys.begin(), keys.end(), [](const std::string& key) { return key.size() > 9; }) ? 12 : 10;
   std::string table = "stage   ";
   for (const auto& key : keys) {
-    char cell[16];
-    std::snprintf(cell, sizeof cell, "%10s", key.c_str());
+    char cell[32];
+    std::snprintf(cell, sizeof cell, "%*s", width, key.c_str());
     table += cell;
   }
   table += "\n";
@@ -234,8 +240,8 @@ std::string format_results_table(const nlohmann::json& results, const std::strin
     std::snprintf(head, sizeof head, "%-8s", stage.c_str());
     table += head;
     for (const auto& key : keys) {
-      char cell[16];
-      std::snprintf(cell, sizeof cell, "%10.2f", splits[split].value(key, 0.0));
+      char cell[32];
+      std::snprintf(cell, sizeof cell, "%*.2f", width, splits[split].value(key, 0.0));
       table += cell;
     }
     table += "\n";
@@ -262,7 +268,8 @@ void run_experiment(Communicator& comm, const ExperimentConfig& config, const Co
 
   const auto print_results = [&] {
     if (!rank0) return;
-    std::cout << "\nResults on split '" << config.eval.split << "' (CIRR protocol, %):\n"
+    std::cout << "\nResults on split '" << config.eval.split << "' ("
+              << (config.data.kind == "fashioniq" ? "FashionIQ" : "CIRR") << " protocol, %):\n"
               << format_results_table(run.results(), config.eval.split) << "run directory: " << run.dir().string()
               << "\n"
               << std::flush;

@@ -177,6 +177,9 @@ TEST_F(Launch, FashionIqClip4CirExperimentRunsEndToEnd) {
 
   const Outcome run = launch(experiment + " --run-id e2e --set data.root=fashioniq" + kTinyClipExperiment);
   ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("(FashionIQ protocol, %)"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("  dress/R@10  dress/R@50"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("Rsubset@1"), std::string::npos) << run.output;
   const auto results = read_json(dir_ / "runs/fashioniq_clip4cir/e2e/results.json");
   for (const char* stage : {"stage1", "stage2"}) {
     const auto& val = results[stage]["val"];

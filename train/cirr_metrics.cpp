@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "dist/sharding.h"
 
 namespace spn {
@@ -12,6 +14,21 @@ std::vector<std::string> cirr_metric_names() {
   for (int64_t k : kSubsetRecallAt) names.push_back("Rsubset@" + std::to_string(k));
   names.push_back("Avg");
   return names;
+}
+
+std::vector<std::string> metric_columns(const std::vector<std::string>& recorded) {
+  const std::vector<std::string> cirr = cirr_metric_names();
+  const bool is_cirr = std::all_of(cirr.begin(), cirr.end(), [&](const std::string& name) {
+    return std::find(recorded.begin(), recorded.end(), name) != recorded.end();
+  });
+  if (is_cirr) return cirr;
+  std::vector<std::string> columns;
+  for (const auto& name : recorded)
+    if (name.find('/') != std::string::npos) columns.push_back(name);
+  for (const auto& name : recorded)
+    if (name.find('/') == std::string::npos && name != "Avg") columns.push_back(name);
+  if (std::find(recorded.begin(), recorded.end(), "Avg") != recorded.end()) columns.push_back("Avg");
+  return columns;
 }
 
 namespace {
