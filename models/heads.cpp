@@ -1,6 +1,8 @@
 #include "models/heads.h"
 
+#include <torch/nn/functional/dropout.h>
 #include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/linear.h>
 
 namespace spn {
 
@@ -8,22 +10,30 @@ torch::Tensor SumHead::forward(const torch::Tensor& image_features, const torch:
   return image_features + text_features;
 }
 
-CombinerHead::CombinerHead(int64_t embed_dim, int64_t hidden) {
-  image_projection_ = register_module("image_projection", torch::nn::Linear(embed_dim, hidden));
-  text_projection_ = register_module("text_projection", torch::nn::Linear(embed_dim, hidden));
-  combine_ = register_module("combine", torch::nn::Linear(2 * hidden, 2 * hidden));
-  output_ = register_module("output", torch::nn::Linear(2 * hidden, embed_dim));
-  mix_weight_ = register_module("mix_weight",
-                                torch::nn::Sequential(torch::nn::Linear(2 * hidden, hidden), torch::nn::ReLU(),
-                                                      torch::nn::Linear(hidden, 1), torch::nn::Sigmoid()));
+CombinerHead::CombinerHead(const CombinerShape& shape) : dropout_(shape.dropout) {
+  image_projection_ = register_module("image_projection", torch::nn::Linear(shape.embed_dim, shape.projection));
+  text_projection_ = register_module("text_projection", torch::nn::Linear(shape.embed_dim, shape.projection));
+  combine_ = register_module("combine", torch::nn::Linear(2 * shape.projection, shape.hidden));
+  output_ = register_module("output", torch::nn::Linear(shape.hidden, shape.embed_dim));
+  mix_weight_ = register_module(
+      "mix_weight",
+      torch::nn::Sequential(torch::nn::Linear(2 * shape.projection, shape.gate_hidden), torch::nn::ReLU(),
+                            torch::nn::Linear(shape.gate_hidden, 1), torch::nn::Sigmoid()));
 }
 
 torch::Tensor CombinerHead::forward(const torch::Tensor& image_features, const torch::Tensor& text_features) {
-  const torch::Tensor joint = torch::cat({torch::relu(image_projection_->forward(image_features)),
-                                          torch::relu(text_projection_->forward(text_features))},
+  // Without dropout nothing is drawn, so the torch generator's stream is as before.
+  const auto drop = [&](const torch::Tensor& x) {
+    return dropout_ > 0 && is_training() ? torch::dropout(x, dropout_, true) : x;
+  };
+  const torch::Tensor joint = torch::cat({drop(torch::relu(image_projection_->forward(image_features))),
+                                          drop(torch::relu(text_projection_->forward(text_features)))},
                                          1);
-  const torch::Tensor fused = output_->forward(torch::relu(combine_->forward(joint)));
-  const torch::Tensor weight = mix_weight_->forward(joint);
+  const torch::Tensor fused = output_->forward(drop(torch::relu(combine_->forward(joint))));
+  // The gate's layers one by one, for CLIP4CIR's dropout between them (the parameter
+  // names stay those of earlier checkpoints).
+  const torch::Tensor gate_hidden = drop(torch::relu((*mix_weight_)[0]->as<torch::nn::LinearImpl>()->forward(joint)));
+  const torch::Tensor weight = torch::sigmoid((*mix_weight_)[2]->as<torch::nn::LinearImpl>()->forward(gate_hidden));
   return fused + weight * text_features + (1 - weight) * image_features;
 }
 

@@ -13,15 +13,28 @@ class SumHead : public CirHead {
   torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features) override;
 };
 
-// The CLIP4CIR Combiner (Baldrati et al. 2022): project both features, fuse the
-// concatenation with an MLP, and add a learned convex mix of the two inputs weighted
-// by a predicted scalar. Dropout is left out so runs stay deterministic.
+// The CLIP4CIR Combiner (Baldrati et al. 2022): project both features to
+// `projection`, fuse the concatenation with an MLP of width `hidden`, and add a learned
+// convex mix of the two inputs weighted by a scalar a gate MLP of width `gate_hidden`
+// predicts. CLIP4CIR's own: hidden = gate_hidden = 2 x projection and dropout 0.5
+// after both projections, the fusion layer and inside the gate. spn's default
+// (gate_hidden = projection, no dropout) is what its recorded tables used; dropout
+// draws each rank's own masks, so with it runs no longer match across world sizes.
+struct CombinerShape {
+  int64_t embed_dim;
+  int64_t projection;
+  int64_t hidden;
+  int64_t gate_hidden;
+  double dropout = 0;
+};
+
 class CombinerHead : public CirHead {
  public:
-  CombinerHead(int64_t embed_dim, int64_t hidden);
+  explicit CombinerHead(const CombinerShape& shape);
   torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features) override;
 
  private:
+  double dropout_;
   torch::nn::Linear image_projection_{nullptr};
   torch::nn::Linear text_projection_{nullptr};
   torch::nn::Linear combine_{nullptr};

@@ -56,7 +56,12 @@ Registry<HeadFactory>& heads() {
   static Registry<HeadFactory> registry{{
       {"sum", [](const ModelShape&) { return std::make_shared<SumHead>(); }},
       {"combiner",
-       [](const ModelShape& s) { return std::make_shared<CombinerHead>(s.model.embed_dim, s.model.combiner_width); }},
+       [](const ModelShape& s) {
+         const int64_t projection = s.model.combiner_width;
+         return std::make_shared<CombinerHead>(CombinerShape{
+             s.model.embed_dim, projection, s.model.combiner_hidden > 0 ? s.model.combiner_hidden : 2 * projection,
+             s.model.combiner_gate_hidden > 0 ? s.model.combiner_gate_hidden : projection, s.model.combiner_dropout});
+       }},
   }};
   return registry;
 }

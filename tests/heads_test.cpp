@@ -1,0 +1,46 @@
+// The Combiner's shapes: spn's default keeps the parameter names and sizes its recorded
+// runs were trained with; CLIP4CIR's (projection p, hidden = gate = 2p, dropout 0.5)
+// has CLIP4CIR's layer sizes, and its dropout acts in training only.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <map>
+
+#include "models/heads.h"
+
+namespace spn {
+namespace {
+
+std::map<std::string, std::vector<int64_t>> parameter_shapes(const torch::nn::Module& module) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& item : module.named_parameters()) shapes[item.key()] = item.value().sizes().vec();
+  return shapes;
+}
+
+TEST(CombinerHead, DefaultKeepsTheRecordedLayout) {
+  const CombinerHead head(CombinerShape{16, 8, 16, 8});
+  const auto shapes = parameter_shapes(head);
+  EXPECT_EQ(shapes.at("combine.weight"), (std::vector<int64_t>{16, 16}));
+  EXPECT_EQ(shapes.at("output.weight"), (std::vector<int64_t>{16, 16}));
+  EXPECT_EQ(shapes.at("mix_weight.0.weight"), (std::vector<int64_t>{8, 16}));
+  EXPECT_EQ(shapes.at("mix_weight.2.weight"), (std::vector<int64_t>{1, 8}));
+  EXPECT_EQ(shapes.size(), 12u);
+}
+
+TEST(CombinerHead, Clip4CirShapeAndDropout) {
+  torch::manual_seed(0);
+  CombinerHead head(CombinerShape{640, 2560, 5120, 5120, 0.5});  // CLIP4CIR's RN50x4 Combiner
+  const auto shapes = parameter_shapes(head);
+  EXPECT_EQ(shapes.at("image_projection.weight"), (std::vector<int64_t>{2560, 640}));
+  EXPECT_EQ(shapes.at("combine.weight"), (std::vector<int64_t>{5120, 5120}));
+  EXPECT_EQ(shapes.at("output.weight"), (std::vector<int64_t>{640, 5120}));
+  EXPECT_EQ(shapes.at("mix_weight.0.weight"), (std::vector<int64_t>{5120, 5120}));
+  const torch::Tensor image = torch::randn({4, 640}), text = torch::randn({4, 640});
+  head.train();
+  EXPECT_FALSE(torch::allclose(head.forward(image, text), head.forward(image, text)));
+  head.eval();
+  EXPECT_TRUE(torch::equal(head.forward(image, text), head.forward(image, text)));
+}
+
+}  // namespace
+}  // namespace spn
