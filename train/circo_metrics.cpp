@@ -10,8 +10,9 @@ namespace spn {
 std::map<std::string, double> circo_metrics(Communicator& comm, const CirrSplit& split, const at::Tensor& gallery,
                                             const at::Tensor& local_queries, bool remove_reference) {
   const ShardRange mine = shard_range(static_cast<int64_t>(split.triplets.size()), comm.size(), comm.rank());
-  std::map<std::string, double> sums = {{"queries", 0}};
-  for (int64_t k : kCircoAt) sums["mAP@" + std::to_string(k)] = sums["R@" + std::to_string(k)] = 0;
+  // Per K: summed average precision and target hits; named once, then summed across ranks.
+  std::array<double, kCircoAt.size()> precision_sums{}, recall_sums{};
+  double queries = 0;
   for_each_score_row(local_queries, gallery, mine.begin, [&](int64_t query, const float* row) {
     const CirrTriplet& triplet = split.triplets[query];
     std::vector<int64_t> ground_truth = triplet.equally_good_targets;
@@ -25,9 +26,9 @@ std::map<std::string, double> circo_metrics(Communicator& comm, const CirrSplit&
     bool target_seen = false;
     for (size_t position = 0; position <= ranked.size() && next_k < kCircoAt.size(); ++position) {
       while (next_k < kCircoAt.size() && (static_cast<int64_t>(position) == kCircoAt[next_k] || position == ranked.size())) {
-        const int64_t k = kCircoAt[next_k++];
-        sums["mAP@" + std::to_string(k)] += precision_sum / static_cast<double>(std::min<int64_t>(ground_truth.size(), k));
-        sums["R@" + std::to_string(k)] += target_seen;
+        const int64_t k = kCircoAt[next_k];
+        precision_sums[next_k] += precision_sum / static_cast<double>(std::min<int64_t>(ground_truth.size(), k));
+        recall_sums[next_k++] += target_seen;
       }
       if (position == ranked.size()) break;
       const int64_t image = ranked[position];
@@ -35,8 +36,13 @@ std::map<std::string, double> circo_metrics(Communicator& comm, const CirrSplit&
       if (std::find(ground_truth.begin(), ground_truth.end(), image) != ground_truth.end())
         precision_sum += static_cast<double>(++hits) / static_cast<double>(position + 1);
     }
-    sums["queries"] += 1;
+    queries += 1;
   });
+  std::map<std::string, double> sums = {{"queries", queries}};
+  for (size_t i = 0; i < kCircoAt.size(); ++i) {
+    sums["mAP@" + std::to_string(kCircoAt[i])] = precision_sums[i];
+    sums["R@" + std::to_string(kCircoAt[i])] = recall_sums[i];
+  }
   const std::map<std::string, double> totals = sum_over_ranks(comm, sums);
   std::map<std::string, double> metrics;
   for (const auto& [name, total] : totals) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "dist/sharding.h"
+#include "train/query_scores.h"
 
 namespace spn {
 
@@ -33,40 +34,35 @@ std::vector<std::string> metric_columns(const std::vector<std::string>& recorded
 
 namespace {
 
-constexpr int64_t kQueryChunk = 256;
+void count_row_hits(const float* row, int64_t gallery, const CirrTriplet& triplet, CirrHitCounts& counts) {
+  const float target_score = row[triplet.target];
+  int64_t above = 0;
+  for (int64_t g = 0; g < gallery; ++g)
+    above += (g != triplet.reference && g != triplet.target && row[g] > target_score);
+  int64_t subset_above = 0;
+  for (int64_t member : triplet.members)
+    subset_above += (member != triplet.reference && member != triplet.target && row[member] > target_score);
+  ++counts.queries;
+  for (size_t k = 0; k < kRecallAt.size(); ++k) counts.recall[k] += above < kRecallAt[k];
+  for (size_t k = 0; k < kSubsetRecallAt.size(); ++k) counts.subset[k] += subset_above < kSubsetRecallAt[k];
+}
 
 }  // namespace
 
 void count_cirr_hits(const at::Tensor& scores, const std::vector<CirrTriplet>& triplets, int64_t first,
                      CirrHitCounts& counts) {
   const at::Tensor cpu = scores.to(at::kFloat).contiguous();
-  const int64_t gallery = cpu.size(1);
-  const float* data = cpu.data_ptr<float>();
-  for (int64_t i = 0; i < cpu.size(0); ++i) {
-    const CirrTriplet& triplet = triplets[first + i];
-    const float* row = data + i * gallery;
-    const float target_score = row[triplet.target];
-    int64_t above = 0;
-    for (int64_t g = 0; g < gallery; ++g)
-      above += (g != triplet.reference && g != triplet.target && row[g] > target_score);
-    int64_t subset_above = 0;
-    for (int64_t member : triplet.members)
-      subset_above += (member != triplet.reference && member != triplet.target && row[member] > target_score);
-    ++counts.queries;
-    for (size_t k = 0; k < kRecallAt.size(); ++k) counts.recall[k] += above < kRecallAt[k];
-    for (size_t k = 0; k < kSubsetRecallAt.size(); ++k) counts.subset[k] += subset_above < kSubsetRecallAt[k];
-  }
+  for (int64_t i = 0; i < cpu.size(0); ++i)
+    count_row_hits(cpu.data_ptr<float>() + i * cpu.size(1), cpu.size(1), triplets[first + i], counts);
 }
 
 std::map<std::string, double> cirr_metrics(Communicator& comm, const std::vector<CirrTriplet>& triplets,
                                            const at::Tensor& gallery, const at::Tensor& local_queries) {
   const ShardRange mine = shard_range(static_cast<int64_t>(triplets.size()), comm.size(), comm.rank());
   CirrHitCounts counts;
-  const at::Tensor gallery_t = gallery.t();
-  for (int64_t begin = 0; begin < mine.size(); begin += kQueryChunk) {
-    const int64_t rows = std::min(kQueryChunk, mine.size() - begin);
-    count_cirr_hits(at::matmul(local_queries.narrow(0, begin, rows), gallery_t), triplets, mine.begin + begin, counts);
-  }
+  for_each_score_row(local_queries, gallery, mine.begin, [&](int64_t query, const float* row) {
+    count_row_hits(row, gallery.size(0), triplets[query], counts);
+  });
   std::vector<int64_t> flat = {counts.queries};
   flat.insert(flat.end(), counts.recall.begin(), counts.recall.end());
   flat.insert(flat.end(), counts.subset.begin(), counts.subset.end());

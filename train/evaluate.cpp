@@ -89,22 +89,22 @@ std::vector<fs::path> write_submissions(Communicator& comm, CirModel& model, con
     throw UserError(config.where("eval.submission_split") + ": FashionIQ has no test server or submission format");
   const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress);
   const torch::Tensor queries = comm.all_gather(embedded.local_queries.contiguous());
-  std::vector<std::pair<fs::path, nlohmann::json>> files;
-  if (split.format == AnnotationFormat::kCirco) {
-    files.emplace_back(prefix.string() + ".json",
-                       circo_submission(split, embedded.gallery, queries, config.eval.remove_reference == "yes"));
-  } else {
-    files.emplace_back(prefix.string() + "-recall.json", cirr_submission(split, embedded.gallery, queries, false));
-    files.emplace_back(prefix.string() + "-recall_subset.json",
-                       cirr_submission(split, embedded.gallery, queries, true));
-  }
-  std::vector<fs::path> written;
-  for (const auto& [path, content] : files) {
-    if (comm.rank() == 0) write_file_atomic(path, content.dump() + "\n");
-    written.push_back(path);
+  const bool circo = split.format == AnnotationFormat::kCirco;
+  const std::vector<fs::path> files =
+      circo ? std::vector<fs::path>{prefix.string() + ".json"}
+            : std::vector<fs::path>{prefix.string() + "-recall.json", prefix.string() + "-recall_subset.json"};
+  // Rank 0 ranks the queries and writes; the others wait for the files.
+  if (comm.rank() == 0) {
+    if (circo) {
+      write_file_atomic(files[0], circo_submission(split, embedded.gallery, queries,
+                                                   config.eval.remove_reference == "yes").dump() + "\n");
+    } else {
+      write_file_atomic(files[0], cirr_submission(split, embedded.gallery, queries, false).dump() + "\n");
+      write_file_atomic(files[1], cirr_submission(split, embedded.gallery, queries, true).dump() + "\n");
+    }
   }
   comm.barrier();
-  return written;
+  return files;
 }
 
 }  // namespace spn
