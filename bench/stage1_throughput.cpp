@@ -17,7 +17,7 @@
 #include "dist/communicator.h"
 #include "dist/sharding.h"
 #include "embedded_quickstart.h"
-#include "launcher/config.h"
+#include "config/config_file.h"
 #include "models/cir_model.h"
 #include "train/stage1_step.h"
 

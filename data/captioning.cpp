@@ -81,7 +81,7 @@ std::map<std::string, std::string> read_journals(const std::filesystem::path& di
 }  // namespace
 
 std::unique_ptr<Captioner> make_captioner(const ExperimentConfig& config, const CirrSplit& split) {
-  if (config.positives.captioner == "openai") return make_openai_captioner(config.positives, "positives.openai");
+  if (config.positives.captioner == CaptionerKind::OpenAi) return make_openai_captioner(config.positives, "positives.openai");
   const std::filesystem::path descriptions = split.root / "descriptions.json";
   if (!std::filesystem::exists(descriptions))
     throw UserError(config.where("positives.captioner") + ": \"annotations\" needs " + descriptions.string() +

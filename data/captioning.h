@@ -15,7 +15,7 @@
 
 #include "data/cirr.h"
 #include "dist/communicator.h"
-#include "launcher/config.h"
+#include "config/experiment_config.h"
 
 namespace spn {
 

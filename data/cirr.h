@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/protocol.h"
+
 namespace spn {
 
 struct CirrTriplet {
@@ -30,8 +32,6 @@ struct CirrTriplet {
   std::vector<std::string> captions;
 };
 
-// Which protocol evaluates a split.
-enum class AnnotationFormat { kCirr, kFashionIq, kCirco };
 
 struct CirrSplit {
   std::string name;

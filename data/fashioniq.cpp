@@ -34,18 +34,18 @@ std::string capitalize(const std::string& text) {
   return utf8;
 }
 
-std::string first_part(const std::string& caption, const std::string& caption_join) {
-  return caption_join == "capitalized" ? capitalize(strip_caption(caption)) : strip_caption(caption);
+std::string first_part(const std::string& caption, CaptionJoin caption_join) {
+  return caption_join == CaptionJoin::Capitalized ? capitalize(strip_caption(caption)) : strip_caption(caption);
 }
 
 }  // namespace
 
-std::string join_fashioniq_captions(const std::vector<std::string>& captions, const std::string& caption_join) {
+std::string join_fashioniq_captions(const std::vector<std::string>& captions, CaptionJoin caption_join) {
   return fashioniq_caption_variant(captions, 0, caption_join);
 }
 
 std::string fashioniq_caption_variant(const std::vector<std::string>& captions, int variant,
-                                      const std::string& caption_join) {
+                                      CaptionJoin caption_join) {
   const std::string& a = captions.at(variant == 1 || variant == 3 ? 1 : 0);
   const std::string& b = captions.at(variant == 1 || variant == 3 ? 0 : 1);
   if (variant >= 2) return first_part(a, caption_join);
@@ -54,8 +54,6 @@ std::string fashioniq_caption_variant(const std::vector<std::string>& captions, 
 
 CirrSplit load_fashioniq_split(const std::filesystem::path& root, const std::string& split_name,
                                const FashionIqOptions& options) {
-  if (options.caption_join != "capitalized" && options.caption_join != "plain")
-    throw UserError("unknown FashionIQ caption join \"" + options.caption_join + "\" (capitalized, plain)");
   CirrSplit split;
   split.name = split_name;
   split.root = root;

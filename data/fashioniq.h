@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/choices.h"
 #include "data/cirr.h"
 
 namespace spn {
@@ -20,7 +21,7 @@ struct FashionIqOptions {
   // str.capitalize does, both stripped of '.', '?', ',' and ' ' at the ends (the
   // expression of CLIP4CIR's validate.py, which the BLIP/SPRC code inherits);
   // "plain": the same without capitalising.
-  std::string caption_join = "capitalized";
+  CaptionJoin caption_join = CaptionJoin::Capitalized;
   std::string image_extension = "png";
 };
 
@@ -29,12 +30,12 @@ CirrSplit load_fashioniq_split(const std::filesystem::path& root, const std::str
                                const FashionIqOptions& options);
 
 // The evaluation text of a triplet's two captions under `caption_join`.
-std::string join_fashioniq_captions(const std::vector<std::string>& captions, const std::string& caption_join);
+std::string join_fashioniq_captions(const std::vector<std::string>& captions, CaptionJoin caption_join);
 
 // CLIP4CIR's randomised training text, `variant` 0..3 drawn uniformly: "c1 and c2",
 // "c2 and c1", "c1", "c2" (first part capitalised under "capitalized").
 inline constexpr int kFashionIqCaptionVariants = 4;
 std::string fashioniq_caption_variant(const std::vector<std::string>& captions, int variant,
-                                      const std::string& caption_join);
+                                      CaptionJoin caption_join);
 
 }  // namespace spn

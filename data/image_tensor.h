@@ -8,7 +8,7 @@
 #include "data/cirr.h"
 #include "data/image_transform.h"
 #include "dist/communicator.h"
-#include "launcher/config.h"
+#include "config/data_config.h"
 
 namespace spn {
 

@@ -46,8 +46,8 @@ at::Tensor transform_image(const RgbImage& image, const ImageTransform& transfor
   const at::Tensor hwc =
       at::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, 3}, at::kByte);
   const at::Tensor chw = hwc.permute({2, 0, 1});
-  if (transform.mode == "center_crop") return resize_and_center_crop(chw, transform.size);
-  if (transform.mode == "targetpad")
+  if (transform.mode == Preprocess::CenterCrop) return resize_and_center_crop(chw, transform.size);
+  if (transform.mode == Preprocess::TargetPad)
     return resize_and_center_crop(target_pad(chw, transform.target_ratio), transform.size);
   if (image.height == transform.size && image.width == transform.size) return chw.contiguous();
   return to_uint8(

@@ -13,13 +13,14 @@
 
 #include <string>
 
+#include "config/choices.h"
 #include "data/image_io.h"
 
 namespace spn {
 
 struct ImageTransform {
   int64_t size = 64;
-  std::string mode = "resize";  // "resize" | "center_crop" | "targetpad"
+  Preprocess mode = Preprocess::Resize;
   double target_ratio = 1.25;
 };
 

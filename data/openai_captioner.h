@@ -10,7 +10,7 @@
 #include <string>
 
 #include "data/captioning.h"
-#include "launcher/config.h"
+#include "config/positives_config.h"
 
 namespace spn {
 

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/visible_path.h"
 #include "core/hash.h"
 #include "core/progress.h"
 #include "data/shapes_render.h"
@@ -95,6 +96,15 @@ std::string recorded_fingerprint(const fs::path& root) {
   }
 }
 
+constexpr const char* kIncomplete = "(incomplete)";
+
+// What `root` holds: "" (nothing), kIncomplete, or the recorded fingerprint.
+std::string benchmark_state(const fs::path& root) {
+  if (!visible_here(root)) return "";
+  const std::string found = recorded_fingerprint(root);
+  return found.empty() ? kIncomplete : found;
+}
+
 }  // namespace
 
 std::string shapes_fingerprint(const ShapesConfig& config) {
@@ -149,10 +159,11 @@ ShapesPlan plan_shapes_benchmark(const ShapesConfig& config) {
 bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, const fs::path& root,
                              bool show_progress) {
   const std::string fingerprint = shapes_fingerprint(config);
-  if (fs::exists(root)) {
-    const std::string found = recorded_fingerprint(root);
+  // Rank 0 looks, so every rank takes the same branch.
+  const std::string found = broadcast_string(comm, comm.rank() == 0 ? benchmark_state(root) : "", 0);
+  if (!found.empty()) {
     if (found == fingerprint) return false;
-    if (found.empty())
+    if (found == kIncomplete)
       throw UserError("data.root: " + root.string() +
                       " exists but is not a complete built-in benchmark (no generator.json); "
                       "remove it or choose another data.root");

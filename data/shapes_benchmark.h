@@ -18,7 +18,7 @@
 
 #include "data/shapes_scene.h"
 #include "dist/communicator.h"
-#include "launcher/config.h"
+#include "config/data_config.h"
 
 namespace spn {
 

@@ -5,7 +5,7 @@
 namespace spn {
 
 CirrSplit load_split(const DataConfig& data, const std::string& name) {
-  if (data.kind == "fashioniq") {
+  if (data.kind == DataKind::FashionIq) {
     FashionIqOptions options;
     options.categories = data.fashioniq.categories;
     options.caption_join = data.fashioniq.caption_join;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "data/cirr.h"
-#include "launcher/config.h"
+#include "config/data_config.h"
 
 namespace spn {
 

@@ -33,6 +33,10 @@ class Communicator {
   virtual std::string library_version() const = 0;
 
   virtual void barrier() = 0;
+  // A barrier that gives up after `seconds`; true when every rank arrived. It has a
+  // channel of its own, so ranks can agree after an error even when a peer may be
+  // stuck in another collective (then it returns false and the job must end).
+  virtual bool barrier_within(double seconds) = 0;
   // In place: every rank ends with root's values.
   virtual void broadcast(at::Tensor& tensor, int root) = 0;
   // In place, element-wise over ranks.
@@ -67,5 +71,9 @@ std::string broadcast_string(Communicator& comm, const std::string& value, int r
 // Whether a shared record exists must be decided once: a rank that looked a moment
 // later could see a file another rank has just written, and take another branch.
 std::string broadcast_file_text(Communicator& comm, const std::filesystem::path& path);
+
+// Whether rank 0 sees `path`, on every rank: the one way a shared filesystem fact
+// (a completion marker, a bank, a checkpoint) decides a branch.
+bool rank0_sees(Communicator& comm, const std::filesystem::path& path);
 
 }  // namespace spn

@@ -15,13 +15,13 @@
 
 #include <vector>
 
+#include "config/choices.h"
 #include "dist/communicator.h"
 
 namespace spn {
 
 // How a query with several positives is scored: -log of the summed softmax mass of its
 // positives (log-sum-exp over positives), or the mean of -log softmax over them.
-enum class MultiPositive { LogSumExp, Mean };
 
 struct SoftmaxTargets {
   std::vector<std::vector<int64_t>> positives;  // per query: global bank ids, at least one

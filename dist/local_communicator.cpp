@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "core/files.h"
+#include "core/visible_path.h"
 #include "dist/communicator.h"
 
 namespace spn {
@@ -21,6 +22,7 @@ class LocalCommunicator : public Communicator {
   std::string backend() const override { return "local"; }
   std::string library_version() const override { return "none"; }
   void barrier() override {}
+  bool barrier_within(double) override { return true; }
   void broadcast(at::Tensor&, int) override {}
   void all_reduce(at::Tensor&, ReduceOp) override {}
   at::Tensor all_gather(const at::Tensor& local) override { return local.clone(); }
@@ -39,7 +41,11 @@ std::string broadcast_string(Communicator& comm, const std::string& value, int r
 }
 
 std::string broadcast_file_text(Communicator& comm, const std::filesystem::path& path) {
-  return broadcast_string(comm, comm.rank() == 0 && std::filesystem::exists(path) ? read_file(path) : "", 0);
+  return broadcast_string(comm, comm.rank() == 0 && visible_here(path) ? read_file(path) : "", 0);
+}
+
+bool rank0_sees(Communicator& comm, const std::filesystem::path& path) {
+  return broadcast_string(comm, comm.rank() == 0 && visible_here(path) ? "1" : "0", 0) == "1";
 }
 
 }  // namespace spn

@@ -53,6 +53,7 @@ class MpiCommunicator : public Communicator {
     MPI_Comm_rank(node, &local_rank_);
     MPI_Comm_size(node, &local_size_);
     MPI_Comm_free(&node);
+    MPI_Comm_dup(MPI_COMM_WORLD, &agreement_);
   }
 
   int rank() const override { return rank_; }
@@ -80,6 +81,21 @@ class MpiCommunicator : public Communicator {
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       MPI_Test(&request, &done, MPI_STATUS_IGNORE);
     }
+  }
+
+  // On a communicator of its own: a peer stuck in a collective of the world cannot
+  // match it by mistake, and a rank that waits in vain gives up.
+  bool barrier_within(double seconds) override {
+    MPI_Request request;
+    MPI_Ibarrier(agreement_, &request);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    int done = 0;
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    }
+    return done != 0;  // when not, the job is about to end; the request is left behind
   }
 
   void broadcast(at::Tensor& tensor, int root) override {
@@ -158,6 +174,7 @@ class MpiCommunicator : public Communicator {
 
  private:
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  MPI_Comm agreement_ = MPI_COMM_NULL;  // barrier_within's own channel
 };
 
 }  // namespace

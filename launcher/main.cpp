@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "dist/communicator.h"
 #include "embedded_quickstart.h"
-#include "launcher/config.h"
+#include "config/config_file.h"
 #include "launcher/pipeline.h"
 #include "launcher/sweep.h"
 #include "track/mlflow_export.h"

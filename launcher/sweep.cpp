@@ -14,8 +14,9 @@
 #include "core/files.h"
 #include "core/hash.h"
 #include "core/random.h"
-#include "launcher/config.h"
+#include "config/config_file.h"
 #include "launcher/pipeline.h"
+#include "launcher/sweep_manifest.h"
 #include "track/run_contents.h"
 
 namespace spn {
@@ -128,6 +129,21 @@ Assignments table_assignments(const std::string& file, const toml::table& table,
   return assignments;
 }
 
+// Every rank's view of a variant's outcome: the first rank's error in rank order, or ""
+// when every rank finished. Ranks that failed alike (a bad config, a bad input every
+// rank read) all arrive here and the sweep goes on. A rank that failed alone finds its
+// peers stuck in a collective of the run; it gives up waiting and ends the job.
+std::string agreed_error(Communicator& comm, const std::string& error) {
+  constexpr double kAgreementSeconds = 60;
+  if (!comm.barrier_within(kAgreementSeconds)) {
+    if (!error.empty()) throw UserError(error);
+    throw std::runtime_error("another rank did not finish the variant; ending the job");
+  }
+  for (const std::string& seen : comm.all_gather_string(error))
+    if (!seen.empty()) return seen;
+  return "";
+}
+
 }  // namespace
 
 bool is_sweep_file(const std::string& path) {
@@ -218,38 +234,22 @@ void run_sweep(Communicator& comm, const SweepDefinition& sweep, const CommandLi
   const fs::path dir = fs::path(base.runs_dir) / "sweeps" / sweep.name;
 
   // The manifest pins what the sweep is; a rerun of a changed sweep is refused.
-  json variant_labels = json::array();
+  std::vector<std::string> variant_labels;
   for (const SweepVariant& variant : sweep.variants) variant_labels.push_back(variant.label);
-  const std::string base_fingerprint = hex64(fnv1a(config_to_toml(base)));
-  const json manifest = {{"sweep_file", sweep.file},
-                         {"base", sweep.base},
-                         {"base_config_fingerprint", base_fingerprint},
-                         {"fingerprint", hex64(fnv1a(base_fingerprint + variant_labels.dump()))},
-                         {"variants", variant_labels}};
+  const json manifest = make_sweep_manifest(sweep.file, sweep.base, common, variant_labels, base);
   const fs::path manifest_path = dir / "manifest.json";
   const std::string recorded = broadcast_file_text(comm, manifest_path);
   if (!recorded.empty()) {
-    const json previous = json::parse(recorded);
-    if (previous.value("fingerprint", "") != manifest["fingerprint"]) {
-      std::string change;
-      if (previous.value("base_config_fingerprint", "") != base_fingerprint)
-        change = "the base experiment or [sweep.fixed] / --set resolve to another config";
-      std::set<std::string> before, now;
-      for (const auto& label : previous.value("variants", json::array())) before.insert(label.get<std::string>());
-      for (const auto& label : variant_labels) now.insert(label.get<std::string>());
-      for (const auto& label : now)
-        if (!before.count(label)) change += (change.empty() ? "" : "; ") + std::string("added variant '") + label + "'";
-      for (const auto& label : before)
-        if (!now.count(label)) change += (change.empty() ? "" : "; ") + std::string("removed variant '") + label + "'";
-      if (change.empty()) change = "the variants are in another order";
+    const std::string change = sweep_manifest_change(json::parse(recorded), manifest);
+    if (!change.empty())
       throw UserError(sweep.file + ": this sweep changed since " + dir.string() + " was started: " + change +
                       ". Give it a new [sweep] name, or remove that directory to start over");
-    }
     spdlog::info("sweep {}: resuming in {}", sweep.name, dir.string());
   } else {
-    if (comm.rank() == 0) write_file_atomic(manifest_path, manifest.dump(2) + "\n");
     spdlog::info("sweep {}: {} variants in {}", sweep.name, sweep.variants.size(), dir.string());
   }
+  // A new manifest, or one rewritten by a newer spn that knows more keys.
+  if (comm.rank() == 0 && recorded != manifest.dump(2) + "\n") write_file_atomic(manifest_path, manifest.dump(2) + "\n");
 
   json table = json::array();
   for (const SweepVariant& variant : sweep.variants) {
@@ -280,18 +280,22 @@ void run_sweep(Communicator& comm, const SweepDefinition& sweep, const CommandLi
     overrides.insert(overrides.end(), sweep.variants[i].overrides.begin(), sweep.variants[i].overrides.end());
     CommandLine variant_command = command;
     variant_command.overrides = overrides;
+    std::string error;
     try {
       run_experiment(comm, load_config(sweep.base, overrides), variant_command, "");
-      row["status"] = "finished";
-    } catch (const UserError& error) {
-      // An error of the input, seen by every rank alike; the others end the job.
+    } catch (const UserError& failure) {
+      error = failure.what();
+    }
+    const std::string outcome_error = agreed_error(comm, error);
+    if (!outcome_error.empty()) {
       row["status"] = "failed";
-      row["error"] = error.what();
+      row["error"] = outcome_error;
       write_table();
-      spdlog::error("sweep {}: {} failed: {}", sweep.name, row["variant"].get<std::string>(), error.what());
-      if (sweep.on_failure == "stop") throw;
+      spdlog::error("sweep {}: {} failed: {}", sweep.name, row["variant"].get<std::string>(), outcome_error);
+      if (sweep.on_failure == "stop") throw UserError(outcome_error);
       continue;
     }
+    row["status"] = "finished";
     write_table();
   }
   write_table();

@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "launcher/config.h"
+#include "config/experiment_config.h"
 #include "models/interfaces.h"
 
 namespace spn {

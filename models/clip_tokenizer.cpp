@@ -250,12 +250,6 @@ nlohmann::json parse_json_file(const std::filesystem::path& path) {
 
 }  // namespace
 
-TruncationPolicy truncation_policy_from_name(const std::string& name) {
-  if (name == "truncate") return TruncationPolicy::kTruncate;
-  if (name == "error") return TruncationPolicy::kError;
-  throw UserError("unknown truncation policy \"" + name + "\" (truncate, error)");
-}
-
 ClipTokenizer::ClipTokenizer(std::unordered_map<std::string, int64_t> vocab, const std::vector<std::string>& merges)
     : vocab_(std::move(vocab)) {
   for (size_t rank = 0; rank < merges.size(); ++rank) merge_ranks_.emplace(merges[rank], static_cast<int64_t>(rank));

@@ -21,17 +21,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/choices.h"
 #include "data/tokenizer.h"
 
 namespace spn {
-
-enum class TruncationPolicy {
-  kTruncate,  // keep the first context_length - 1 tokens and end with <|endoftext|> (open_clip)
-  kError,     // a UserError naming the text (OpenAI's clip.tokenize without truncate=True)
-};
-
-// "truncate" | "error"; anything else is a UserError.
-TruncationPolicy truncation_policy_from_name(const std::string& name);
 
 class ClipTokenizer : public Tokenizer {
  public:

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "launcher/config.h"
+#include "config/experiment_config.h"
 #include "models/interfaces.h"
 
 namespace spn {

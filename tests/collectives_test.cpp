@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
+#include <thread>
+
 #include "dist/autograd_collectives.h"
 #include "dist/gradient_sync.h"
 #include "dist/sharding.h"
@@ -108,6 +111,22 @@ TEST(DistCollectives, GradientSyncSumsEveryParameterAcrossBuckets) {
   std::vector<torch::Tensor> state = {torch::full({2}, static_cast<float>(comm.rank()))};
   broadcast_tensors(comm, state, 0);
   EXPECT_TRUE(at::equal(state[0], torch::zeros({2})));
+}
+
+// What a sweep's ranks do after a variant failed: they all arrive, or the ones that
+// wait give up instead of hanging.
+TEST(DistCollectives, BarrierWithinGivesUpOnAnAbsentPeer) {
+  Communicator& comm = world();
+  EXPECT_TRUE(comm.barrier_within(60));
+  if (comm.size() > 1) {
+    if (comm.rank() == 0) {
+      EXPECT_FALSE(comm.barrier_within(0.2));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      EXPECT_TRUE(comm.barrier_within(60));  // rank 0's abandoned barrier completes theirs
+    }
+  }
+  comm.barrier();
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "launcher/config.h"
+#include "config/config_file.h"
 
 namespace spn {
 namespace {
@@ -56,7 +56,7 @@ TEST(Config, SyntaxErrorNamesLine) {
 TEST(Config, OverridesAreValidatedAndNamed) {
   const ExperimentConfig config = load_config_text("", "exp.toml", {"stage1.lr=3e-4", "data.kind=cirr", "name=abc"});
   EXPECT_DOUBLE_EQ(config.stage1.lr, 3e-4);
-  EXPECT_EQ(config.data.kind, "cirr");
+  EXPECT_EQ(config.data.kind, DataKind::Cirr);
   EXPECT_EQ(config.name, "abc");
   EXPECT_NE(error_of("", {"stage1.lr=-1"}).find("--set stage1.lr=-1: stage1.lr: must be in"), std::string::npos);
   EXPECT_NE(error_of("", {"stage1.typo=1"}).find("--set stage1.typo=1: stage1.typo: unknown key"), std::string::npos);
@@ -93,6 +93,56 @@ TEST(Config, ResolvedConfigRoundTrips) {
 
 TEST(Config, MissingFile) {
   EXPECT_THROW(load_config("/nonexistent/exp.toml", {}), UserError);
+}
+
+// Rules across keys fail when the config is read, naming the key and where it was set.
+TEST(Config, CrossKeyRulesAreCheckedAtLoad) {
+  const auto error_of = [](const std::vector<std::string>& overrides) -> std::string {
+    try {
+      load_config_text("", "exp.toml", overrides);
+    } catch (const UserError& error) {
+      return error.what();
+    }
+    return "";
+  };
+  EXPECT_NE(error_of({"data.kind=fashioniq", "stage2.select_metric=Rsubset@1"})
+                .find("--set stage2.select_metric=Rsubset@1: stage2.select_metric: \"Rsubset@1\" is not a FashionIQ "
+                      "metric (data.kind = \"fashioniq\"): one of dress/R@10, dress/R@50, shirt/R@10"),
+            std::string::npos)
+      << error_of({"data.kind=fashioniq", "stage2.select_metric=Rsubset@1"});
+  EXPECT_EQ(error_of({"data.kind=fashioniq", "stage2.select_metric=dress/R@50"}), "");
+  EXPECT_NE(error_of({"stage2.select_metric=R@20"}).find("is not a CIRR metric"), std::string::npos);
+  EXPECT_EQ(load_config_text("", "exp.toml", {"data.kind=cirr", "stage2.select_metric=Rsubset@2"}).stage2.select_metric,
+            "Rsubset@2");
+  EXPECT_NE(error_of({"positives.enabled=true"}).find("positives.enabled: the generated triplets would never be trained on"),
+            std::string::npos);
+  EXPECT_EQ(error_of({"positives.enabled=true", "stage2.enabled=true"}), "");
+  EXPECT_NE(error_of({"positives.warmup_encoder=true", "positives.encoder_checkpoint='x.pt'"})
+                .find("positives.warmup_encoder: positives.encoder_checkpoint already names the mining encoder"),
+            std::string::npos);
+  EXPECT_NE(error_of({"positives.rank_lo=20", "positives.rank_hi=20"}).find("positives.rank_lo: the window [20, 20)"),
+            std::string::npos);
+  EXPECT_NE(error_of({"data.kind=fashioniq", "eval.submission_split=test"})
+                .find("eval.submission_split: FashionIQ has no test server"),
+            std::string::npos);
+}
+
+// Choices are enums once read, and written back by the names they were read with.
+TEST(Config, ChoicesRoundTripThroughTheirNames) {
+  const ExperimentConfig config = load_config_text(
+      "", "exp.toml",
+      {"stage2.bank_mode=replicated", "stage2.negatives=sample", "stage1.negatives=['text', 'query']",
+       "data.preprocess=targetpad", "eval.remove_reference=yes"});
+  EXPECT_EQ(config.stage2.bank_mode, BankMode::Replicated);
+  EXPECT_EQ(config.stage2.negatives, Stage2Negatives::Sample);
+  EXPECT_EQ(config.stage1.negatives, (std::vector<NegativeType>{NegativeType::Text, NegativeType::Query}));
+  EXPECT_EQ(config.data.preprocess, Preprocess::TargetPad);
+  EXPECT_EQ(config.eval.remove_reference, RemoveReference::Yes);
+  const std::string toml = config_to_toml(config);
+  EXPECT_NE(toml.find("bank_mode = 'replicated'"), std::string::npos) << toml;
+  EXPECT_NE(toml.find("negatives = [ 'text', 'query' ]"), std::string::npos) << toml;
+  const ExperimentConfig again = load_config_text(toml, "resolved.toml", {});
+  EXPECT_EQ(config_to_toml(again), toml);
 }
 
 TEST(Config, ReferenceListsEveryKey) {

@@ -32,12 +32,12 @@ at::Tensor unit_rows(at::Tensor x) { return x / x.norm(2, 1, true); }
 
 TEST(FashionIq, CaptionJoiningFollowsCLIP4CIR) {
   const std::vector<std::string> captions = {" is RED and Shiny. ", "has long sleeves?,"};
-  EXPECT_EQ(join_fashioniq_captions(captions, "capitalized"), "Is red and shiny and has long sleeves");
-  EXPECT_EQ(join_fashioniq_captions(captions, "plain"), "is RED and Shiny and has long sleeves");
-  EXPECT_EQ(fashioniq_caption_variant(captions, 1, "capitalized"), "Has long sleeves and is RED and Shiny");
-  EXPECT_EQ(fashioniq_caption_variant(captions, 2, "capitalized"), "Is red and shiny");
-  EXPECT_EQ(fashioniq_caption_variant(captions, 3, "plain"), "has long sleeves");
-  EXPECT_EQ(join_fashioniq_captions({"élan", "x"}, "capitalized"), "Élan and x");
+  EXPECT_EQ(join_fashioniq_captions(captions, CaptionJoin::Capitalized), "Is red and shiny and has long sleeves");
+  EXPECT_EQ(join_fashioniq_captions(captions, CaptionJoin::Plain), "is RED and Shiny and has long sleeves");
+  EXPECT_EQ(fashioniq_caption_variant(captions, 1, CaptionJoin::Capitalized), "Has long sleeves and is RED and Shiny");
+  EXPECT_EQ(fashioniq_caption_variant(captions, 2, CaptionJoin::Capitalized), "Is red and shiny");
+  EXPECT_EQ(fashioniq_caption_variant(captions, 3, CaptionJoin::Plain), "has long sleeves");
+  EXPECT_EQ(join_fashioniq_captions({"élan", "x"}, CaptionJoin::Capitalized), "Élan and x");
 }
 
 TEST(FashionIq, ValLoadsWithThePublishedCounts) {

@@ -27,7 +27,7 @@ std::shared_ptr<CirModel> seeded_model(const ExperimentConfig& config, torch::Dt
 
 void expect_gradients_match_single_process(const std::string& text_encoder, const std::string& head,
                                            int64_t global_batch,
-                                           const std::vector<std::string>& negatives = {"target"}) {
+                                           const std::vector<NegativeType>& negatives = {NegativeType::Target}) {
   Communicator& comm = world();
   ExperimentConfig config = testing::tiny_config(text_encoder, head);
   config.stage1.negatives = negatives;
@@ -63,12 +63,12 @@ TEST(DistStage1, LossAndEveryGradientEqualSingleProcess) {
 }
 
 TEST(DistStage1, EveryNegativeTypeAndTheirMixMatchSingleProcess) {
-  for (const char* type : {"query", "reference", "text"}) {
-    SCOPED_TRACE(type);
+  for (NegativeType type : {NegativeType::Query, NegativeType::Reference, NegativeType::Text}) {
+    SCOPED_TRACE(choice_name(type));
     expect_gradients_match_single_process("gru", "combiner", 7, {type});
   }
-  expect_gradients_match_single_process("bow", "sum", 5, {"target", "query", "reference", "text"});
-  expect_gradients_match_single_process("gru", "sum", 2, {"reference", "text"});  // W = 3: an empty slice
+  expect_gradients_match_single_process("bow", "sum", 5, {NegativeType::Target, NegativeType::Query, NegativeType::Reference, NegativeType::Text});
+  expect_gradients_match_single_process("gru", "sum", 2, {NegativeType::Reference, NegativeType::Text});  // W = 3: an empty slice
 }
 
 // Each negative type against the formula written out pair by pair.

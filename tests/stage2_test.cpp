@@ -3,6 +3,8 @@
 // parameters over 10 steps, the target side untouched; bank row lookup; the targets a
 // batch of triplets gets.
 #include <gtest/gtest.h>
+
+#include <optional>
 #include <torch/torch.h>
 
 #include "data/batch_sampler.h"
@@ -33,7 +35,7 @@ CandidateBank bank_for(Communicator& comm, const torch::Tensor& whole, bool repl
 struct Variant {
   bool replicated = false;
   bool ignore_reference = false;
-  std::string multi_positive;  // "" = one positive per query
+  std::optional<MultiPositive> multi_positive;  // none = one positive per query
 };
 
 TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
@@ -47,7 +49,7 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
   auto run = [&](Communicator& c, const Variant& variant) {
     ExperimentConfig config = testing::tiny_config();
     config.stage2.chunk = 5;
-    if (!variant.multi_positive.empty()) config.stage2.multi_positive = variant.multi_positive;
+    if (variant.multi_positive) config.stage2.multi_positive = *variant.multi_positive;
     torch::manual_seed(7);
     auto model = make_cir_model(config, testing::kTestVocab);
     std::vector<torch::Tensor> target_side_before;
@@ -59,7 +61,7 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
       SoftmaxTargets targets;
       for (int64_t t : sampler.global_batch(s)) {
         targets.positives.push_back({(t * 5) % kBankRows});
-        if (!variant.multi_positive.empty() && t % 3 == 0) targets.positives.back().push_back((t * 7 + 1) % kBankRows);
+        if (variant.multi_positive && t % 3 == 0) targets.positives.back().push_back((t * 7 + 1) % kBankRows);
         if (variant.ignore_reference) targets.ignored.push_back({(t * 5 + 1) % kBankRows});
       }
       const auto local = torch::tensor(sampler.local_batch(s, c.size(), c.rank()), torch::kLong);
@@ -71,11 +73,13 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
     return std::make_pair(losses, model);
   };
 
-  for (const Variant& variant : {Variant{false, false, ""}, Variant{false, true, ""}, Variant{true, false, ""},
-                                 Variant{true, true, "mean"}, Variant{false, false, "logsumexp"},
-                                 Variant{false, true, "mean"}}) {
+  for (const Variant& variant :
+       {Variant{false, false, {}}, Variant{false, true, {}}, Variant{true, false, {}},
+        Variant{true, true, MultiPositive::Mean}, Variant{false, false, MultiPositive::LogSumExp},
+        Variant{false, true, MultiPositive::Mean}}) {
     SCOPED_TRACE("replicated " + std::to_string(variant.replicated) + ", ignore " +
-                 std::to_string(variant.ignore_reference) + ", multi-positive '" + variant.multi_positive + "'");
+                 std::to_string(variant.ignore_reference) + ", multi-positive '" +
+                 (variant.multi_positive ? choice_name(*variant.multi_positive) : "") + "'");
     auto [losses, model] = run(comm, variant);
     auto local = make_local_communicator();
     auto [reference_losses, reference_model] = run(*local, Variant{false, variant.ignore_reference,
@@ -111,7 +115,7 @@ TEST(Stage2Targets, PositivesIgnoredReferencesAndCandidatesFollowTheConfig) {
   EXPECT_EQ(targets.positives, (std::vector<std::vector<int64_t>>{{4}, {1}}));
   EXPECT_TRUE(targets.ignored.empty());
 
-  config.positives = "target_soft";
+  config.positives = TargetPositives::TargetSoft;
   config.ignore_reference = true;
   targets = stage2_targets(data, batch, config, 6, 1);
   EXPECT_EQ(targets.positives, (std::vector<std::vector<int64_t>>{{4, 0}, {1, 5}}));
@@ -120,15 +124,15 @@ TEST(Stage2Targets, PositivesIgnoredReferencesAndCandidatesFollowTheConfig) {
   EXPECT_TRUE(targets.candidates.empty()) << "the whole bank by default";
 
   // In-batch negatives: the batch's positives are the only candidates.
-  config.negatives = "batch";
+  config.negatives = Stage2Negatives::Batch;
   targets = stage2_targets(data, batch, config, 6, 1);
   EXPECT_EQ(targets.candidates, (std::vector<int64_t>{0, 1, 4, 5}));
 
   // Sampled negatives: the positives plus a seeded draw, the same for the same batch
   // and seed (so on every rank), another for another batch; all rows when the bank is
   // smaller than the sample.
-  config.positives = "target";
-  config.negatives = "sample";
+  config.positives = TargetPositives::Target;
+  config.negatives = Stage2Negatives::Sample;
   config.negative_samples = 2;
   const std::vector<int64_t> wide = stage2_targets(data, batch, config, 1000, 1).candidates;
   EXPECT_EQ(wide, stage2_targets(data, batch, config, 1000, 1).candidates);

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "launcher/config.h"
+#include "config/config_file.h"
 #include "launcher/sweep.h"
 #include "test_files.h"
 

@@ -5,7 +5,7 @@
 #include <set>
 #include <algorithm>
 
-#include "train/cirr_metrics.h"
+#include "config/protocol.h"
 
 namespace spn {
 namespace {
@@ -98,18 +98,28 @@ ReportData gather_report(const fs::path& dir) {
   }
 
   std::set<std::string> stages;
+  std::vector<std::string> recorded;  // metric names, in the order first met
   for (const ReportRun& run : report.runs) {
     auto variant = std::find_if(report.variants.begin(), report.variants.end(),
                                 [&](const ReportVariant& v) { return v.label == run.label; });
     if (variant == report.variants.end()) variant = report.variants.insert(variant, ReportVariant{run.label, {}, {}});
     variant->runs.push_back(&run);
-    for (const auto& [stage, splits] : run.results.items())
-      if (splits.is_object() && splits.contains(report.split) && splits[report.split].is_object()) stages.insert(stage);
+    for (const auto& [stage, splits] : run.results.items()) {
+      if (!splits.is_object() || !splits.contains(report.split) || !splits[report.split].is_object()) continue;
+      stages.insert(stage);
+      for (const auto& [metric, value] : splits[report.split].items())
+        if (std::find(recorded.begin(), recorded.end(), metric) == recorded.end()) recorded.push_back(metric);
+    }
   }
   report.stages.assign(stages.begin(), stages.end());  // "stage1" < "stage2"
+  report.metrics = metric_columns(recorded);
   for (ReportVariant& variant : report.variants)
-    for (const std::string& stage : report.stages)
-      for (const std::string& metric : cirr_metric_names()) {
+    for (const std::string& stage : report.stages) {
+      variant.finished[stage] = 0;
+      for (const ReportRun* run : variant.runs)
+        variant.finished[stage] += run->state == "finished" && run->results.contains(stage) &&
+                                   run->results[stage].contains(report.split);
+      for (const std::string& metric : report.metrics) {
         std::vector<double> values;
         for (const ReportRun* run : variant.runs) {
           if (run->state != "finished" || !run->results.contains(stage)) continue;
@@ -118,6 +128,7 @@ ReportData gather_report(const fs::path& dir) {
         }
         variant.metrics[stage][metric] = summarize(values);
       }
+    }
   return report;
 }
 

@@ -35,6 +35,7 @@ struct ReportVariant {
   std::vector<const ReportRun*> runs;
   // [stage][metric] over the finished runs that have it, stages as in results.json.
   std::map<std::string, std::map<std::string, Summary>> metrics;
+  std::map<std::string, int> finished;  // [stage]: finished runs with results of that stage
 };
 
 struct ReportData {
@@ -43,6 +44,7 @@ struct ReportData {
   std::vector<ReportRun> runs;
   std::vector<ReportVariant> variants;       // in first-appearance order
   std::vector<std::string> stages;           // stages with metrics, in pipeline order
+  std::vector<std::string> metrics;          // the protocol's metric names the runs recorded, in table order
   std::vector<std::string> differing_keys;   // keys every run sets, to different values (seed included)
   std::vector<std::string> partial_keys;     // keys only some runs set (runs of different spn versions)
 };

@@ -4,7 +4,7 @@
 
 #include "core/files.h"
 #include "embedded_report_charts.h"
-#include "train/cirr_metrics.h"
+#include "config/protocol.h"
 
 namespace spn {
 namespace {
@@ -70,11 +70,11 @@ std::string run_name(const ReportRun& run) {
 
 Table results_table(const ReportData& report, const std::string& stage) {
   Table table{{"variant", "finished runs"}, {}};
-  for (const std::string& metric : cirr_metric_names()) table.header.push_back(metric);
+  for (const std::string& metric : report.metrics) table.header.push_back(metric);
   for (const ReportVariant& variant : report.variants) {
     const auto& metrics = variant.metrics.at(stage);
-    std::vector<std::string> row = {variant.label, std::to_string(metrics.at("R@1").count)};
-    for (const std::string& metric : cirr_metric_names()) row.push_back(format_summary(metrics.at(metric)));
+    std::vector<std::string> row = {variant.label, std::to_string(variant.finished.at(stage))};
+    for (const std::string& metric : report.metrics) row.push_back(format_summary(metrics.at(metric)));
     table.rows.push_back(row);
   }
   return table;
@@ -82,14 +82,15 @@ Table results_table(const ReportData& report, const std::string& stage) {
 
 Table runs_table(const ReportData& report) {
   Table table{{"variant", "seed", "status"}, {}};
-  for (const std::string& stage : report.stages) table.header.push_back(stage + " Avg");
+  for (const std::string& stage : report.stages) table.header.push_back(stage + " " + kAverageMetric);
   table.header.push_back("run directory");
   for (const ReportRun& run : report.runs) {
     std::vector<std::string> row = {run.label, run.seed, run.state};
     for (const std::string& stage : report.stages) {
       const json split = run.results.contains(stage) ? run.results[stage].value(report.split, json::object())
                                                      : json::object();
-      row.push_back(split.contains("Avg") ? format_summary(summarize({split["Avg"].get<double>()})) : "–");
+      row.push_back(split.contains(kAverageMetric) ? format_summary(summarize({split[kAverageMetric].get<double>()}))
+                                                   : "–");
     }
     row.push_back(run.found.dir.string());
     table.rows.push_back(row);
@@ -133,30 +134,32 @@ json chart_data(const ReportData& report) {
     for (const ReportVariant& variant : report.variants) {
       json mean = json::array(), deviation = json::array();
       const auto& metrics = variant.metrics.at(stage);
-      for (const std::string& metric : cirr_metric_names()) {
+      for (const std::string& metric : report.metrics) {
         const Summary& summary = metrics.at(metric);
         mean.push_back(summary.count ? json(summary.mean) : json());
         deviation.push_back(summary.std);
       }
       variants.push_back({{"label", variant.label}, {"mean", mean}, {"std", deviation},
-                          {"count", metrics.at("R@1").count}});
+                          {"count", variant.finished.at(stage)}});
     }
     bars.push_back({{"title", stage + ": " + report.split + " recall per variant (mean ± std over seeds)"},
-                    {"metrics", cirr_metric_names()},
+                    {"metrics", report.metrics},
                     {"variants", variants}});
   }
-  // Curves: each stage's loss per step; recall per epoch where a stage evaluated each epoch.
+  // Curves: each stage's loss per step; the protocol's first metric and Avg per epoch
+  // where a stage evaluated each epoch.
+  const std::string first_metric = report.metrics.empty() ? kAverageMetric : report.metrics.front();
   std::vector<std::string> curve_stages;
-  std::map<std::string, json> loss, per_epoch_r1, per_epoch_avg;
+  std::map<std::string, json> loss, per_epoch_first, per_epoch_avg;
   for (const ReportRun& run : report.runs) {
-    std::map<std::string, json> run_loss, run_r1, run_avg;
+    std::map<std::string, json> run_loss, run_first, run_avg;
     for (const json& line : run.metric_lines) {
       const std::string stage = line.value("stage", "");
       if (line.contains("loss") && line.contains("step") && line["loss"].is_number())
         run_loss[stage].push_back({line["step"], line["loss"]});
       if (line.contains("eval") && line["eval"].is_object() && line.contains("epoch")) {
-        run_r1[stage].push_back({line["epoch"], line["eval"].value("R@1", 0.0)});
-        run_avg[stage].push_back({line["epoch"], line["eval"].value("Avg", 0.0)});
+        run_first[stage].push_back({line["epoch"], line["eval"].value(first_metric, 0.0)});
+        run_avg[stage].push_back({line["epoch"], line["eval"].value(kAverageMetric, 0.0)});
       }
     }
     const auto add = [&](std::map<std::string, json>& into, std::map<std::string, json>& points) {
@@ -167,16 +170,16 @@ json chart_data(const ReportData& report) {
       }
     };
     add(loss, run_loss);
-    add(per_epoch_r1, run_r1);
+    add(per_epoch_first, run_first);
     add(per_epoch_avg, run_avg);
   }
   std::sort(curve_stages.begin(), curve_stages.end());
   json curves = json::array();
   for (const std::string& stage : curve_stages) {
     if (loss.count(stage)) curves.push_back({{"title", stage + ": training loss"}, {"x", "step"}, {"series", loss[stage]}});
-    if (per_epoch_r1.count(stage)) {
-      curves.push_back({{"title", stage + ": " + report.split + " R@1 after each epoch"}, {"x", "epoch"},
-                        {"series", per_epoch_r1[stage]}});
+    if (per_epoch_first.count(stage)) {
+      curves.push_back({{"title", stage + ": " + report.split + " " + first_metric + " after each epoch"}, {"x", "epoch"},
+                        {"series", per_epoch_first[stage]}});
       curves.push_back({{"title", stage + ": " + report.split + " Avg after each epoch"}, {"x", "epoch"},
                         {"series", per_epoch_avg[stage]}});
     }

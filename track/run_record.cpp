@@ -37,8 +37,8 @@ std::string RunRecord::default_run_id(const std::string& resolved_toml) {
 RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const std::string& resolved_toml,
                      const std::string& run_id)
     : comm_(comm), dir_(fs::path(config.runs_dir) / config.name / run_id), resolved_toml_(resolved_toml) {
-  const fs::path recorded = dir_ / "config.toml";
-  if (fs::exists(recorded) && read_file(recorded) != resolved_toml)
+  const std::string recorded = broadcast_file_text(comm, dir_ / "config.toml");
+  if (!recorded.empty() && recorded != resolved_toml)
     throw UserError(dir_.string() + ": this run directory holds a run of a different config (see its config.toml); "
                     "choose another --run-id");
   if (writer()) {
@@ -46,10 +46,9 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
     fs::create_directories(dir_ / "done");
     fs::create_directories(checkpoints_dir());
   }
-  comm_.barrier();
+  recorded_status_ = broadcast_string(comm, writer() ? recorded_state(dir_) : "", 0);
 }
 
-std::string RunRecord::recorded_status() const { return recorded_state(dir_); }
 
 void RunRecord::write_records(const CommandLine& command, const nlohmann::json& environment,
                               const nlohmann::json& seeds) {
@@ -96,7 +95,7 @@ void RunRecord::log_metrics(const nlohmann::json& line) {
   append_tensorboard_scalars(dir_, timed);
 }
 
-void RunRecord::drop_metrics_after(const std::string& stage, int64_t step) {
+void RunRecord::drop_metrics_after(Stage stage, int64_t step) {
   const fs::path path = dir_ / "metrics.jsonl";
   if (!writer() || !fs::exists(path)) return;
   std::istringstream in(read_file(path));
@@ -105,7 +104,7 @@ void RunRecord::drop_metrics_after(const std::string& stage, int64_t step) {
     if (line.empty()) continue;
     try {
       const nlohmann::json entry = nlohmann::json::parse(line);
-      if (entry.value("stage", "") == stage && entry.value("step", int64_t{0}) > step) continue;
+      if (entry.value("stage", "") == stage_name(stage) && entry.value("step", int64_t{0}) > step) continue;
     } catch (const nlohmann::json::exception&) {
       continue;  // a line cut short by a kill
     }
@@ -115,10 +114,10 @@ void RunRecord::drop_metrics_after(const std::string& stage, int64_t step) {
   rebuild_tensorboard_events(dir_);
 }
 
-bool RunRecord::stage_done(const std::string& stage) const { return fs::exists(dir_ / "done" / stage); }
+bool RunRecord::stage_done(Stage stage) const { return rank0_sees(comm_, dir_ / "done" / stage_name(stage)); }
 
-void RunRecord::mark_stage_done(const std::string& stage) {
-  if (writer()) write_file_atomic(dir_ / "done" / stage, nlohmann::json{{"finished", utc_now()}}.dump() + "\n");
+void RunRecord::mark_stage_done(Stage stage) {
+  if (writer()) write_file_atomic(dir_ / "done" / stage_name(stage), nlohmann::json{{"finished", utc_now()}}.dump() + "\n");
   comm_.barrier();
 }
 
@@ -129,8 +128,8 @@ void RunRecord::update_results(const std::function<void(nlohmann::json&)>& chang
   write_file_atomic(dir_ / "results.json", results.dump(2) + "\n");
 }
 
-void RunRecord::record_result(const std::string& stage, const std::string& key, const nlohmann::json& value) {
-  update_results([&](nlohmann::json& results) { results[stage][key] = value; });
+void RunRecord::record_result(Stage stage, const std::string& key, const nlohmann::json& value) {
+  update_results([&](nlohmann::json& results) { results[stage_name(stage)][key] = value; });
 }
 
 void RunRecord::record_artifact(const std::string& name, const fs::path& path) {

@@ -17,7 +17,8 @@
 #include <vector>
 
 #include "dist/communicator.h"
-#include "launcher/config.h"
+#include "config/experiment_config.h"
+#include "track/stage.h"
 
 namespace spn {
 
@@ -42,21 +43,23 @@ class RunRecord {
   std::filesystem::path checkpoints_dir() const { return dir_ / "checkpoints"; }
   bool writer() const { return comm_.rank() == 0; }
 
-  // "" for a new run, else the recorded state ("running", "finished", "failed").
-  std::string recorded_status() const;
+  // "" for a new run, else the state recorded when this record was opened ("running",
+  // "finished", "failed"), as rank 0 read it.
+  const std::string& recorded_status() const { return recorded_status_; }
   void write_records(const CommandLine& command, const nlohmann::json& environment, const nlohmann::json& seeds);
   // Rank 0 normally; the failing rank writes "failed" itself before the job ends.
   void set_status(const std::string& state, const std::string& error = "");
 
   void log_metrics(const nlohmann::json& line);
   // Drops metric lines of `stage` after `step` (a resumed stage logs them again).
-  void drop_metrics_after(const std::string& stage, int64_t step);
+  void drop_metrics_after(Stage stage, int64_t step);
 
-  bool stage_done(const std::string& stage) const;
-  void mark_stage_done(const std::string& stage);
+  // Whether done/<stage> exists, as rank 0 sees it (a collective: every rank calls it).
+  bool stage_done(Stage stage) const;
+  void mark_stage_done(Stage stage);
 
   // results[stage][key] = value (metrics of a split, a training summary, a record).
-  void record_result(const std::string& stage, const std::string& key, const nlohmann::json& value);
+  void record_result(Stage stage, const std::string& key, const nlohmann::json& value);
   void record_artifact(const std::string& name, const std::filesystem::path& path);
   nlohmann::json results() const;
 
@@ -66,6 +69,7 @@ class RunRecord {
   Communicator& comm_;
   std::filesystem::path dir_;
   std::string resolved_toml_;
+  std::string recorded_status_;
 };
 
 }  // namespace spn

@@ -7,10 +7,10 @@
 namespace spn {
 
 BestCheckpoint::BestCheckpoint(Communicator& comm, const std::filesystem::path& checkpoints_dir,
-                               const std::string& stage, std::string metric)
+                               Stage stage, std::string metric)
     : comm_(comm),
-      weights_(checkpoints_dir / (stage + "-best.pt")),
-      record_path_(checkpoints_dir / (stage + "-best.json")),
+      weights_(checkpoints_dir / (stage_name(stage) + std::string("-best.pt"))),
+      record_path_(checkpoints_dir / (stage_name(stage) + std::string("-best.json"))),
       metric_(std::move(metric)) {
   const std::string text = broadcast_file_text(comm, record_path_);
   if (text.empty()) return;

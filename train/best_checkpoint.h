@@ -11,12 +11,13 @@
 
 #include "dist/communicator.h"
 #include "models/cir_model.h"
+#include "track/stage.h"
 
 namespace spn {
 
 class BestCheckpoint {
  public:
-  BestCheckpoint(Communicator& comm, const std::filesystem::path& checkpoints_dir, const std::string& stage,
+  BestCheckpoint(Communicator& comm, const std::filesystem::path& checkpoints_dir, Stage stage,
                  std::string metric);
 
   // Keeps `model` as the best when metrics[metric] beats the record (ties keep the

@@ -15,9 +15,9 @@ namespace spn {
 std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& config) {
   // The default "resize" adds nothing, so banks made before preprocess existed still match.
   const std::string preprocess =
-      config.data.preprocess == "resize"
+      config.data.preprocess == Preprocess::Resize
           ? ""
-          : "/" + config.data.preprocess + " " + std::to_string(config.data.target_ratio);
+          : "/" + std::string(choice_name(config.data.preprocess)) + " " + std::to_string(config.data.target_ratio);
   uint64_t hash = fnv1a("spn target encoder v1/" + config.model.image_encoder + "/size " +
                         std::to_string(config.data.image_size) + preprocess + "/pixels /127.5-1");
   for (const torch::Tensor& tensor : model.target_side_tensors()) {
@@ -52,7 +52,7 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   expected.fingerprint = encoder_fingerprint(model, config);
   expected.rows = static_cast<int64_t>(ids.size());
   expected.dim = config.model.embed_dim;
-  expected.dtype = config.stage2.bank_dtype;
+  expected.dtype = choice_name(config.stage2.bank_dtype);
   expected.ids_hash = bank_ids_hash(ids);
   expected.producer_commit = read_git_info(SPN_SOURCE_DIR).commit;
 
@@ -63,9 +63,7 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   const ShardRange mine = shard_range(bank.rows, comm.size(), comm.rank());
   bank.begin = mine.begin;
 
-  // Rank 0 decides, so every rank takes the same branch.
-  const bool exists = broadcast_string(comm, std::filesystem::exists(bank.path) ? "1" : "0", 0) == "1";
-  if (exists) {
+  if (rank0_sees(comm, bank.path)) {
     check_bank_matches(bank.path, read_bank_metadata(bank.path), expected);
     spdlog::info("reusing bank {} ({} rows, built by a run with the same encoder)", bank.path.string(), bank.rows);
   } else {
@@ -76,7 +74,7 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   }
   // Train against what the file holds (float16 rounding included), whether built now or
   // reused, so a reused bank gives the same run.
-  bank.replicated = config.stage2.bank_mode == "replicated";
+  bank.replicated = config.stage2.bank_mode == BankMode::Replicated;
   if (bank.replicated) bank.begin = 0;
   bank.shard = read_bank_rows(bank.path, bank.begin, bank.replicated ? bank.rows : mine.size());
   return bank;

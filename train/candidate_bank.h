@@ -11,7 +11,7 @@
 #include "data/cirr.h"
 #include "dist/communicator.h"
 #include "dist/sharding.h"
-#include "launcher/config.h"
+#include "config/experiment_config.h"
 #include "models/cir_model.h"
 #include "train/triplet_data.h"
 

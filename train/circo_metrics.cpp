@@ -40,8 +40,8 @@ std::map<std::string, double> circo_metrics(Communicator& comm, const CirrSplit&
   });
   std::map<std::string, double> sums = {{"queries", queries}};
   for (size_t i = 0; i < kCircoAt.size(); ++i) {
-    sums["mAP@" + std::to_string(kCircoAt[i])] = precision_sums[i];
-    sums["R@" + std::to_string(kCircoAt[i])] = recall_sums[i];
+    sums[map_metric(kCircoAt[i])] = precision_sums[i];
+    sums[recall_metric(kCircoAt[i])] = recall_sums[i];
   }
   const std::map<std::string, double> totals = sum_over_ranks(comm, sums);
   std::map<std::string, double> metrics;

@@ -15,8 +15,6 @@
 
 namespace spn {
 
-inline constexpr std::array<int64_t, 4> kCircoAt = {5, 10, 25, 50};
-
 // Metrics in percent: "mAP@5" ... "mAP@50", "R@5" ... "R@50".
 std::map<std::string, double> circo_metrics(Communicator& comm, const CirrSplit& split, const at::Tensor& gallery,
                                             const at::Tensor& local_queries, bool remove_reference);

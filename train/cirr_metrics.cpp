@@ -4,33 +4,11 @@
 
 #include <algorithm>
 
+#include "config/protocol.h"
 #include "dist/sharding.h"
 #include "train/query_scores.h"
 
 namespace spn {
-
-std::vector<std::string> cirr_metric_names() {
-  std::vector<std::string> names;
-  for (int64_t k : kRecallAt) names.push_back("R@" + std::to_string(k));
-  for (int64_t k : kSubsetRecallAt) names.push_back("Rsubset@" + std::to_string(k));
-  names.push_back("Avg");
-  return names;
-}
-
-std::vector<std::string> metric_columns(const std::vector<std::string>& recorded) {
-  const std::vector<std::string> cirr = cirr_metric_names();
-  const bool is_cirr = std::all_of(cirr.begin(), cirr.end(), [&](const std::string& name) {
-    return std::find(recorded.begin(), recorded.end(), name) != recorded.end();
-  });
-  if (is_cirr) return cirr;
-  std::vector<std::string> columns;
-  for (const auto& name : recorded)
-    if (name.find('/') != std::string::npos) columns.push_back(name);
-  for (const auto& name : recorded)
-    if (name.find('/') == std::string::npos && name != "Avg") columns.push_back(name);
-  if (std::find(recorded.begin(), recorded.end(), "Avg") != recorded.end()) columns.push_back("Avg");
-  return columns;
-}
 
 namespace {
 
@@ -72,10 +50,10 @@ std::map<std::string, double> cirr_metrics(Communicator& comm, const std::vector
   const double queries = static_cast<double>(std::max<int64_t>(1, total[0]));
   std::map<std::string, double> metrics;
   for (size_t k = 0; k < kRecallAt.size(); ++k)
-    metrics["R@" + std::to_string(kRecallAt[k])] = 100.0 * total[1 + k] / queries;
+    metrics[recall_metric(kRecallAt[k])] = 100.0 * total[1 + k] / queries;
   for (size_t k = 0; k < kSubsetRecallAt.size(); ++k)
-    metrics["Rsubset@" + std::to_string(kSubsetRecallAt[k])] = 100.0 * total[1 + kRecallAt.size() + k] / queries;
-  metrics["Avg"] = (metrics["R@5"] + metrics["Rsubset@1"]) / 2;
+    metrics[subset_recall_metric(kSubsetRecallAt[k])] = 100.0 * total[1 + kRecallAt.size() + k] / queries;
+  metrics[kAverageMetric] = (metrics[recall_metric(5)] + metrics[subset_recall_metric(1)]) / 2;
   return metrics;
 }
 

@@ -16,17 +16,6 @@
 
 namespace spn {
 
-inline constexpr std::array<int64_t, 4> kRecallAt = {1, 5, 10, 50};
-inline constexpr std::array<int64_t, 3> kSubsetRecallAt = {1, 2, 3};
-
-// The metric names in table order: "R@1" ... "R@50", "Rsubset@1" ... "Rsubset@3", "Avg".
-std::vector<std::string> cirr_metric_names();
-
-// The columns of a results table for metrics named `recorded` (any protocol): CIRR's
-// order for CIRR's metrics; otherwise per-category metrics ("dress/R@10", ...) first,
-// then the others with Avg last.
-std::vector<std::string> metric_columns(const std::vector<std::string>& recorded);
-
 struct CirrHitCounts {
   int64_t queries = 0;
   std::array<int64_t, kRecallAt.size()> recall{};

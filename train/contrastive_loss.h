@@ -8,7 +8,7 @@ namespace spn {
 // scale * q_i . t_j over all gathered targets t_j with the positive t_{first_row+i},
 // divided by the global batch size. Summed over ranks it is the mean loss of the
 // global batch, and (with all_gather_with_grad and summed gradients) so is its
-// gradient: the loss-scaling rule of DESIGN.md lives here.
+// gradient: the loss-scaling rule of docs/architecture.md lives here.
 torch::Tensor contrastive_loss_shard(const torch::Tensor& local_queries, const torch::Tensor& all_targets,
                                      int64_t first_row, int64_t global_batch, const torch::Tensor& logit_scale);
 

@@ -70,7 +70,7 @@ std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model
     throw UserError(config.where("eval.split") + ": split '" + split.name +
                     "' has no targets, so recall cannot be computed (a test split: see eval.submission_split)");
   const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress);
-  const bool remove_reference = config.eval.remove_reference == "yes";
+  const bool remove_reference = config.eval.remove_reference == RemoveReference::Yes;
   switch (split.format) {
     case AnnotationFormat::kFashionIq:
       return fashioniq_metrics(comm, split, embedded.gallery, embedded.local_queries, remove_reference);
@@ -85,8 +85,6 @@ std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model
 std::vector<fs::path> write_submissions(Communicator& comm, CirModel& model, const CirrSplit& split,
                                         const Tokenizer& tokenizer, const ExperimentConfig& config,
                                         const fs::path& prefix, bool show_progress) {
-  if (split.format == AnnotationFormat::kFashionIq)
-    throw UserError(config.where("eval.submission_split") + ": FashionIQ has no test server or submission format");
   const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress);
   const torch::Tensor queries = comm.all_gather(embedded.local_queries.contiguous());
   const bool circo = split.format == AnnotationFormat::kCirco;
@@ -97,7 +95,7 @@ std::vector<fs::path> write_submissions(Communicator& comm, CirModel& model, con
   if (comm.rank() == 0) {
     if (circo) {
       write_file_atomic(files[0], circo_submission(split, embedded.gallery, queries,
-                                                   config.eval.remove_reference == "yes").dump() + "\n");
+                                                   config.eval.remove_reference == RemoveReference::Yes).dump() + "\n");
     } else {
       write_file_atomic(files[0], cirr_submission(split, embedded.gallery, queries, false).dump() + "\n");
       write_file_atomic(files[1], cirr_submission(split, embedded.gallery, queries, true).dump() + "\n");

@@ -7,7 +7,7 @@
 #include "data/cirr.h"
 #include "data/tokenizer.h"
 #include "dist/communicator.h"
-#include "launcher/config.h"
+#include "config/experiment_config.h"
 #include "models/cir_model.h"
 
 namespace spn {
@@ -32,7 +32,7 @@ std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model
 
 // Writes the split's test-server files (train/submissions.h) as <prefix>-recall.json
 // and <prefix>-recall_subset.json (CIRR) or <prefix>.json (CIRCO), atomically, on
-// rank 0, and returns their paths. FashionIQ has none: UserError.
+// rank 0, and returns their paths. FashionIQ has none (config_checks refuses eval.submission_split for it).
 std::vector<std::filesystem::path> write_submissions(Communicator& comm, CirModel& model, const CirrSplit& split,
                                                      const Tokenizer& tokenizer, const ExperimentConfig& config,
                                                      const std::filesystem::path& prefix, bool show_progress);

@@ -19,29 +19,32 @@ std::map<std::string, double> fashioniq_metrics(Communicator& comm, const CirrSp
     for (int64_t g : split.category_images[triplet.category])
       above += g != triplet.target && !(remove_reference && g == triplet.reference) && row[g] > row[triplet.target];
     auto& count = counts[static_cast<size_t>(triplet.category)];
-    count[0] += above < 10;
-    count[1] += above < 50;
+    for (size_t k = 0; k < kFashionIqRecallAt.size(); ++k) count[k] += above < kFashionIqRecallAt[k];
     count[2] += 1;
   });
   std::map<std::string, double> sums;
   for (size_t c = 0; c < categories; ++c) {
-    sums[split.categories[c] + "/hits@10"] = counts[c][0];
-    sums[split.categories[c] + "/hits@50"] = counts[c][1];
+    for (size_t k = 0; k < kFashionIqRecallAt.size(); ++k)
+      sums[category_metric(split.categories[c], kFashionIqRecallAt[k])] = counts[c][k];
     sums[split.categories[c] + "/queries"] = counts[c][2];
   }
   const std::map<std::string, double> totals = sum_over_ranks(comm, sums);
   std::map<std::string, double> metrics;
-  double r10 = 0, r50 = 0;
+  std::array<double, kFashionIqRecallAt.size()> means{};  // over categories
   for (const std::string& category : split.categories) {
     const double queries = std::max(1.0, totals.at(category + "/queries"));
-    metrics[category + "/R@10"] = 100.0 * totals.at(category + "/hits@10") / queries;
-    metrics[category + "/R@50"] = 100.0 * totals.at(category + "/hits@50") / queries;
-    r10 += metrics[category + "/R@10"] / static_cast<double>(categories);
-    r50 += metrics[category + "/R@50"] / static_cast<double>(categories);
+    for (size_t k = 0; k < kFashionIqRecallAt.size(); ++k) {
+      const std::string name = category_metric(category, kFashionIqRecallAt[k]);
+      metrics[name] = 100.0 * totals.at(name) / queries;
+      means[k] += metrics[name] / static_cast<double>(categories);
+    }
   }
-  metrics["R@10"] = r10;
-  metrics["R@50"] = r50;
-  metrics["Avg"] = (r10 + r50) / 2;
+  double average = 0;
+  for (size_t k = 0; k < kFashionIqRecallAt.size(); ++k) {
+    metrics[recall_metric(kFashionIqRecallAt[k])] = means[k];
+    average += means[k];
+  }
+  metrics[kAverageMetric] = average / static_cast<double>(means.size());
   return metrics;
 }
 

@@ -26,18 +26,6 @@ torch::Tensor swapped_logits(CirModel& model, const torch::Tensor& references, c
 
 }  // namespace
 
-std::vector<NegativeType> negative_types(const std::vector<std::string>& names) {
-  std::vector<NegativeType> types;
-  for (const std::string& name : names) {
-    if (name == "target") types.push_back(NegativeType::Target);
-    else if (name == "query") types.push_back(NegativeType::Query);
-    else if (name == "reference") types.push_back(NegativeType::Reference);
-    else if (name == "text") types.push_back(NegativeType::Text);
-    else throw std::invalid_argument("unknown negative type " + name);
-  }
-  return types;
-}
-
 torch::Tensor negative_types_loss_shard(Communicator& comm, CirModel& model, const torch::Tensor& reference_features,
                                         const torch::Tensor& text_features, const torch::Tensor& target_features,
                                         int64_t first_row, int64_t global_batch,

@@ -13,15 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "config/choices.h"
 #include "dist/communicator.h"
 #include "models/cir_model.h"
 
 namespace spn {
-
-enum class NegativeType { Target, Query, Reference, Text };
-
-// From stage1.negatives (validated when the config was read).
-std::vector<NegativeType> negative_types(const std::vector<std::string>& names);
 
 // This rank's share of the loss for its rows (global rows first_row ..) of unit
 // reference, text and target features.

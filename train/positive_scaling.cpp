@@ -125,7 +125,7 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
                                            const PositiveSources& sources, const std::vector<CirrTriplet>& annotated,
                                            const Tokenizer& tokenizer, bool show_progress) {
   const fs::path file = positives_dir(run) / "cap.rc2.generated.json";
-  if (run.stage_done("positives")) {
+  if (run.stage_done(Stage::Positives)) {
     std::vector<CirrTriplet> generated = load_cirr_triplets(file, train);
     spdlog::info("positives: reusing {} generated triplets from {}", generated.size(), file.string());
     return generated;
@@ -180,13 +180,13 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
   comm.barrier();
   std::vector<CirrTriplet> generated = load_cirr_triplets(file, train);
   run.record_artifact("generated_triplets", file);
-  run.record_result("positives", "summary",
+  run.record_result(Stage::Positives, "summary",
                     {{"images", train.images.size()},
                      {"unique_images", n},
                      {"queries", queries.size()},
                      {"generated_triplets", generated.size()},
                      {"rank_window", {window.lo, window.hi}}});
-  run.mark_stage_done("positives");
+  run.mark_stage_done(Stage::Positives);
   spdlog::info("positives: {} triplets generated from {} query images (ranks [{}, {}) of {} images)",
                generated.size(), queries.size(), window.lo, window.hi, n);
   return generated;

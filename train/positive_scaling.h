@@ -12,7 +12,7 @@
 #include "data/tokenizer.h"
 #include "data/deduplication.h"
 #include "dist/communicator.h"
-#include "launcher/config.h"
+#include "config/experiment_config.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 #include "train/triplet_data.h"

@@ -6,11 +6,11 @@ namespace spn {
 
 TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                              std::shared_ptr<CirModel> model, const TripletData& data, bool show_progress,
-                             const std::string& stage) {
+                             Stage stage) {
   constexpr uint64_t kBatchOrderStream = 101;  // seed stream of the stage-1 batch order
   const Stage1Config& cfg = config.stage1;
   Stage1Step step(comm, model, cfg);
-  LoopSettings settings = loop_settings_for("stage1", cfg, config, data.size(), kBatchOrderStream);
+  LoopSettings settings = loop_settings_for(Stage::Stage1, cfg, config, data.size(), kBatchOrderStream);
   settings.stage = stage;
   return run_training_loop(
       comm, run, settings, *model, step.optimizer(),

@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "dist/communicator.h"
-#include "launcher/config.h"
+#include "config/experiment_config.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 #include "train/training_loop.h"
@@ -17,6 +17,6 @@ namespace spn {
 // positives.warmup_encoder trains with stage 1's settings.
 TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                              std::shared_ptr<CirModel> model, const TripletData& data, bool show_progress,
-                             const std::string& stage = "stage1");
+                             Stage stage = Stage::Stage1);
 
 }  // namespace spn

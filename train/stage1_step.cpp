@@ -14,7 +14,7 @@ Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
       optimizer_(model_->parameters(),
                  torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
       gradient_sync_(comm, model_->parameters(), static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),
-      negatives_(negative_types(config.negatives)) {}
+      negatives_(config.negatives) {}
 
 double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_batch) {
   optimizer_.zero_grad();

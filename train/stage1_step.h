@@ -8,7 +8,7 @@
 
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
-#include "launcher/config.h"
+#include "config/stage1_config.h"
 #include "models/cir_model.h"
 #include "train/negative_types.h"
 

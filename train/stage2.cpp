@@ -20,7 +20,7 @@ SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t
   SoftmaxTargets targets;
   for (int64_t triplet : triplets) {
     std::vector<int64_t> positives = {data.target[triplet]};
-    if (config.positives == "target_soft")
+    if (config.positives == TargetPositives::TargetSoft)
       for (int64_t row : data.equally_good_targets[triplet])
         if (std::find(positives.begin(), positives.end(), row) == positives.end()) positives.push_back(row);
     if (config.ignore_reference) {
@@ -30,10 +30,10 @@ SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t
     }
     targets.positives.push_back(std::move(positives));
   }
-  if (config.negatives == "bank") return targets;
+  if (config.negatives == Stage2Negatives::Bank) return targets;
   for (const auto& positives : targets.positives)
     targets.candidates.insert(targets.candidates.end(), positives.begin(), positives.end());
-  if (config.negatives == "sample") {
+  if (config.negatives == Stage2Negatives::Sample) {
     std::mt19937_64 rng(mix_seed(seed, fnv1a(triplets.data(), triplets.size() * sizeof(int64_t))));
     const std::vector<int64_t> drawn =
         distinct_in_range(rng, 0, bank_size, std::min(config.negative_samples, bank_size));
@@ -58,14 +58,14 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
   // Before the loop, which restores a resumed run's own value from its checkpoint.
   if (cfg.temperature > 0) model->set_temperature(cfg.temperature);
   Stage2Step step(comm, model, cfg, bank);
-  const LoopSettings settings = loop_settings_for("stage2", cfg, config, data.size(), kBatchOrderStream);
+  const LoopSettings settings = loop_settings_for(Stage::Stage2, cfg, config, data.size(), kBatchOrderStream);
   const uint64_t negative_seed = mix_seed(config.seed, kNegativeSampleStream);
 
   const auto reference_features = [&](const std::vector<int64_t>& global) {
     const ShardRange mine = shard_range(static_cast<int64_t>(global.size()), comm.size(), comm.rank());
     std::vector<int64_t> references;
     for (int64_t triplet : global) references.push_back(data.reference[triplet]);
-    if (cfg.reference_features == "bank")  // SPN: the frozen features the bank already holds
+    if (cfg.reference_features == ReferenceFeatures::Bank)  // SPN: the frozen features the bank already holds
       return bank_rows(comm, bank, references).narrow(0, mine.begin, mine.size());
     torch::NoGradGuard no_grad;
     const std::vector<int64_t> local(references.begin() + mine.begin, references.begin() + mine.end);
@@ -76,17 +76,17 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
                bank.replicated ? "replicated on every rank"
                                : "sharded (rows " + std::to_string(bank.begin) + ".." +
                                      std::to_string(bank.begin + bank.shard.size(0)) + " here)",
-               cfg.reference_features, cfg.positives,
-               cfg.negatives == "bank"    ? "the whole bank"
-               : cfg.negatives == "batch" ? "the batch's targets"
+               choice_name(cfg.reference_features), choice_name(cfg.positives),
+               cfg.negatives == Stage2Negatives::Bank    ? "the whole bank"
+               : cfg.negatives == Stage2Negatives::Batch ? "the batch's targets"
                                           : std::to_string(std::min(cfg.negative_samples, bank.rows)) +
                                                 " bank rows drawn per step and the batch's targets");
-  BestCheckpoint best(comm, run.checkpoints_dir(), "stage2", cfg.select_metric);
+  BestCheckpoint best(comm, run.checkpoints_dir(), Stage::Stage2, cfg.select_metric);
   EpochHook after_epoch;
   if (cfg.eval_every_epoch)
     after_epoch = [&](int64_t epoch, int64_t done) {
       const auto metrics = evaluate();
-      run.log_metrics({{"stage", "stage2"}, {"step", done}, {"epoch", epoch}, {"split", config.eval.split},
+      run.log_metrics({{"stage", stage_name(Stage::Stage2)}, {"step", done}, {"epoch", epoch}, {"split", config.eval.split},
                        {"eval", metrics}});
       const bool kept = best.offer(epoch, done, metrics, *model);
       spdlog::info("stage2 epoch {}: {} {:.2f}{}", epoch, cfg.select_metric, metrics.at(cfg.select_metric),
@@ -100,7 +100,7 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
         return step.run(reference_features(global), tokens, stage2_targets(data, global, cfg, bank.rows, negative_seed), lr);
       },
       show_progress, after_epoch);
-  if (!best.record().is_null()) run.record_result("stage2", "best_epoch", best.record());
+  if (!best.record().is_null()) run.record_result(Stage::Stage2, "best_epoch", best.record());
   return summary;
 }
 

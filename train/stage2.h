@@ -6,7 +6,7 @@
 
 #include "dist/communicator.h"
 #include "dist/distributed_softmax.h"
-#include "launcher/config.h"
+#include "config/experiment_config.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 #include "train/candidate_bank.h"

@@ -26,7 +26,7 @@ Stage2Step::Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
       this_process_(make_local_communicator()),
       model_(std::move(model)),
       chunk_(config.chunk),
-      multi_positive_(config.multi_positive == "mean" ? MultiPositive::Mean : MultiPositive::LogSumExp),
+      multi_positive_(config.multi_positive),
       bank_(std::move(bank)),
       optimizer_(model_->query_side_parameters(),
                  torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
@@ -44,7 +44,7 @@ torch::Tensor Stage2Step::replicated_loss(const torch::Tensor& local_queries, co
   const int64_t batch = static_cast<int64_t>(targets.positives.size());
   const ShardRange mine = shard_range(batch, comm_.size(), comm_.rank());
   if (mine.size() == 0) return torch::zeros({}, local_queries.options());
-  // DESIGN.md's loss scaling: this rank's share of the global mean is its local mean
+  // Loss scaling (docs/architecture.md): this rank's share of the global mean is its local mean
   // times local/global queries, so the summed gradients are those of the global mean.
   const torch::Tensor local_mean =
       distributed_softmax_cross_entropy(*this_process_, local_queries, model_->logit_scale(), bank_.shard, 0,

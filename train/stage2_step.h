@@ -14,7 +14,7 @@
 #include "dist/communicator.h"
 #include "dist/distributed_softmax.h"
 #include "dist/gradient_sync.h"
-#include "launcher/config.h"
+#include "config/stage2_config.h"
 #include "models/cir_model.h"
 #include "train/candidate_bank.h"
 

@@ -30,20 +30,26 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     throw UserError(settings.batch_size_key + ": " + std::to_string(settings.batch_size) + " is larger than the " +
                     std::to_string(settings.items) + " training triplets");
   const int64_t total = settings.epochs * steps_per_epoch;
-  const std::string& stage = settings.stage;
+  const Stage stage = settings.stage;
+  const std::string name = stage_name(stage);
 
   int64_t start = 0;
-  if (auto checkpoint = latest_checkpoint(run.checkpoints_dir(), stage)) {
-    start = load_checkpoint(*checkpoint, model, &optimizer);
+  // Rank 0 picks the checkpoint to resume from; every rank loads that one.
+  std::string newest;
+  if (comm.rank() == 0)
+    if (auto checkpoint = latest_checkpoint(run.checkpoints_dir(), name)) newest = checkpoint->string();
+  newest = broadcast_string(comm, newest, 0);
+  if (!newest.empty()) {
+    start = load_checkpoint(newest, model, &optimizer);
     run.drop_metrics_after(stage, start);
-    spdlog::info("{}: resuming from {} (step {} of {})", stage, checkpoint->string(), start, total);
+    spdlog::info("{}: resuming from {} (step {} of {})", name, newest, start, total);
   } else {
     broadcast_tensors(comm, model.state_tensors());
-    spdlog::info("{}: {} triplets, global batch {} over {} rank(s), {} steps", stage, settings.items,
+    spdlog::info("{}: {} triplets, global batch {} over {} rank(s), {} steps", name, settings.items,
                  settings.batch_size, comm.size(), total);
   }
 
-  Progress progress(stage, total, show_progress);
+  Progress progress(name, total, show_progress);
   progress.update(start);
   const auto began = std::chrono::steady_clock::now();
   double window_loss = 0, last_loss = 0;
@@ -58,7 +64,7 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     const int64_t done = s + 1;
     if (done % settings.log_every == 0 || done == total) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-      run.log_metrics({{"stage", stage},
+      run.log_metrics({{"stage", name},
                        {"step", done},
                        {"epoch", static_cast<double>(done) / steps_per_epoch},
                        {"loss", window_loss / window_steps},
@@ -71,8 +77,8 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     const bool epoch_end = done % steps_per_epoch == 0;
     if (epoch_end && on_epoch_end) on_epoch_end(done / steps_per_epoch, done);
     if (run.writer() && (done % settings.checkpoint_every == 0 || epoch_end || done == total)) {
-      save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), stage, done), model, &optimizer, done);
-      prune_checkpoints(run.checkpoints_dir(), stage, kCheckpointsKept);
+      save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), name, done), model, &optimizer, done);
+      prune_checkpoints(run.checkpoints_dir(), name, kCheckpointsKept);
     }
     char note[48];
     std::snprintf(note, sizeof note, "loss %.4f", last_loss);
@@ -87,7 +93,7 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
   summary.samples_per_second =
       summary.seconds > 0 ? static_cast<double>(summary.steps_this_attempt * settings.batch_size) / summary.seconds : 0;
   summary.final_loss = last_loss;
-  if (run.writer()) save_checkpoint(run.checkpoints_dir() / (stage + "-final.pt"), model, nullptr, total);
+  if (run.writer()) save_checkpoint(run.checkpoints_dir() / (name + "-final.pt"), model, nullptr, total);
   comm.barrier();
   return summary;
 }

@@ -10,14 +10,14 @@
 
 #include "core/hash.h"
 #include "dist/communicator.h"
-#include "launcher/config.h"
+#include "config/experiment_config.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 
 namespace spn {
 
 struct LoopSettings {
-  std::string stage;               // "stage1", "stage2": checkpoint prefix and metrics tag
+  Stage stage = Stage::Stage1;     // checkpoint prefix and metrics tag
   int64_t items = 0;               // training examples
   int64_t batch_size = 0;          // global
   std::string batch_size_key;      // where the batch size was set, for the error message
@@ -39,13 +39,13 @@ struct TrainingSummary {
 // The loop settings of a stage from its config section ([stage1] or [stage2] share
 // these key names); the batch order is seed stream `order_stream` of the experiment seed.
 template <class StageConfig>
-LoopSettings loop_settings_for(const std::string& stage, const StageConfig& section, const ExperimentConfig& config,
+LoopSettings loop_settings_for(Stage stage, const StageConfig& section, const ExperimentConfig& config,
                                int64_t items, uint64_t order_stream) {
   LoopSettings settings;
   settings.stage = stage;
   settings.items = items;
   settings.batch_size = section.batch_size;
-  settings.batch_size_key = config.where(stage + ".batch_size");
+  settings.batch_size_key = config.where(stage_name(stage) + std::string(".batch_size"));
   settings.epochs = section.epochs;
   settings.lr = section.lr;
   settings.checkpoint_every = section.checkpoint_every;

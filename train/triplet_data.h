@@ -11,7 +11,7 @@
 #include "data/cirr.h"
 #include "data/tokenizer.h"
 #include "dist/communicator.h"
-#include "launcher/config.h"
+#include "config/data_config.h"
 #include "train/stage1_step.h"
 
 namespace spn {

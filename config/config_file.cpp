@@ -1,4 +1,4 @@
-#include "launcher/config.h"
+#include "config/config_file.h"
 
 #include <toml++/toml.h>
 
@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "config/config_checks.h"
+#include "config/visitor.h"
 #include "core/error.h"
 #include "core/files.h"
 
@@ -36,12 +38,12 @@ std::string quoted_list(const std::vector<std::string>& options) {
 using OverrideOrigins = std::map<std::string, std::string>;
 
 // Fills a config struct from a TOML table, checking types, ranges and unknown keys.
-class Reader {
+class Reader : public ConfigVisitor {
  public:
   Reader(const toml::table& table, std::string prefix, ExperimentConfig& config, const OverrideOrigins& origins)
       : table_(table), prefix_(std::move(prefix)), config_(config), origins_(origins) {}
 
-  void integer(const char* key, int64_t& value, int64_t lo, int64_t hi, const char*) {
+  void integer(const char* key, int64_t& value, int64_t lo, int64_t hi, const char*) override {
     const toml::node* node = find(key);
     if (!node) return;
     if (!node->is_integer()) fail(key, *node, "expected an integer, got " + type_name(*node));
@@ -51,7 +53,7 @@ class Reader {
     value = read;
   }
 
-  void real(const char* key, double& value, double lo, double hi, const char*) {
+  void real(const char* key, double& value, double lo, double hi, const char*) override {
     const toml::node* node = find(key);
     if (!node) return;
     if (!node->is_number()) fail(key, *node, "expected a number, got " + type_name(*node));
@@ -61,14 +63,14 @@ class Reader {
     value = read;
   }
 
-  void boolean(const char* key, bool& value, const char*) {
+  void boolean(const char* key, bool& value, const char*) override {
     const toml::node* node = find(key);
     if (!node) return;
     if (!node->is_boolean()) fail(key, *node, "expected true or false, got " + type_name(*node));
     value = *node->value<bool>();
   }
 
-  void text(const char* key, std::string& value, const char*, bool may_be_empty = false) {
+  void text(const char* key, std::string& value, const char*, bool may_be_empty) override {
     const toml::node* node = find(key);
     if (!node) return;
     if (!node->is_string()) fail(key, *node, "expected a string, got " + type_name(*node));
@@ -77,7 +79,7 @@ class Reader {
   }
 
   void text_list(const char* key, std::vector<std::string>& value, const char*,
-                 const std::vector<std::string>& options = {}) {
+                 const std::vector<std::string>& options) override {
     const toml::node* node = find(key);
     if (!node) return;
     const toml::array* items = node->as_array();
@@ -95,24 +97,28 @@ class Reader {
     value = std::move(read);
   }
 
-  void choice(const char* key, std::string& value, const std::vector<std::string>& options, const char* doc) {
-    text(key, value, doc);
+  void choice_index(const char* key, int& index, const std::vector<std::string>& options, const char* doc) override {
+    std::string value;
+    text(key, value, doc, false);
     const toml::node* node = table_.get(key);
     if (!node) return;
-    for (const auto& option : options)
-      if (option == value) return;
+    for (size_t i = 0; i < options.size(); ++i)
+      if (options[i] == value) {
+        index = static_cast<int>(i);
+        return;
+      }
     fail(key, *node, "must be one of " + quoted_list(options) + ", got \"" + value + "\"");
   }
 
-  template <class Section>
-  void section(const char* key, Section& section, const char*) {
+  void enter_section(const char* key, const char*,
+                     const std::function<void(ConfigVisitor&)>& visit_section) override {
     known_.insert(key);
     const toml::node* node = table_.get(key);
     if (!node) return;
     const toml::table* sub = node->as_table();
     if (!sub) fail(key, *node, "expected a table, got " + type_name(*node));
     Reader reader(*sub, path(key), config_, origins_);
-    section.visit(reader);
+    visit_section(reader);
     reader.reject_unknown_keys();
   }
 
@@ -168,27 +174,27 @@ class Reader {
 };
 
 // Builds the TOML table of a config struct (the resolved config).
-class Writer {
+class Writer : public ConfigVisitor {
  public:
   explicit Writer(toml::table& table) : table_(table) {}
-  void integer(const char* key, const int64_t& value, int64_t, int64_t, const char*) { table_.insert(key, value); }
-  void real(const char* key, const double& value, double, double, const char*) { table_.insert(key, value); }
-  void boolean(const char* key, const bool& value, const char*) { table_.insert(key, value); }
-  void text(const char* key, const std::string& value, const char*, bool = false) { table_.insert(key, value); }
-  void text_list(const char* key, const std::vector<std::string>& value, const char*,
-                 const std::vector<std::string>& = {}) {
+  void integer(const char* key, int64_t& value, int64_t, int64_t, const char*) override { table_.insert(key, value); }
+  void real(const char* key, double& value, double, double, const char*) override { table_.insert(key, value); }
+  void boolean(const char* key, bool& value, const char*) override { table_.insert(key, value); }
+  void text(const char* key, std::string& value, const char*, bool) override { table_.insert(key, value); }
+  void text_list(const char* key, std::vector<std::string>& value, const char*,
+                 const std::vector<std::string>&) override {
     toml::array items;
     for (const auto& item : value) items.push_back(item);
     table_.insert(key, std::move(items));
   }
-  void choice(const char* key, const std::string& value, const std::vector<std::string>&, const char*) {
-    table_.insert(key, value);
+  void choice_index(const char* key, int& index, const std::vector<std::string>& options, const char*) override {
+    table_.insert(key, options.at(static_cast<size_t>(index)));
   }
-  template <class Section>
-  void section(const char* key, Section& section, const char*) {
+  void enter_section(const char* key, const char*,
+                     const std::function<void(ConfigVisitor&)>& visit_section) override {
     toml::table sub;
     Writer writer(sub);
-    section.visit(writer);
+    visit_section(writer);
     table_.insert(key, std::move(sub));
   }
 
@@ -197,33 +203,33 @@ class Writer {
 };
 
 // Lists every key as a Markdown table row.
-class Documenter {
+class Documenter : public ConfigVisitor {
  public:
   explicit Documenter(std::string prefix, std::ostringstream& out) : prefix_(std::move(prefix)), out_(out) {}
-  void integer(const char* key, const int64_t& value, int64_t lo, int64_t hi, const char* doc) {
+  void integer(const char* key, int64_t& value, int64_t lo, int64_t hi, const char* doc) override {
     row(key, "integer", std::to_string(value), doc + range(std::to_string(lo), hi == INT64_MAX ? "" : std::to_string(hi)));
   }
-  void real(const char* key, const double& value, double lo, double hi, const char* doc) {
+  void real(const char* key, double& value, double lo, double hi, const char* doc) override {
     row(key, "float", format_number(value), doc + range(format_number(lo), format_number(hi)));
   }
-  void boolean(const char* key, const bool& value, const char* doc) { row(key, "bool", value ? "true" : "false", doc); }
-  void text(const char* key, const std::string& value, const char* doc, bool = false) {
+  void boolean(const char* key, bool& value, const char* doc) override { row(key, "bool", value ? "true" : "false", doc); }
+  void text(const char* key, std::string& value, const char* doc, bool) override {
     row(key, "string", "\"" + value + "\"", doc);
   }
-  void text_list(const char* key, const std::vector<std::string>& value, const char* doc,
-                 const std::vector<std::string>& = {}) {
+  void text_list(const char* key, std::vector<std::string>& value, const char* doc,
+                 const std::vector<std::string>&) override {
     std::string items;
     for (const auto& item : value) items += (items.empty() ? "" : ", ") + ("\"" + item + "\"");
     row(key, "string list", "[" + items + "]", doc);
   }
-  void choice(const char* key, const std::string& value, const std::vector<std::string>&, const char* doc) {
-    text(key, value, doc);
+  void choice_index(const char* key, int& index, const std::vector<std::string>& options, const char* doc) override {
+    row(key, "string", "\"" + options.at(static_cast<size_t>(index)) + "\"", doc);
   }
-  template <class Section>
-  void section(const char* key, Section& section, const char* doc) {
+  void enter_section(const char* key, const char* doc,
+                     const std::function<void(ConfigVisitor&)>& visit_section) override {
     out_ << "| `[" << path(key) << "]` | table | | " << doc << " |\n";
     Documenter sub(path(key), out_);
-    section.visit(sub);
+    visit_section(sub);
   }
 
  private:
@@ -290,12 +296,6 @@ void apply_override(toml::table& root, const std::string& assignment, OverrideOr
 
 }  // namespace
 
-std::string ExperimentConfig::where(const std::string& key_path) const {
-  auto found = locations.find(key_path);
-  const std::string place = found != locations.end() ? found->second : source_file + " (default)";
-  return place + ": " + key_path;
-}
-
 ExperimentConfig load_config_text(const std::string& toml_text, const std::string& source_name,
                                   const std::vector<std::string>& overrides) {
   toml::table table = parse_toml(toml_text, source_name);
@@ -307,6 +307,7 @@ ExperimentConfig load_config_text(const std::string& toml_text, const std::strin
   Reader reader(table, "", config, origins);
   config.visit(reader);
   reader.reject_unknown_keys();
+  check_config(config);
   return config;
 }
 

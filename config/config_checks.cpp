@@ -1,0 +1,50 @@
+#include "config/config_checks.h"
+
+#include <algorithm>
+
+#include "config/protocol.h"
+#include "core/error.h"
+
+namespace spn {
+namespace {
+
+void check_positives(const ExperimentConfig& config) {
+  const PositivesConfig& positives = config.positives;
+  if (positives.warmup_encoder && !positives.encoder_checkpoint.empty())
+    throw UserError(config.where("positives.warmup_encoder") +
+                    ": positives.encoder_checkpoint already names the mining encoder; set one of the two");
+  // Mined with this run's stage-1 encoder, generated triplets feed stage 2 only.
+  if (positives.enabled && !config.stage2.enabled && positives.encoder_checkpoint.empty() &&
+      !positives.warmup_encoder)
+    throw UserError(config.where("positives.enabled") +
+                    ": the generated triplets would never be trained on: they are mined with the stage-1 "
+                    "encoder for stage 2, which is off. Set stage2.enabled = true, or mine before stage 1 "
+                    "(positives.encoder_checkpoint or positives.warmup_encoder)");
+  if (positives.rank_hi - positives.rank_lo < positives.partners)
+    throw UserError(config.where("positives.rank_lo") + ": the window [" + std::to_string(positives.rank_lo) + ", " +
+                    std::to_string(positives.rank_hi) + ") holds fewer than positives.partners = " +
+                    std::to_string(positives.partners) + " ranks");
+}
+
+void check_evaluation(const ExperimentConfig& config) {
+  const AnnotationFormat protocol = protocol_of(config.data.kind);
+  const std::vector<std::string> metrics = protocol_metric_names(protocol, config.data.fashioniq.categories);
+  if (std::find(metrics.begin(), metrics.end(), config.stage2.select_metric) == metrics.end()) {
+    std::string known;
+    for (const std::string& name : metrics) known += (known.empty() ? "" : ", ") + name;
+    throw UserError(config.where("stage2.select_metric") + ": \"" + config.stage2.select_metric + "\" is not a " +
+                    protocol_title(protocol) + " metric (data.kind = \"" + choice_name(config.data.kind) +
+                    "\"): one of " + known);
+  }
+  if (protocol == AnnotationFormat::kFashionIq && !config.eval.submission_split.empty())
+    throw UserError(config.where("eval.submission_split") + ": FashionIQ has no test server or submission format");
+}
+
+}  // namespace
+
+void check_config(const ExperimentConfig& config) {
+  check_positives(config);
+  check_evaluation(config);
+}
+
+}  // namespace spn

@@ -1,0 +1,26 @@
+#include "config/experiment_config.h"
+
+#include "config/visitor.h"
+
+namespace spn {
+
+void ExperimentConfig::visit(ConfigVisitor& v) {
+  v.text("name", name, "experiment name; runs go to <runs_dir>/<name>/<run-id>/");
+  v.integer("seed", seed, 0, INT64_MAX, "experiment seed: model initialisation and batch order");
+  v.integer("threads", threads, 0, 4096, "torch threads per rank; 0 = cores on the node / ranks on the node");
+  v.text("runs_dir", runs_dir, "directory that holds the run directories");
+  v.section("data", data, "dataset");
+  v.section("model", model, "encoders and CIR head");
+  v.section("stage1", stage1, "stage 1: joint training with in-batch negatives gathered across ranks");
+  v.section("stage2", stage2, "stage 2: query side against the frozen candidate bank, sharded across ranks");
+  v.section("positives", positives, "positive scaling: de-duplication, captioning, pair mining and templates turn unannotated images into triplets");
+  v.section("eval", eval, "evaluation (the dataset's protocol: CIRR or FashionIQ)");
+}
+
+std::string ExperimentConfig::where(const std::string& key_path) const {
+  auto found = locations.find(key_path);
+  const std::string place = found != locations.end() ? found->second : source_file + " (default)";
+  return place + ": " + key_path;
+}
+
+}  // namespace spn

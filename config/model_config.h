@@ -1,0 +1,29 @@
+#pragma once
+// [model]: encoders and the CIR head, by registry name (models/registry.h).
+#include <cstdint>
+#include <string>
+
+#include "config/choices.h"
+
+namespace spn {
+
+class ConfigVisitor;
+
+struct ModelConfig {
+  std::string image_encoder = "small_cnn";
+  std::string text_encoder = "gru";
+  std::string head = "combiner";
+  int64_t embed_dim = 128;
+  int64_t image_width = 32;
+  int64_t text_width = 128;
+  int64_t combiner_width = 256;
+  int64_t combiner_hidden = 0;
+  int64_t combiner_gate_hidden = 0;
+  double combiner_dropout = 0;
+  std::string clip_dir;
+  TruncationPolicy truncation = TruncationPolicy::kTruncate;
+
+  void visit(ConfigVisitor& v);
+};
+
+}  // namespace spn

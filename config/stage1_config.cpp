@@ -1,0 +1,24 @@
+#include "config/stage1_config.h"
+
+#include "config/visitor.h"
+
+namespace spn {
+
+void Stage1Config::visit(ConfigVisitor& v) {
+  v.text("init_checkpoint", init_checkpoint,
+         "start from this checkpoint's weights (e.g. another run's stage1-final.pt); with epochs = 0 "
+         "stage 1 just adopts them, for stage-2-only experiments; \"\" = a fresh model",
+         /*may_be_empty=*/true);
+  v.integer("epochs", epochs, 0, 100000, "passes over the annotated training triplets");
+  v.integer("batch_size", batch_size, 1, 1 << 24, "global batch size, split into contiguous slices across ranks");
+  v.real("lr", lr, 0, 10, "AdamW learning rate (cosine decay to 0 after 5% linear warm-up)");
+  v.real("weight_decay", weight_decay, 0, 10, "AdamW weight decay");
+  v.real("temperature", temperature, 1e-4, 10, "InfoNCE temperature (initial value when learned)");
+  v.choice_list("negatives", negatives, "in-batch negative types, their losses averaged (SPN's study): \"target\" q_i vs all t_j (the usual), \"query\" t_i vs all q_j, \"reference\" f(ref_j, text_i) vs t_i, \"text\" f(ref_i, text_j) vs t_i");
+  v.boolean("learn_temperature", learn_temperature, "learn the temperature as a log-scale parameter, as CLIP does");
+  v.integer("checkpoint_every", checkpoint_every, 1, INT64_MAX, "steps between checkpoints (one is also written at each epoch end)");
+  v.integer("log_every", log_every, 1, INT64_MAX, "steps between lines in metrics.jsonl");
+  v.real("grad_bucket_mb", grad_bucket_mb, 0.001, 4096, "size of the buckets gradients are coalesced into for all-reduce");
+}
+
+}  // namespace spn

@@ -1,0 +1,252 @@
+#include "launcher/pipeline_steps.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "data/shapes_benchmark.h"
+#include "data/splits.h"
+#include "data/vocabulary.h"
+#include "models/clip_model.h"
+#include "models/clip_tokenizer.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/stage1.h"
+#include "train/stage2.h"
+
+namespace spn {
+namespace {
+
+bool always(const ExperimentConfig&) { return true; }
+bool positives_enabled(const ExperimentConfig& config) { return config.positives.enabled; }
+bool stage2_enabled(const ExperimentConfig& config) { return config.stage2.enabled; }
+bool submissions_wanted(const ExperimentConfig& config) { return !config.eval.submission_split.empty(); }
+bool stage2_submissions_wanted(const ExperimentConfig& config) {
+  return stage2_enabled(config) && submissions_wanted(config);
+}
+bool mines_before_stage1(const ExperimentConfig& config) { return mining_point(config) == MiningPoint::BeforeStage1; }
+bool mines_after_stage1(const ExperimentConfig& config) { return mining_point(config) == MiningPoint::AfterStage1; }
+
+void check_dataset_layout(const ExperimentConfig& config) {
+  const fs::path root = config.data.root;
+  if (fs::exists(root / "captions") && fs::exists(root / "image_splits")) return;
+  if (config.data.kind == DataKind::FashionIq)
+    throw UserError(config.where("data.root") + ": " + root.string() +
+                    " is not a FashionIQ dataset: it needs captions/cap.<category>.<split>.json, "
+                    "image_splits/split.<category>.<split>.json and images/<name>." +
+                    config.data.fashioniq.image_extension +
+                    " (FashionIQ: github.com/XiaoxiaoGuo/fashion-iq; the images from the links it gives)");
+  throw UserError(config.where("data.root") + ": " + root.string() +
+                  " is not a CIRR-format dataset: it needs captions/cap.rc2.<split>.json and "
+                  "image_splits/split.rc2.<split>.json (CIRR: github.com/Cuberick-Orion/CIRR), with the images "
+                  "at the relative paths the split files give");
+}
+
+void load_dataset(RunContext& ctx) {
+  const ExperimentConfig& config = ctx.config;
+  if (config.data.kind == DataKind::Shapes) {
+    const auto began = std::chrono::steady_clock::now();
+    const fs::path root = config.data.root;
+    if (ensure_shapes_benchmark(ctx.comm, config.data.shapes, root, ctx.show_progress))
+      spdlog::info("generated the built-in benchmark in {} ({:.1f} s)", root.string(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+    else
+      spdlog::info("using the built-in benchmark in {}", root.string());
+  } else {
+    check_dataset_layout(config);
+  }
+  ctx.train = load_split(config.data, "train");
+  ctx.eval_split = load_split(config.data, config.eval.split);
+  if (!ctx.train.has_targets())
+    throw UserError(config.data.root + ": split 'train' has no target_hard; it cannot be trained on");
+}
+
+void caption_images(RunContext& ctx) {
+  ctx.sources = prepare_positive_sources(ctx.comm, ctx.config, ctx.run, ctx.train, ctx.show_progress);
+}
+
+void choose_training_set(RunContext& ctx) {
+  // With positive scaling every unique image is a training image (a bank row and a
+  // mining candidate); otherwise the images of the annotated triplets, in order of
+  // first use.
+  ctx.annotated = ctx.sources ? canonical_triplets(ctx.train.triplets, ctx.sources->dedup) : ctx.train.triplets;
+  ctx.image_rows = ctx.sources ? ctx.sources->dedup.unique : images_used_by(ctx.annotated);
+}
+
+// The training vocabulary, fixed for the life of a run: built from the training
+// captions (and generated texts' words) on first start, read back on resume.
+Vocabulary run_vocabulary(RunContext& ctx) {
+  const fs::path path = ctx.run.dir() / "vocab.txt";
+  if (rank0_sees(ctx.comm, path)) return Vocabulary::load(path);
+  std::vector<std::string> captions;
+  for (const auto& triplet : ctx.train.triplets) captions.push_back(triplet.caption);
+  if (ctx.sources) {
+    const std::vector<std::string> words = generated_text_words(ctx.config, *ctx.sources);
+    captions.insert(captions.end(), words.begin(), words.end());
+  }
+  Vocabulary vocabulary = Vocabulary::build(captions);
+  if (ctx.run.writer()) write_file_atomic(path, vocabulary.serialize());
+  ctx.comm.barrier();
+  return vocabulary;
+}
+
+void make_tokenizer(RunContext& ctx) {
+  const ExperimentConfig& config = ctx.config;
+  if (config.model.text_encoder != "clip") {
+    ctx.tokenizer = std::make_unique<Vocabulary>(run_vocabulary(ctx));
+    return;
+  }
+  if (config.model.clip_dir.empty())
+    throw UserError(config.where("model.clip_dir") + ": the clip text encoder needs a CLIP model directory (its "
+                                                     "tokenizer is vocab.json + merges.txt or tokenizer.json there)");
+  const fs::path clip_dir = config.model.clip_dir;
+  if (!fs::exists(clip_dir / "vocab.json") && !fs::exists(clip_dir / "tokenizer.json"))
+    throw UserError(config.where("model.clip_dir") + ": " + missing_clip_file_message(clip_dir, "vocab.json"));
+  auto tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer::from_directory(clip_dir));
+  tokenizer->set_truncation(config.model.truncation);
+  ctx.tokenizer = std::move(tokenizer);
+}
+
+void make_model(RunContext& ctx) {
+  torch::manual_seed(static_cast<uint64_t>(ctx.config.seed));
+  ctx.model = make_cir_model(ctx.config, ctx.tokenizer->size());
+}
+
+void record_training(RunRecord& run, Stage stage, const TrainingSummary& summary, const fs::path& checkpoint) {
+  run.record_result(stage, "train",
+                    {{"steps", static_cast<double>(summary.steps)},
+                     {"final_loss", summary.final_loss},
+                     {"samples_per_s", summary.samples_per_second},
+                     {"seconds", summary.seconds}});
+  run.record_artifact(stage_name(stage) + std::string("_checkpoint"), checkpoint);
+}
+
+// Stage-1 training as `stage` (checkpoints/<stage>-final.pt) or, when an earlier
+// attempt finished it, its final weights.
+void train_or_load(RunContext& ctx, Stage stage, CirModel& model, const std::shared_ptr<CirModel>& owner) {
+  const fs::path final_weights = ctx.run.checkpoints_dir() / (stage_name(stage) + std::string("-final.pt"));
+  if (ctx.run.stage_done(stage)) {
+    load_checkpoint(final_weights, model, nullptr);
+    spdlog::info("{} already finished; loaded {}", stage_name(stage), final_weights.string());
+    return;
+  }
+  const TrainingSummary summary =
+      train_stage1(ctx.comm, ctx.config, ctx.run, owner, ctx.training_data(), ctx.show_progress, stage);
+  spdlog::info("{}: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s)", stage_name(stage), summary.steps,
+               summary.final_loss, summary.samples_per_second, ctx.comm.size());
+  record_training(ctx.run, stage, summary, final_weights);
+  ctx.run.mark_stage_done(stage);
+}
+
+void prepare_mining_encoder(RunContext& ctx) {
+  ctx.miner = make_cir_model(ctx.config, ctx.tokenizer->size());
+  if (!ctx.config.positives.encoder_checkpoint.empty())
+    load_target_side(ctx.config.positives.encoder_checkpoint, *ctx.miner);
+  else
+    train_or_load(ctx, Stage::MiningEncoder, *ctx.miner, ctx.miner);
+}
+
+void mine_positives(RunContext& ctx) {
+  CirModel& miner = ctx.miner ? *ctx.miner : *ctx.model;
+  ctx.generated = generate_triplets(
+      ctx.comm, ctx.config, ctx.run, miner, [&]() -> const TripletData& { return ctx.training_images(); }, ctx.train,
+      *ctx.sources, ctx.annotated, *ctx.tokenizer, ctx.show_progress);
+}
+
+void train_stage_1(RunContext& ctx) {
+  const ExperimentConfig& config = ctx.config;
+  if (!ctx.run.stage_done(Stage::Stage1) && !config.stage1.init_checkpoint.empty()) {
+    if (!fs::exists(config.stage1.init_checkpoint))
+      throw UserError(config.where("stage1.init_checkpoint") + ": " + config.stage1.init_checkpoint + " not found");
+    load_checkpoint(config.stage1.init_checkpoint, *ctx.model, nullptr);
+    spdlog::info("stage 1 starts from the weights in {}", config.stage1.init_checkpoint);
+  }
+  train_or_load(ctx, Stage::Stage1, *ctx.model, ctx.model);
+}
+
+void evaluate_stage(RunContext& ctx, Stage trained) {
+  const Stage marker = evaluation_of(trained);
+  if (ctx.run.stage_done(marker)) return;
+  const auto metrics =
+      evaluate_split(ctx.comm, *ctx.model, ctx.eval_split, *ctx.tokenizer, ctx.config, ctx.show_progress);
+  ctx.run.record_result(trained, ctx.eval_split.name, metrics);
+  ctx.run.log_metrics({{"stage", stage_name(marker)}, {"split", ctx.eval_split.name}, {"metrics", metrics}});
+  ctx.run.mark_stage_done(marker);
+}
+
+void write_stage_submissions(RunContext& ctx, Stage trained) {
+  const Stage marker = submissions_of(trained);
+  if (ctx.run.stage_done(marker)) return;
+  const CirrSplit test = load_split(ctx.config.data, ctx.config.eval.submission_split);
+  const std::string stage = stage_name(trained);
+  const fs::path prefix = ctx.run.dir() / "submissions" / (stage + "-" + test.name);
+  if (ctx.comm.rank() == 0) fs::create_directories(prefix.parent_path());
+  for (const fs::path& file :
+       write_submissions(ctx.comm, *ctx.model, test, *ctx.tokenizer, ctx.config, prefix, ctx.show_progress)) {
+    ctx.run.record_artifact(stage + "_submission_" + file.stem().string(), file);
+    spdlog::info("{}: wrote {}", stage, file.string());
+  }
+  ctx.run.mark_stage_done(marker);
+}
+
+void build_bank(RunContext& ctx) {
+  if (ctx.run.stage_done(Stage::Stage2)) return;  // its result is all stage 2 still needs
+  ctx.bank = prepare_candidate_bank(ctx.comm, *ctx.model, ctx.training_images(), ctx.train, ctx.config,
+                                    ctx.show_progress);
+  ctx.run.record_artifact("bank", ctx.bank->path);
+}
+
+void train_stage_2(RunContext& ctx) {
+  const fs::path result = stage2_result_checkpoint(ctx.config, ctx.run);
+  if (!ctx.run.stage_done(Stage::Stage2)) {
+    const TripletData data = ctx.training_data();
+    const Evaluator evaluate = [&] {
+      return evaluate_split(ctx.comm, *ctx.model, ctx.eval_split, *ctx.tokenizer, ctx.config, /*show_progress=*/false);
+    };
+    const TrainingSummary summary =
+        train_stage2(ctx.comm, ctx.config, ctx.run, ctx.model, data, *ctx.bank, evaluate, ctx.show_progress);
+    spdlog::info("stage 2: {} steps against a bank of {} candidates, final loss {:.4f}, {:.1f} samples/s",
+                 summary.steps, ctx.bank->rows, summary.final_loss, summary.samples_per_second);
+    record_training(ctx.run, Stage::Stage2, summary, result);
+    ctx.run.mark_stage_done(Stage::Stage2);
+  } else {
+    spdlog::info("stage 2 already finished");
+  }
+  load_checkpoint(result, *ctx.model, nullptr);
+  spdlog::info("stage 2's result: {}", result.string());
+}
+
+}  // namespace
+
+MiningPoint mining_point(const ExperimentConfig& config) {
+  const PositivesConfig& positives = config.positives;
+  if (!positives.enabled) return MiningPoint::Never;
+  if (!positives.encoder_checkpoint.empty() || positives.warmup_encoder) return MiningPoint::BeforeStage1;
+  return MiningPoint::AfterStage1;
+}
+
+const std::vector<PipelineStep>& pipeline_steps() {
+  static const std::vector<PipelineStep> steps = {
+      {"dataset", always, load_dataset},
+      {"captions", positives_enabled, caption_images},
+      {"training set", always, choose_training_set},
+      {"tokenizer", always, make_tokenizer},
+      {"model", always, make_model},
+      {"mining encoder", mines_before_stage1, prepare_mining_encoder},
+      {"positives", mines_before_stage1, mine_positives},
+      {"stage 1", always, train_stage_1},
+      {"evaluation", always, [](RunContext& ctx) { evaluate_stage(ctx, Stage::Stage1); }},
+      {"submissions", submissions_wanted, [](RunContext& ctx) { write_stage_submissions(ctx, Stage::Stage1); }},
+      {"positives", mines_after_stage1, mine_positives},
+      {"bank", stage2_enabled, build_bank},
+      {"stage 2", stage2_enabled, train_stage_2},
+      {"evaluation", stage2_enabled, [](RunContext& ctx) { evaluate_stage(ctx, Stage::Stage2); }},
+      {"submissions", stage2_submissions_wanted, [](RunContext& ctx) { write_stage_submissions(ctx, Stage::Stage2); }},
+  };
+  return steps;
+}
+
+}  // namespace spn
