@@ -1,9 +1,11 @@
-// Stage 2 on the world (1, 2 or 3 ranks; bank sharded or replicated) against one
-// process holding the whole bank, in the same test: the same losses and query-side
-// parameters over 10 steps, the target side untouched; bank row lookup; the targets a
-// batch of triplets gets.
+// Stage 2 on the world (1, 2 or 3 ranks; bank sharded or replicated; negatives from the
+// whole bank, the batch or a sample) against one process holding the whole bank, in the
+// same test: the same losses and query-side parameters over 10 steps, the target side
+// untouched; bank row lookup; the targets a batch of triplets gets.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <algorithm>
 
 #include "data/batch_sampler.h"
 #include "dist/sharding.h"
@@ -34,7 +36,22 @@ struct Variant {
   bool replicated = false;
   bool ignore_reference = false;
   std::string multi_positive;  // "" = one positive per query
+  std::string negatives;       // "" = the whole bank, "batch" or "sample" (as stage2.negatives)
 };
+
+// The candidates stage2.negatives gives: the batch's positives, plus for "sample" a few
+// rows that change with the step.
+std::vector<int64_t> candidates_for(const std::string& negatives, const SoftmaxTargets& targets, int64_t step,
+                                    int64_t bank_rows) {
+  if (negatives.empty()) return {};
+  std::vector<int64_t> candidates;
+  for (const auto& positives : targets.positives) candidates.insert(candidates.end(), positives.begin(), positives.end());
+  if (negatives == "sample")
+    for (int64_t draw : {step * 3, step * 11 + 4}) candidates.push_back(draw % bank_rows);
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  return candidates;
+}
 
 TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
   Communicator& comm = testing::world();
@@ -62,6 +79,7 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
         if (!variant.multi_positive.empty() && t % 3 == 0) targets.positives.back().push_back((t * 7 + 1) % kBankRows);
         if (variant.ignore_reference) targets.ignored.push_back({(t * 5 + 1) % kBankRows});
       }
+      targets.candidates = candidates_for(variant.negatives, targets, s, kBankRows);
       const auto local = torch::tensor(sampler.local_batch(s, c.size(), c.rank()), torch::kLong);
       losses.push_back(step.run(references.index_select(0, local), tokens.index_select(0, local), targets, 1e-2));
     }
@@ -71,15 +89,21 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
     return std::make_pair(losses, model);
   };
 
-  for (const Variant& variant : {Variant{false, false, ""}, Variant{false, true, ""}, Variant{true, false, ""},
-                                 Variant{true, true, "mean"}, Variant{false, false, "logsumexp"},
-                                 Variant{false, true, "mean"}}) {
+  // Fewer negatives than the bank: the replicated bank must score against the same
+  // candidates as the sharded one.
+  for (const Variant& variant :
+       {Variant{false, false, ""}, Variant{false, true, ""}, Variant{true, false, ""}, Variant{true, true, "mean"},
+        Variant{false, false, "logsumexp"}, Variant{false, true, "mean"}, Variant{false, false, "", "batch"},
+        Variant{true, false, "", "batch"}, Variant{false, true, "", "sample"}, Variant{true, true, "", "sample"},
+        Variant{true, false, "logsumexp", "sample"}}) {
     SCOPED_TRACE("replicated " + std::to_string(variant.replicated) + ", ignore " +
-                 std::to_string(variant.ignore_reference) + ", multi-positive '" + variant.multi_positive + "'");
+                 std::to_string(variant.ignore_reference) + ", multi-positive '" + variant.multi_positive +
+                 "', negatives '" + variant.negatives + "'");
     auto [losses, model] = run(comm, variant);
     auto local = make_local_communicator();
-    auto [reference_losses, reference_model] = run(*local, Variant{false, variant.ignore_reference,
-                                                                  variant.multi_positive});
+    Variant reference = variant;
+    reference.replicated = false;
+    auto [reference_losses, reference_model] = run(*local, reference);
     for (int64_t s = 0; s < kSteps; ++s)
       EXPECT_NEAR(losses[s], reference_losses[s], 1e-4 * std::abs(reference_losses[s])) << "step " << s;
     EXPECT_LT(reference_losses.back(), reference_losses.front());

@@ -10,11 +10,14 @@ namespace {
 
 constexpr int64_t kGradientBucketBytes = 16 << 20;
 
+// The targets of queries `rows`: their own positives and ignore lists, and the
+// candidates, which every query shares.
 SoftmaxTargets slice(const SoftmaxTargets& targets, const ShardRange& rows) {
   SoftmaxTargets part;
   part.positives.assign(targets.positives.begin() + rows.begin, targets.positives.begin() + rows.end);
   if (!targets.ignored.empty())
     part.ignored.assign(targets.ignored.begin() + rows.begin, targets.ignored.begin() + rows.end);
+  part.candidates = targets.candidates;
   return part;
 }
 
@@ -44,8 +47,8 @@ torch::Tensor Stage2Step::replicated_loss(const torch::Tensor& local_queries, co
   const int64_t batch = static_cast<int64_t>(targets.positives.size());
   const ShardRange mine = shard_range(batch, comm_.size(), comm_.rank());
   if (mine.size() == 0) return torch::zeros({}, local_queries.options());
-  // DESIGN.md's loss scaling: this rank's share of the global mean is its local mean
-  // times local/global queries, so the summed gradients are those of the global mean.
+  // Loss scaling: this rank's share of the global mean is its local mean times
+  // local/global queries, so the gradients summed over ranks are those of the global mean.
   const torch::Tensor local_mean =
       distributed_softmax_cross_entropy(*this_process_, local_queries, model_->logit_scale(), bank_.shard, 0,
                                         slice(targets, mine), multi_positive_, chunk_);
