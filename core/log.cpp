@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "core/files.h"
+
 namespace spn {
 
 void log_init(int rank, int world_size) {
@@ -25,7 +27,7 @@ void log_to_directory(const std::filesystem::path& dir, int rank) {
   // The file sink of the previous call: a sweep runs its runs one after another in one
   // process, and each run's log must hold only its own lines.
   static std::shared_ptr<spdlog::sinks::sink> run_file;
-  std::filesystem::create_directories(dir);
+  make_directories(dir);
   auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(
       (dir / ("rank-" + std::to_string(rank) + ".log")).string());
   file->set_pattern("%Y-%m-%d %H:%M:%S.%e %l: %v");

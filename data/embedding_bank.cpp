@@ -3,7 +3,9 @@
 #include <ATen/ATen.h>
 #include <hdf5.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 
@@ -150,9 +152,12 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
     if (static_cast<int64_t>(ids.size()) != metadata.rows)
       throw std::invalid_argument("write_bank: " + std::to_string(ids.size()) + " ids for " +
                                   std::to_string(metadata.rows) + " rows");
-    fs::create_directories(path.parent_path());
+    make_directories(path.parent_path());
+    errno = 0;
     Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!file.valid()) throw std::runtime_error("cannot create " + temporary.string());
+    if (!file.valid())  // stage2.bank_dir is not writable
+      throw UserError(temporary.string() + ": cannot create the bank file (" +
+                      (errno != 0 ? std::strerror(errno) : "HDF5 refused it") + ")");
     const hsize_t shape[2] = {rows, dim};
     Handle space(H5Screate_simple(2, shape, nullptr), H5Sclose);
     Handle stored = half ? half_type() : Handle(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);

@@ -66,6 +66,22 @@ TEST_F(Launch, ConfigErrorsExitTwoAndNameTheKey) {
   EXPECT_EQ(outcome.status, 2) << outcome.output;
 }
 
+// Output directories a user names that cannot be created (here: under a regular file)
+// are bad input: status 2, with the directory and the system's reason named.
+TEST_F(Launch, UncreatableOutputDirectoriesExitTwoNamingThePath) {
+  write("tiny.toml", std::string(kTinyExperiment) + "[stage2]\nenabled = true\nepochs = 1\nbatch_size = 16\n");
+  write("file", "not a directory\n");
+  Outcome outcome = launch("tiny.toml --set runs_dir=file/runs");
+  EXPECT_EQ(outcome.status, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("file/runs"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("Not a directory"), std::string::npos) << outcome.output;
+
+  outcome = launch("tiny.toml --set stage1.epochs=1 --set stage2.bank_dir=file/banks");
+  EXPECT_EQ(outcome.status, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("file/banks"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("Not a directory"), std::string::npos) << outcome.output;
+}
+
 TEST_F(Launch, PrintConfigShowsResolvedValues) {
   write("ok.toml", kTinyExperiment);
   const Outcome outcome = launch("ok.toml --print-config --set stage1.lr=0.25");

@@ -42,9 +42,9 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
     throw UserError(dir_.string() + ": this run directory holds a run of a different config (see its config.toml); "
                     "choose another --run-id");
   if (writer()) {
-    fs::create_directories(dir_ / "logs");
-    fs::create_directories(dir_ / "done");
-    fs::create_directories(checkpoints_dir());
+    make_directories(dir_ / "logs");
+    make_directories(dir_ / "done");
+    make_directories(checkpoints_dir());
   }
   comm_.barrier();
 }
