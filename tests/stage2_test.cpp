@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/hash.h"
 #include "data/batch_sampler.h"
 #include "dist/sharding.h"
 #include "test_models.h"
@@ -37,6 +38,7 @@ struct Variant {
   bool ignore_reference = false;
   std::string multi_positive;  // "" = one positive per query
   std::string negatives;       // "" = the whole bank, "batch" or "sample" (as stage2.negatives)
+  double combiner_dropout = 0;
 };
 
 // The candidates stage2.negatives gives: the batch's positives, plus for "sample" a few
@@ -65,6 +67,7 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
     ExperimentConfig config = testing::tiny_config();
     config.stage2.chunk = 5;
     if (!variant.multi_positive.empty()) config.stage2.multi_positive = variant.multi_positive;
+    config.model.combiner_dropout = variant.combiner_dropout;
     torch::manual_seed(7);
     auto model = make_cir_model(config, testing::kTestVocab);
     std::vector<torch::Tensor> target_side_before;
@@ -81,6 +84,7 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
       }
       targets.candidates = candidates_for(variant.negatives, targets, s, kBankRows);
       const auto local = torch::tensor(sampler.local_batch(s, c.size(), c.rank()), torch::kLong);
+      model->set_step_seed(mix_seed(5, s));  // as the training loop does
       losses.push_back(step.run(references.index_select(0, local), tokens.index_select(0, local), targets, 1e-2));
     }
     const auto target_side_after = model->target_side_tensors();
@@ -90,15 +94,16 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
   };
 
   // Fewer negatives than the bank: the replicated bank must score against the same
-  // candidates as the sharded one.
+  // candidates as the sharded one. Dropout masks follow the global row, not the rank.
   for (const Variant& variant :
        {Variant{false, false, ""}, Variant{false, true, ""}, Variant{true, false, ""}, Variant{true, true, "mean"},
         Variant{false, false, "logsumexp"}, Variant{false, true, "mean"}, Variant{false, false, "", "batch"},
         Variant{true, false, "", "batch"}, Variant{false, true, "", "sample"}, Variant{true, true, "", "sample"},
-        Variant{true, false, "logsumexp", "sample"}}) {
+        Variant{true, false, "logsumexp", "sample"}, Variant{false, false, "", "", 0.5},
+        Variant{true, false, "", "batch", 0.5}}) {
     SCOPED_TRACE("replicated " + std::to_string(variant.replicated) + ", ignore " +
                  std::to_string(variant.ignore_reference) + ", multi-positive '" + variant.multi_positive +
-                 "', negatives '" + variant.negatives + "'");
+                 "', negatives '" + variant.negatives + "', dropout " + std::to_string(variant.combiner_dropout));
     auto [losses, model] = run(comm, variant);
     auto local = make_local_communicator();
     Variant reference = variant;
