@@ -47,7 +47,8 @@ std::vector<int64_t> candidates_for(const std::string& negatives, const SoftmaxT
                                     int64_t bank_rows) {
   if (negatives.empty()) return {};
   std::vector<int64_t> candidates;
-  for (const auto& positives : targets.positives) candidates.insert(candidates.end(), positives.begin(), positives.end());
+  for (const auto& positives : targets.positives)
+    candidates.insert(candidates.end(), positives.begin(), positives.end());
   if (negatives == "sample")
     for (int64_t draw : {step * 3, step * 11 + 4}) candidates.push_back(draw % bank_rows);
   std::sort(candidates.begin(), candidates.end());
