@@ -39,12 +39,19 @@ void commit_temporary(const fs::path& temporary, const fs::path& path) {
   if (ec) throw std::runtime_error("cannot rename " + temporary.string() + " to " + path.string() + ": " + ec.message());
 }
 
+void make_directories(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw UserError(dir.string() + ": cannot create directory (" + ec.message() + ")");
+}
+
 void write_file_atomic(const fs::path& path, const std::string& content) {
-  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  if (path.has_parent_path()) make_directories(path.parent_path());
   const fs::path temporary = temporary_path_for(path);
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + temporary.string() + ": " + std::strerror(errno));
+    // A directory the user named that is not writable.
+    if (!out) throw UserError(temporary.string() + ": cannot write (" + std::strerror(errno) + ")");
     out << content;
     out.flush();
     if (!out) throw std::runtime_error("write failed for " + temporary.string());

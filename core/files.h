@@ -11,6 +11,11 @@ namespace fs = std::filesystem;
 // Reads a whole file; throws UserError naming the path when it cannot be read.
 std::string read_file(const fs::path& path);
 
+// Creates `dir` and its missing parents. Output directories come from the user (runs_dir,
+// stage2.bank_dir, data.root), so one that cannot be created (a parent is a file, no
+// permission) is a UserError naming it and the system's reason.
+void make_directories(const fs::path& dir);
+
 // Writes `content` to `path` atomically (temporary file + rename), creating parents.
 void write_file_atomic(const fs::path& path, const std::string& content);
 

@@ -3,7 +3,11 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
+
+#include "core/files.h"
 
 namespace spn {
 
@@ -20,12 +24,18 @@ void log_init(int rank, int world_size) {
 }
 
 void log_to_directory(const std::filesystem::path& dir, int rank) {
-  std::filesystem::create_directories(dir);
+  // The file sink of the previous call: a sweep runs its runs one after another in one
+  // process, and each run's log must hold only its own lines.
+  static std::shared_ptr<spdlog::sinks::sink> run_file;
+  make_directories(dir);
   auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(
       (dir / ("rank-" + std::to_string(rank) + ".log")).string());
   file->set_pattern("%Y-%m-%d %H:%M:%S.%e %l: %v");
   file->set_level(spdlog::level::info);
-  spdlog::default_logger()->sinks().push_back(file);
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), run_file), sinks.end());
+  sinks.push_back(file);
+  run_file = file;
   spdlog::default_logger()->flush_on(spdlog::level::info);
 }
 

@@ -10,7 +10,9 @@ namespace spn {
 // Sets up the console logger for this rank. Called once at startup.
 void log_init(int rank, int world_size);
 
-// Adds a file sink `<dir>/rank-<rank>.log` to the logger (run directories call this).
+// Logs to the file `<dir>/rank-<rank>.log` as well (run directories call this). The
+// file replaces the one an earlier call named, so when one process runs several runs
+// (a sweep), each run's file holds its own lines only.
 void log_to_directory(const std::filesystem::path& dir, int rank);
 
 }  // namespace spn

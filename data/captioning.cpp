@@ -100,7 +100,7 @@ std::vector<std::string> caption_images(Communicator& comm, Captioner& captioner
     if (!captions.count(split.images[index])) todo.push_back(index);
 
   const std::filesystem::path journal = journal_path(dir, comm.rank());
-  std::filesystem::create_directories(dir);
+  make_directories(dir);
   if (std::filesystem::exists(journal)) {
     const std::string text = read_file(journal);
     if (!text.empty() && text.back() != '\n') append_line(journal, "");  // end a line cut short

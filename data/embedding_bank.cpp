@@ -3,10 +3,11 @@
 #include <ATen/ATen.h>
 #include <hdf5.h>
 
-#include <chrono>
-#include <ctime>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
@@ -73,13 +74,6 @@ void write_int_attribute(hid_t object, const char* name, int64_t value) {
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle attribute(H5Acreate2(object, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
   check(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value), std::string("attribute ") + name);
-}
-
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buffer;
 }
 
 class BankReader {
@@ -150,9 +144,12 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
     if (static_cast<int64_t>(ids.size()) != metadata.rows)
       throw std::invalid_argument("write_bank: " + std::to_string(ids.size()) + " ids for " +
                                   std::to_string(metadata.rows) + " rows");
-    fs::create_directories(path.parent_path());
+    make_directories(path.parent_path());
+    errno = 0;
     Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!file.valid()) throw std::runtime_error("cannot create " + temporary.string());
+    if (!file.valid())  // stage2.bank_dir is not writable
+      throw UserError(temporary.string() + ": cannot create the bank file (" +
+                      (errno != 0 ? std::strerror(errno) : "HDF5 refused it") + ")");
     const hsize_t shape[2] = {rows, dim};
     Handle space(H5Screate_simple(2, shape, nullptr), H5Sclose);
     Handle stored = half ? half_type() : Handle(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);

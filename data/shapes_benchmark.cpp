@@ -176,7 +176,7 @@ bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, con
   const fs::path staging = root.string() + ".partial";
   if (comm.rank() == 0) {
     fs::remove_all(staging);  // leftovers of a generation that was killed
-    fs::create_directories(staging);
+    make_directories(staging);
   }
   comm.barrier();
 
@@ -188,7 +188,7 @@ bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, con
     const size_t n_train = plan.train_images.size();
     const ShapesImage& image = i < static_cast<int64_t>(n_train) ? plan.train_images[i] : plan.val_images[i - n_train];
     const fs::path path = staging / image.relative_path;
-    fs::create_directories(path.parent_path());
+    make_directories(path.parent_path());
     write_png(path, shapes::render_scene(image.scene, static_cast<int>(config.image_size)));
     progress.update(i - mine.begin + 1);
   }

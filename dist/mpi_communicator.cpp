@@ -22,9 +22,15 @@ MPI_Datatype mpi_type(at::ScalarType type) {
     case at::kByte: return MPI_UINT8_T;
     case at::kChar: return MPI_INT8_T;
     case at::kHalf:
-    case at::kBFloat16: return MPI_UINT16_T;  // moved as raw bits; not valid for reductions
+    case at::kBFloat16: return MPI_UINT16_T;  // raw bits: moved only (reductions widen them first)
     default: throw std::invalid_argument(std::string("MPI backend: unsupported dtype ") + at::toString(type));
   }
+}
+
+// MPI has no 16-bit float type: such tensors travel as raw bits, and reductions run in
+// float32, rounded back once at the end.
+bool is_16_bit_float(const at::Tensor& tensor) {
+  return tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16;
 }
 
 int checked_count(int64_t count) {
@@ -105,6 +111,12 @@ class MpiCommunicator : public Communicator {
 
   void all_reduce(at::Tensor& tensor, ReduceOp op) override {
     require_cpu_contiguous(tensor, "all_reduce");
+    if (is_16_bit_float(tensor)) {
+      at::Tensor wide = tensor.to(at::kFloat);
+      all_reduce(wide, op);
+      tensor.copy_(wide);
+      return;
+    }
     MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), checked_count(tensor.numel()), mpi_type(tensor.scalar_type()),
                   op == ReduceOp::Sum ? MPI_SUM : MPI_MAX, MPI_COMM_WORLD);
   }
@@ -133,6 +145,7 @@ class MpiCommunicator : public Communicator {
   at::Tensor reduce_scatter(const at::Tensor& input, const std::vector<int64_t>& rows_per_rank) override {
     require_cpu_contiguous(input, "reduce_scatter");
     if (static_cast<int>(rows_per_rank.size()) != size_) throw std::invalid_argument("reduce_scatter: one row count per rank");
+    if (is_16_bit_float(input)) return reduce_scatter(input.to(at::kFloat), rows_per_rank).to(input.scalar_type());
     const int64_t per_row = elements_per_row(input);
     std::vector<int> counts(size_);
     for (int r = 0; r < size_; ++r) counts[r] = checked_count(rows_per_rank[r] * per_row);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/hash.h"
 #include "models/registry.h"
 
 namespace spn {
@@ -34,15 +35,18 @@ torch::Tensor CirModel::encode_query(const torch::Tensor& reference_images, cons
 }
 
 torch::Tensor CirModel::encode_query_from_features(const torch::Tensor& reference_features,
-                                                   const torch::Tensor& tokens) {
-  return combine(reference_features, encode_text(tokens));
+                                                   const torch::Tensor& tokens, int64_t first_row) {
+  return combine(reference_features, encode_text(tokens), first_row);
 }
 
 torch::Tensor CirModel::encode_text(const torch::Tensor& tokens) { return unit(text_encoder_->forward(tokens)); }
 
-torch::Tensor CirModel::combine(const torch::Tensor& reference_features, const torch::Tensor& text_features) {
-  return unit(head_->forward(reference_features, text_features));
+torch::Tensor CirModel::combine(const torch::Tensor& reference_features, const torch::Tensor& text_features,
+                                int64_t first_row, uint64_t call) {
+  return unit(head_->forward(reference_features, text_features, RowDraws{mix_seed(step_seed_, call), first_row}));
 }
+
+void CirModel::set_step_seed(uint64_t seed) { step_seed_ = seed; }
 
 void CirModel::set_temperature(double temperature) {
   torch::NoGradGuard no_grad;

@@ -19,11 +19,19 @@ class CirModel : public torch::nn::Module {
   torch::Tensor encode_target(const torch::Tensor& images);
   torch::Tensor encode_query(const torch::Tensor& reference_images, const torch::Tensor& tokens);
   // The query from precomputed unit-norm reference features (a stage-2 bank).
-  torch::Tensor encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens);
+  torch::Tensor encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens,
+                                           int64_t first_row = 0);
   // The query's two halves, for losses that pair references and texts of different
   // triplets: unit text features, and the head applied to unit features.
   torch::Tensor encode_text(const torch::Tensor& tokens);
-  torch::Tensor combine(const torch::Tensor& reference_features, const torch::Tensor& text_features);
+  torch::Tensor combine(const torch::Tensor& reference_features, const torch::Tensor& text_features,
+                        int64_t first_row = 0, uint64_t call = 0);
+  // The head's random draws in training (dropout masks) depend on this seed, which the
+  // training loop sets for each step, and on each row's global index: `first_row` above
+  // is the global index of the first row passed (in the global batch, or among the
+  // pairs a loss forms), and `call` tells apart a step's calls over the same indices. A
+  // row then draws the same on any rank, and runs match across world sizes.
+  void set_step_seed(uint64_t seed);
   // exp(log_scale) = 1 / temperature, capped at 100 as CLIP does.
   torch::Tensor logit_scale() const;
   // Sets the temperature (it stays learned or fixed as constructed).
@@ -44,6 +52,7 @@ class CirModel : public torch::nn::Module {
   std::shared_ptr<TextEncoder> text_encoder_;
   std::shared_ptr<CirHead> head_;
   torch::Tensor log_logit_scale_;
+  uint64_t step_seed_ = 0;
 };
 
 // Builds the model named in [model] through the registry. Unknown names are a

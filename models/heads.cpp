@@ -1,12 +1,38 @@
 #include "models/heads.h"
 
-#include <torch/nn/functional/dropout.h>
+#include <ATen/Parallel.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/linear.h>
 
-namespace spn {
+#include "core/hash.h"
 
-torch::Tensor SumHead::forward(const torch::Tensor& image_features, const torch::Tensor& text_features) {
+namespace spn {
+namespace {
+
+// Inverted dropout of a [rows, width] tensor whose mask entry (r, c) is a hash of
+// (draws.seed, site, global row draws.first_row + r, c), unlike torch's generator, whose
+// masks follow the order of the draws and so the rank a row is on.
+torch::Tensor dropout_by_global_row(const torch::Tensor& x, double p, const RowDraws& draws, uint64_t site) {
+  const int64_t rows = x.size(0), width = x.size(1);
+  torch::Tensor keep = torch::empty({rows, width}, torch::kBool);
+  bool* flags = keep.data_ptr<bool>();
+  const uint64_t site_seed = mix_seed(draws.seed, site);
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const uint64_t row_seed = mix_seed(site_seed, static_cast<uint64_t>(draws.first_row + r));
+      for (int64_t c = 0; c < width; ++c) {
+        const double uniform = static_cast<double>(mix_seed(row_seed, static_cast<uint64_t>(c)) >> 11) * 0x1.0p-53;
+        flags[r * width + c] = uniform >= p;
+      }
+    }
+  });
+  return x * (keep.to(x.scalar_type()) * (1.0 / (1.0 - p)));
+}
+
+}  // namespace
+
+torch::Tensor SumHead::forward(const torch::Tensor& image_features, const torch::Tensor& text_features,
+                               const RowDraws&) {
   return image_features + text_features;
 }
 
@@ -21,18 +47,20 @@ CombinerHead::CombinerHead(const CombinerShape& shape) : dropout_(shape.dropout)
                             torch::nn::Linear(shape.gate_hidden, 1), torch::nn::Sigmoid()));
 }
 
-torch::Tensor CombinerHead::forward(const torch::Tensor& image_features, const torch::Tensor& text_features) {
-  // Without dropout nothing is drawn, so the torch generator's stream is as before.
-  const auto drop = [&](const torch::Tensor& x) {
-    return dropout_ > 0 && is_training() ? torch::dropout(x, dropout_, true) : x;
+torch::Tensor CombinerHead::forward(const torch::Tensor& image_features, const torch::Tensor& text_features,
+                                    const RowDraws& draws) {
+  // `site` tells the four dropout layers apart in the draws.
+  const auto drop = [&](const torch::Tensor& x, uint64_t site) {
+    return dropout_ > 0 && is_training() ? dropout_by_global_row(x, dropout_, draws, site) : x;
   };
-  const torch::Tensor joint = torch::cat({drop(torch::relu(image_projection_->forward(image_features))),
-                                          drop(torch::relu(text_projection_->forward(text_features)))},
+  const torch::Tensor joint = torch::cat({drop(torch::relu(image_projection_->forward(image_features)), 0),
+                                          drop(torch::relu(text_projection_->forward(text_features)), 1)},
                                          1);
-  const torch::Tensor fused = output_->forward(drop(torch::relu(combine_->forward(joint))));
+  const torch::Tensor fused = output_->forward(drop(torch::relu(combine_->forward(joint)), 2));
   // The gate's layers one by one, for CLIP4CIR's dropout between them (the parameter
   // names stay those of earlier checkpoints).
-  const torch::Tensor gate_hidden = drop(torch::relu((*mix_weight_)[0]->as<torch::nn::LinearImpl>()->forward(joint)));
+  const torch::Tensor gate_hidden =
+      drop(torch::relu((*mix_weight_)[0]->as<torch::nn::LinearImpl>()->forward(joint)), 3);
   const torch::Tensor weight = torch::sigmoid((*mix_weight_)[2]->as<torch::nn::LinearImpl>()->forward(gate_hidden));
   return fused + weight * text_features + (1 - weight) * image_features;
 }

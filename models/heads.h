@@ -10,7 +10,8 @@ namespace spn {
 // q = f_image + f_text: the CLIP4CIR sum baseline, the head SPN trains in stage 2.
 class SumHead : public CirHead {
  public:
-  torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features) override;
+  torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features,
+                        const RowDraws& draws) override;
 };
 
 // The CLIP4CIR Combiner (Baldrati et al. 2022): project both features to
@@ -18,8 +19,8 @@ class SumHead : public CirHead {
 // convex mix of the two inputs weighted by a scalar a gate MLP of width `gate_hidden`
 // predicts. CLIP4CIR's own: hidden = gate_hidden = 2 x projection and dropout 0.5
 // after both projections, the fusion layer and inside the gate. spn's default
-// (gate_hidden = projection, no dropout) is what its recorded tables used; dropout
-// draws each rank's own masks, so with it runs no longer match across world sizes.
+// (gate_hidden = projection, no dropout) is what its recorded tables used. Dropout masks
+// are drawn per global row (RowDraws), so runs with dropout match across world sizes.
 struct CombinerShape {
   int64_t embed_dim;
   int64_t projection;
@@ -31,7 +32,8 @@ struct CombinerShape {
 class CombinerHead : public CirHead {
  public:
   explicit CombinerHead(const CombinerShape& shape);
-  torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features) override;
+  torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features,
+                        const RowDraws& draws) override;
 
  private:
   double dropout_;

@@ -4,6 +4,8 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include <cstdint>
+
 namespace spn {
 
 // [B, 3, S, S] float images in [-1, 1] -> [B, D] features (not normalised).
@@ -18,10 +20,19 @@ class TextEncoder : public torch::nn::Module {
   virtual torch::Tensor forward(const torch::Tensor& tokens) = 0;
 };
 
+// What a head's random draws in training (dropout masks) depend on: row r of a forward
+// draws from (seed, first_row + r) alone, so a row draws the same whichever rank holds
+// it, and runs match across world sizes.
+struct RowDraws {
+  uint64_t seed = 0;      // of the training step and of the call within it
+  int64_t first_row = 0;  // global index of the forward's first row
+};
+
 // Unit-norm reference-image and text features -> [B, D] query (not normalised).
 class CirHead : public torch::nn::Module {
  public:
-  virtual torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features) = 0;
+  virtual torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features,
+                                const RowDraws& draws) = 0;
 };
 
 }  // namespace spn

@@ -44,6 +44,40 @@ TEST(DistCollectives, AllReduceSumAndMax) {
   EXPECT_EQ(ints[0].item<int64_t>(), comm.size() * (comm.size() - 1) / 2);
 }
 
+// float16 and bfloat16 reduce as numbers: the float32 result, rounded once. Every
+// value is exact in both types and the float32 sums of them are exact, so the expected
+// result does not depend on the order of the reduction.
+TEST(DistCollectives, SixteenBitFloatsReduceAsTheFloat32ResultRounded) {
+  Communicator& comm = world();
+  const auto values_of = [](int rank, at::ScalarType type) {
+    return at::tensor({1.0 + rank, 0.125 * (rank + 1), -3.75 * rank, 1000.0 + 8.0 * rank, 0.5 - rank}, at::kDouble)
+        .to(type);
+  };
+  for (const auto type : {at::kHalf, at::kBFloat16}) {
+    SCOPED_TRACE(at::toString(type));
+    at::Tensor expected_sum = at::zeros({5}), expected_max = at::full({5}, -1e9);
+    for (int r = 0; r < comm.size(); ++r) {
+      const at::Tensor wide = values_of(r, type).to(at::kFloat);
+      expected_sum += wide;
+      expected_max = at::maximum(expected_max, wide);
+    }
+    at::Tensor sum = values_of(comm.rank(), type);
+    comm.all_reduce(sum, ReduceOp::Sum);
+    EXPECT_EQ(sum.scalar_type(), type);
+    EXPECT_TRUE(at::equal(sum, expected_sum.to(type))) << sum << expected_sum;
+    at::Tensor max = values_of(comm.rank(), type);
+    comm.all_reduce(max, ReduceOp::Max);
+    EXPECT_TRUE(at::equal(max, expected_max.to(type))) << max << expected_max;
+
+    // The backward of the differentiable all-gather: a reduce-scatter of the sum.
+    const int64_t n = 2 * comm.size() + 1;
+    const at::Tensor input = values_of(comm.rank(), type).repeat({n, 1}).contiguous();
+    const ShardRange range = shard_range(n, comm.size(), comm.rank());
+    const at::Tensor mine = comm.reduce_scatter(input, shard_sizes(n, comm.size()));
+    EXPECT_TRUE(at::equal(mine, expected_sum.to(type).repeat({range.size(), 1}))) << mine;
+  }
+}
+
 TEST(DistCollectives, BroadcastFromLastRank) {
   Communicator& comm = world();
   const int root = comm.size() - 1;

@@ -1,6 +1,7 @@
 // The Combiner's shapes: spn's default keeps the parameter names and sizes its recorded
 // runs were trained with; CLIP4CIR's (projection p, hidden = gate = 2p, dropout 0.5)
-// has CLIP4CIR's layer sizes, and its dropout acts in training only.
+// has CLIP4CIR's layer sizes, and its dropout acts in training only, with masks that
+// follow the step's seed and each row's global index.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -36,10 +37,18 @@ TEST(CombinerHead, Clip4CirShapeAndDropout) {
   EXPECT_EQ(shapes.at("output.weight"), (std::vector<int64_t>{640, 5120}));
   EXPECT_EQ(shapes.at("mix_weight.0.weight"), (std::vector<int64_t>{5120, 5120}));
   const torch::Tensor image = torch::randn({4, 640}), text = torch::randn({4, 640});
+  const RowDraws draws{11, 100};
   head.train();
-  EXPECT_FALSE(torch::allclose(head.forward(image, text), head.forward(image, text)));
+  const torch::Tensor dropped = head.forward(image, text, draws);
+  EXPECT_FALSE(torch::allclose(dropped, head.forward(image, text, RowDraws{12, 100}))) << "another seed";
+  EXPECT_FALSE(torch::allclose(dropped, head.forward(image, text, RowDraws{11, 0}))) << "other rows";
+  // Rows 102 and 103 alone (as another rank would hold them) draw the same masks.
+  EXPECT_TRUE(torch::equal(dropped.narrow(0, 2, 2),
+                           head.forward(image.narrow(0, 2, 2), text.narrow(0, 2, 2), RowDraws{11, 102})));
   head.eval();
-  EXPECT_TRUE(torch::equal(head.forward(image, text), head.forward(image, text)));
+  const torch::Tensor kept = head.forward(image, text, draws);
+  EXPECT_TRUE(torch::equal(kept, head.forward(image, text, RowDraws{12, 0})));
+  EXPECT_FALSE(torch::allclose(kept, dropped));
 }
 
 }  // namespace

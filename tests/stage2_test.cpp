@@ -1,12 +1,14 @@
-// Stage 2 on the world (1, 2 or 3 ranks; bank sharded or replicated) against one
-// process holding the whole bank, in the same test: the same losses and query-side
-// parameters over 10 steps, the target side untouched; bank row lookup; the targets a
-// batch of triplets gets.
+// Stage 2 on the world (1, 2 or 3 ranks; bank sharded or replicated; negatives from the
+// whole bank, the batch or a sample) against one process holding the whole bank, in the
+// same test: the same losses and query-side parameters over 10 steps, the target side
+// untouched; bank row lookup; the targets a batch of triplets gets.
 #include <gtest/gtest.h>
-
-#include <optional>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <optional>
+
+#include "core/hash.h"
 #include "data/batch_sampler.h"
 #include "dist/sharding.h"
 #include "test_models.h"
@@ -36,7 +38,24 @@ struct Variant {
   bool replicated = false;
   bool ignore_reference = false;
   std::optional<MultiPositive> multi_positive;  // none = one positive per query
+  Stage2Negatives negatives = Stage2Negatives::Bank;
+  double combiner_dropout = 0;
 };
+
+// The candidates stage2.negatives gives: the batch's positives, plus for "sample" a few
+// rows that change with the step.
+std::vector<int64_t> candidates_for(Stage2Negatives negatives, const SoftmaxTargets& targets, int64_t step,
+                                    int64_t bank_rows) {
+  if (negatives == Stage2Negatives::Bank) return {};
+  std::vector<int64_t> candidates;
+  for (const auto& positives : targets.positives)
+    candidates.insert(candidates.end(), positives.begin(), positives.end());
+  if (negatives == Stage2Negatives::Sample)
+    for (int64_t draw : {step * 3, step * 11 + 4}) candidates.push_back(draw % bank_rows);
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  return candidates;
+}
 
 TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
   Communicator& comm = testing::world();
@@ -50,6 +69,7 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
     ExperimentConfig config = testing::tiny_config();
     config.stage2.chunk = 5;
     if (variant.multi_positive) config.stage2.multi_positive = *variant.multi_positive;
+    config.model.combiner_dropout = variant.combiner_dropout;
     torch::manual_seed(7);
     auto model = make_cir_model(config, testing::kTestVocab);
     std::vector<torch::Tensor> target_side_before;
@@ -64,7 +84,9 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
         if (variant.multi_positive && t % 3 == 0) targets.positives.back().push_back((t * 7 + 1) % kBankRows);
         if (variant.ignore_reference) targets.ignored.push_back({(t * 5 + 1) % kBankRows});
       }
+      targets.candidates = candidates_for(variant.negatives, targets, s, kBankRows);
       const auto local = torch::tensor(sampler.local_batch(s, c.size(), c.rank()), torch::kLong);
+      model->set_step_seed(mix_seed(5, s));  // as the training loop does
       losses.push_back(step.run(references.index_select(0, local), tokens.index_select(0, local), targets, 1e-2));
     }
     const auto target_side_after = model->target_side_tensors();
@@ -73,17 +95,25 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
     return std::make_pair(losses, model);
   };
 
+  // Fewer negatives than the bank: the replicated bank must score against the same
+  // candidates as the sharded one. Dropout masks follow the global row, not the rank.
+  const auto whole = Stage2Negatives::Bank, batch = Stage2Negatives::Batch, sample = Stage2Negatives::Sample;
+  const auto mean = MultiPositive::Mean, logsumexp = MultiPositive::LogSumExp;
   for (const Variant& variant :
-       {Variant{false, false, {}}, Variant{false, true, {}}, Variant{true, false, {}},
-        Variant{true, true, MultiPositive::Mean}, Variant{false, false, MultiPositive::LogSumExp},
-        Variant{false, true, MultiPositive::Mean}}) {
+       {Variant{false, false, {}}, Variant{false, true, {}}, Variant{true, false, {}}, Variant{true, true, mean},
+        Variant{false, false, logsumexp}, Variant{false, true, mean}, Variant{false, false, {}, batch},
+        Variant{true, false, {}, batch}, Variant{false, true, {}, sample}, Variant{true, true, {}, sample},
+        Variant{true, false, logsumexp, sample}, Variant{false, false, {}, whole, 0.5},
+        Variant{true, false, {}, batch, 0.5}}) {
     SCOPED_TRACE("replicated " + std::to_string(variant.replicated) + ", ignore " +
                  std::to_string(variant.ignore_reference) + ", multi-positive '" +
-                 (variant.multi_positive ? choice_name(*variant.multi_positive) : "") + "'");
+                 (variant.multi_positive ? choice_name(*variant.multi_positive) : "") + "', negatives '" +
+                 choice_name(variant.negatives) + "', dropout " + std::to_string(variant.combiner_dropout));
     auto [losses, model] = run(comm, variant);
     auto local = make_local_communicator();
-    auto [reference_losses, reference_model] = run(*local, Variant{false, variant.ignore_reference,
-                                                                  variant.multi_positive});
+    Variant reference = variant;
+    reference.replicated = false;
+    auto [reference_losses, reference_model] = run(*local, reference);
     for (int64_t s = 0; s < kSteps; ++s)
       EXPECT_NEAR(losses[s], reference_losses[s], 1e-4 * std::abs(reference_losses[s])) << "step " << s;
     EXPECT_LT(reference_losses.back(), reference_losses.front());

@@ -102,7 +102,7 @@ ReportData gather_report(const fs::path& dir) {
   for (const ReportRun& run : report.runs) {
     auto variant = std::find_if(report.variants.begin(), report.variants.end(),
                                 [&](const ReportVariant& v) { return v.label == run.label; });
-    if (variant == report.variants.end()) variant = report.variants.insert(variant, ReportVariant{run.label, {}, {}});
+    if (variant == report.variants.end()) variant = report.variants.insert(variant, ReportVariant{run.label, {}, {}, {}});
     variant->runs.push_back(&run);
     for (const auto& [stage, splits] : run.results.items()) {
       if (!splits.is_object() || !splits.contains(report.split) || !splits[report.split].is_object()) continue;

@@ -3,9 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <ctime>
 #include <sstream>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
@@ -15,13 +15,6 @@
 
 namespace spn {
 namespace {
-
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buffer;
-}
 
 nlohmann::json read_json_or(const fs::path& path, nlohmann::json fallback) {
   nlohmann::json value = read_json_file(path);
@@ -42,9 +35,9 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
     throw UserError(dir_.string() + ": this run directory holds a run of a different config (see its config.toml); "
                     "choose another --run-id");
   if (writer()) {
-    fs::create_directories(dir_ / "logs");
-    fs::create_directories(dir_ / "done");
-    fs::create_directories(checkpoints_dir());
+    make_directories(dir_ / "logs");
+    make_directories(dir_ / "done");
+    make_directories(checkpoints_dir());
   }
   recorded_status_ = broadcast_string(comm, writer() ? recorded_state(dir_) : "", 0);
 }

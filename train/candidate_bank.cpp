@@ -4,11 +4,10 @@
 #include <torch/torch.h>
 
 #include "core/hash.h"
-#include "core/progress.h"
 #include "data/embedding_bank.h"
-#include "data/image_tensor.h"
 #include "dist/sharding.h"
 #include "track/git_info.h"
+#include "train/encode_images.h"
 
 namespace spn {
 
@@ -25,23 +24,6 @@ std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& c
     hash = fnv1a(values.data_ptr(), static_cast<size_t>(values.numel()) * sizeof(float), hash);
   }
   return hex64(hash);
-}
-
-torch::Tensor encode_image_rows(CirModel& model, const torch::Tensor& images, const ShardRange& rows,
-                                const ExperimentConfig& config, const std::string& label, bool show_progress) {
-  const int64_t batch = config.eval.batch_size;
-  torch::NoGradGuard no_grad;
-  model.eval();
-  std::vector<torch::Tensor> chunks = {torch::empty({0, config.model.embed_dim})};
-  Progress progress(label, rows.size(), show_progress);
-  for (int64_t begin = rows.begin; begin < rows.end; begin += batch) {
-    const int64_t count = std::min(batch, rows.end - begin);
-    chunks.push_back(model.encode_target(normalize_images(images.narrow(0, begin, count))));
-    progress.update(begin + count - rows.begin);
-  }
-  progress.finish();
-  model.train();
-  return torch::cat(chunks);
 }
 
 CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const TripletData& data,
@@ -68,7 +50,7 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
     spdlog::info("reusing bank {} ({} rows, built by a run with the same encoder)", bank.path.string(), bank.rows);
   } else {
     const torch::Tensor embeddings =
-        encode_image_rows(model, data.images, mine, config, "building bank", show_progress);
+        encode_image_rows(model, rows_of(data.images), mine, config, "building bank", show_progress);
     write_bank(comm, bank.path, embeddings, mine.begin, ids, expected);
     spdlog::info("built bank {} ({} rows, {})", bank.path.string(), bank.rows, expected.dtype);
   }

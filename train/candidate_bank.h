@@ -29,11 +29,6 @@ struct CandidateBank {
 // contributes the rows it owns, so every rank must pass the same ids.
 torch::Tensor bank_rows(Communicator& comm, const CandidateBank& bank, const std::vector<int64_t>& ids);
 
-// The target encoder's embeddings of image rows `rows` (uint8 pixels), eval.batch_size
-// images at a time, with a progress line.
-torch::Tensor encode_image_rows(CirModel& model, const torch::Tensor& images, const ShardRange& rows,
-                                const ExperimentConfig& config, const std::string& label, bool show_progress);
-
 // Hash of the target encoder's weights and of the preprocessing in front of it.
 std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& config);
 

@@ -47,7 +47,7 @@ void save_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimi
     archive.write("optimizer", optimizer_archive);
   }
   archive.write("steps_done", torch::tensor(steps_done, torch::kLong));
-  fs::create_directories(path.parent_path());
+  make_directories(path.parent_path());
   const fs::path temporary = temporary_path_for(path);
   archive.save_to(temporary.string());
   commit_temporary(temporary, path);

@@ -4,32 +4,24 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "core/progress.h"
 #include "data/image_tensor.h"
 #include "dist/sharding.h"
 #include "train/circo_metrics.h"
 #include "train/cirr_metrics.h"
+#include "train/encode_images.h"
 #include "train/fashioniq_metrics.h"
 #include "train/submissions.h"
 
 namespace spn {
 namespace {
 
-torch::Tensor embed_gallery_shard(CirModel& model, const CirrSplit& split, const ShardRange& mine,
-                                  const ExperimentConfig& config, bool show_progress) {
-  std::vector<torch::Tensor> chunks;
-  Progress progress("embedding " + split.name + " gallery", mine.size(), show_progress);
-  for (int64_t begin = mine.begin; begin < mine.end; begin += config.eval.batch_size) {
-    const int64_t end = std::min(mine.end, begin + config.eval.batch_size);
+// The split's images [begin, end), decoded and transformed as the data config says.
+PixelRows decoded_split_images(const CirrSplit& split, const ExperimentConfig& config) {
+  return [&split, &config](int64_t begin, int64_t end) {
     std::vector<int64_t> indices;
     for (int64_t i = begin; i < end; ++i) indices.push_back(i);
-    const torch::Tensor pixels = decode_split_images(split, indices, image_transform_of(config.data));
-    chunks.push_back(model.encode_target(normalize_images(pixels)));
-    progress.update(end - mine.begin);
-  }
-  progress.finish();
-  if (chunks.empty()) return torch::empty({0, config.model.embed_dim});
-  return torch::cat(chunks);
+    return decode_split_images(split, indices, image_transform_of(config.data));
+  };
 }
 
 }  // namespace
@@ -41,7 +33,8 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
   SplitEmbeddings out;
   const int64_t n_images = static_cast<int64_t>(split.images.size());
   const torch::Tensor local_gallery =
-      embed_gallery_shard(model, split, shard_range(n_images, comm.size(), comm.rank()), config, show_progress);
+      encode_image_rows(model, decoded_split_images(split, config), shard_range(n_images, comm.size(), comm.rank()),
+                        config, "embedding " + split.name + " gallery", show_progress);
   out.gallery = comm.all_gather(local_gallery.contiguous());
 
   const ShardRange queries = shard_range(static_cast<int64_t>(split.triplets.size()), comm.size(), comm.rank());

@@ -10,11 +10,14 @@ namespace {
 
 constexpr int64_t kGradientBucketBytes = 16 << 20;
 
+// The targets of queries `rows`: their own positives and ignore lists, and the
+// candidates, which every query shares.
 SoftmaxTargets slice(const SoftmaxTargets& targets, const ShardRange& rows) {
   SoftmaxTargets part;
   part.positives.assign(targets.positives.begin() + rows.begin, targets.positives.begin() + rows.end);
   if (!targets.ignored.empty())
     part.ignored.assign(targets.ignored.begin() + rows.begin, targets.ignored.begin() + rows.end);
+  part.candidates = targets.candidates;
   return part;
 }
 
@@ -44,8 +47,9 @@ torch::Tensor Stage2Step::replicated_loss(const torch::Tensor& local_queries, co
   const int64_t batch = static_cast<int64_t>(targets.positives.size());
   const ShardRange mine = shard_range(batch, comm_.size(), comm_.rank());
   if (mine.size() == 0) return torch::zeros({}, local_queries.options());
-  // Loss scaling (docs/architecture.md): this rank's share of the global mean is its local mean
-  // times local/global queries, so the summed gradients are those of the global mean.
+  // Loss scaling (docs/architecture.md): this rank's share of the global mean is its local
+  // mean times local/global queries, so the gradients summed over ranks are those of the
+  // global mean.
   const torch::Tensor local_mean =
       distributed_softmax_cross_entropy(*this_process_, local_queries, model_->logit_scale(), bank_.shard, 0,
                                         slice(targets, mine), multi_positive_, chunk_);
@@ -55,7 +59,10 @@ torch::Tensor Stage2Step::replicated_loss(const torch::Tensor& local_queries, co
 double Stage2Step::compute_gradients(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
                                      const SoftmaxTargets& targets) {
   optimizer_.zero_grad();
-  const torch::Tensor local_queries = model_->encode_query_from_features(local_reference_features, local_tokens);
+  const int64_t first_row =
+      shard_range(static_cast<int64_t>(targets.positives.size()), comm_.size(), comm_.rank()).begin;
+  const torch::Tensor local_queries =
+      model_->encode_query_from_features(local_reference_features, local_tokens, first_row);
   torch::Tensor loss = bank_.replicated ? replicated_loss(local_queries, targets) : sharded_loss(local_queries, targets);
   if (loss.requires_grad()) loss.backward();
   gradient_sync_.all_reduce();

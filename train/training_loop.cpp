@@ -18,6 +18,7 @@ namespace spn {
 namespace {
 
 constexpr size_t kCheckpointsKept = 2;
+constexpr uint64_t kDrawStream = 1;  // seed stream of the model's training draws (dropout)
 
 }  // namespace
 
@@ -25,6 +26,8 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
                                   torch::optim::Optimizer& optimizer, const TrainingStep& step, bool show_progress,
                                   const EpochHook& on_epoch_end) {
   GlobalBatchSampler sampler(settings.items, settings.batch_size, settings.order_seed);
+  // Like the batch order, the model's draws come from the seed, the stage and the step.
+  const uint64_t draw_seed = mix_seed(settings.order_seed, kDrawStream);
   const int64_t steps_per_epoch = sampler.steps_per_epoch();
   if (steps_per_epoch == 0)
     throw UserError(settings.batch_size_key + ": " + std::to_string(settings.batch_size) + " is larger than the " +
@@ -58,6 +61,7 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     const double lr = learning_rate_at(s, total, settings.lr);
     const std::vector<int64_t> global = sampler.global_batch(s);
     const ShardRange mine = shard_range(settings.batch_size, comm.size(), comm.rank());
+    model.set_step_seed(mix_seed(draw_seed, static_cast<uint64_t>(s)));
     last_loss = step(s, global, {global.begin() + mine.begin, global.begin() + mine.end}, lr);
     window_loss += last_loss;
     ++window_steps;
