@@ -3,6 +3,7 @@
 #   make test         install what is missing, build, run every test (ctest); the first
 #                     time it also makes build/pyenv, TensorBoard and MLflow from PyPI
 #                     for the tests that read our outputs with the real clients
+#   make format       rewrites the C++ sources in the style of .clang-format (make test checks it)
 #   make bench        stage-1 throughput and the stage-2 loss step on 1 and 2 ranks, pair mining,
 #                     CLIP ViT-B/32 encoding (JSON lines); BENCH_PYTHON=<python with torch and
 #                     transformers> adds Hugging Face's CLIP to the last for comparison
@@ -13,7 +14,7 @@ JOBS ?= $(shell nproc)
 MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --bind-to none
 BENCH_PYTHON ?=
 
-.PHONY: all deps test-deps configure build pyenv test quickstart bench clean
+.PHONY: all deps test-deps configure build pyenv test quickstart bench format clean
 
 all: build
 
@@ -54,6 +55,9 @@ bench: build
 	$(MPIRUN) -np 1 $(BUILD)/spn-bench-mining
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench-mining
 	SPN_BENCH_PYTHON=$(BENCH_PYTHON) $(MPIRUN) -x SPN_BENCH_PYTHON -np 1 $(BUILD)/spn-bench-clip
+
+format: test-deps
+	bash scripts/check-format.sh --fix
 
 clean:
 	rm -rf $(BUILD)

@@ -14,10 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_common.h"
+#include "config/config_file.h"
 #include "dist/communicator.h"
 #include "dist/sharding.h"
 #include "embedded_quickstart.h"
-#include "config/config_file.h"
 #include "models/cir_model.h"
 #include "train/stage1_step.h"
 

@@ -56,9 +56,9 @@ int main(int argc, char** argv) {
         [&] {
           torch::Tensor local =
               all_queries.narrow(0, query_rows.begin, query_rows.size()).clone().set_requires_grad(true);
-          const torch::Tensor loss = spn::distributed_softmax_cross_entropy(
-              *comm, spn::all_gather_with_grad(*comm, local), scale, shard, shard_rows.begin, targets,
-              spn::MultiPositive::LogSumExp, kChunk);
+          const torch::Tensor loss =
+              spn::distributed_softmax_cross_entropy(*comm, spn::all_gather_with_grad(*comm, local), scale, shard,
+                                                     shard_rows.begin, targets, spn::MultiPositive::LogSumExp, kChunk);
           loss.backward();
         },
         repeats);
@@ -84,7 +84,8 @@ int main(int argc, char** argv) {
                            {"peak_memory_mib_per_rank", memory_per_rank},
                            {"matmul_s", matmul},
                            {"matmul_gflops", 2.0 * kBatch * shard_rows.size() * kDim / matmul / 1e9}};
-    line["ratio_to_matmul_throughput"] = line["gflops"].get<double>() / comm->size() / line["matmul_gflops"].get<double>();
+    line["ratio_to_matmul_throughput"] =
+        line["gflops"].get<double>() / comm->size() / line["matmul_gflops"].get<double>();
 
     // The naive step, on rank 0 with the whole bank, for W = 1 only (with more ranks the
     // other ranks would compete for the same cores).

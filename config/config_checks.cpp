@@ -14,16 +14,15 @@ void check_positives(const ExperimentConfig& config) {
     throw UserError(config.where("positives.warmup_encoder") +
                     ": positives.encoder_checkpoint already names the mining encoder; set one of the two");
   // Mined with this run's stage-1 encoder, generated triplets feed stage 2 only.
-  if (positives.enabled && !config.stage2.enabled && positives.encoder_checkpoint.empty() &&
-      !positives.warmup_encoder)
+  if (positives.enabled && !config.stage2.enabled && positives.encoder_checkpoint.empty() && !positives.warmup_encoder)
     throw UserError(config.where("positives.enabled") +
                     ": the generated triplets would never be trained on: they are mined with the stage-1 "
                     "encoder for stage 2, which is off. Set stage2.enabled = true, or mine before stage 1 "
                     "(positives.encoder_checkpoint or positives.warmup_encoder)");
   if (positives.rank_hi - positives.rank_lo < positives.partners)
     throw UserError(config.where("positives.rank_lo") + ": the window [" + std::to_string(positives.rank_lo) + ", " +
-                    std::to_string(positives.rank_hi) + ") holds fewer than positives.partners = " +
-                    std::to_string(positives.partners) + " ranks");
+                    std::to_string(positives.rank_hi) +
+                    ") holds fewer than positives.partners = " + std::to_string(positives.partners) + " ranks");
 }
 
 void check_evaluation(const ExperimentConfig& config) {

@@ -49,7 +49,8 @@ class Reader : public ConfigVisitor {
     if (!node->is_integer()) fail(key, *node, "expected an integer, got " + type_name(*node));
     const int64_t read = *node->value<int64_t>();
     if (read < lo || read > hi)
-      fail(key, *node, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(read));
+      fail(key, *node,
+           "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(read));
     value = read;
   }
 
@@ -91,8 +92,9 @@ class Reader : public ConfigVisitor {
         fail(key, *node, "item " + std::to_string(read.size()) + " must be a non-empty string");
       read.push_back(*item.value<std::string>());
       if (!options.empty() && std::find(options.begin(), options.end(), read.back()) == options.end())
-        fail(key, *node, "item " + std::to_string(read.size() - 1) + " must be one of " + quoted_list(options) +
-                             ", got \"" + read.back() + "\"");
+        fail(key, *node,
+             "item " + std::to_string(read.size() - 1) + " must be one of " + quoted_list(options) + ", got \"" +
+                 read.back() + "\"");
     }
     value = std::move(read);
   }
@@ -110,8 +112,7 @@ class Reader : public ConfigVisitor {
     fail(key, *node, "must be one of " + quoted_list(options) + ", got \"" + value + "\"");
   }
 
-  void enter_section(const char* key, const char*,
-                     const std::function<void(ConfigVisitor&)>& visit_section) override {
+  void enter_section(const char* key, const char*, const std::function<void(ConfigVisitor&)>& visit_section) override {
     known_.insert(key);
     const toml::node* node = table_.get(key);
     if (!node) return;
@@ -190,8 +191,7 @@ class Writer : public ConfigVisitor {
   void choice_index(const char* key, int& index, const std::vector<std::string>& options, const char*) override {
     table_.insert(key, options.at(static_cast<size_t>(index)));
   }
-  void enter_section(const char* key, const char*,
-                     const std::function<void(ConfigVisitor&)>& visit_section) override {
+  void enter_section(const char* key, const char*, const std::function<void(ConfigVisitor&)>& visit_section) override {
     toml::table sub;
     Writer writer(sub);
     visit_section(writer);
@@ -207,12 +207,15 @@ class Documenter : public ConfigVisitor {
  public:
   explicit Documenter(std::string prefix, std::ostringstream& out) : prefix_(std::move(prefix)), out_(out) {}
   void integer(const char* key, int64_t& value, int64_t lo, int64_t hi, const char* doc) override {
-    row(key, "integer", std::to_string(value), doc + range(std::to_string(lo), hi == INT64_MAX ? "" : std::to_string(hi)));
+    row(key, "integer", std::to_string(value),
+        doc + range(std::to_string(lo), hi == INT64_MAX ? "" : std::to_string(hi)));
   }
   void real(const char* key, double& value, double lo, double hi, const char* doc) override {
     row(key, "float", format_number(value), doc + range(format_number(lo), format_number(hi)));
   }
-  void boolean(const char* key, bool& value, const char* doc) override { row(key, "bool", value ? "true" : "false", doc); }
+  void boolean(const char* key, bool& value, const char* doc) override {
+    row(key, "bool", value ? "true" : "false", doc);
+  }
   void text(const char* key, std::string& value, const char* doc, bool) override {
     row(key, "string", "\"" + value + "\"", doc);
   }

@@ -14,18 +14,30 @@ void ShapesConfig::visit(ConfigVisitor& v) {
 }
 
 void FashionIqConfig::visit(ConfigVisitor& v) {
-  v.text_list("categories", categories, "FashionIQ categories trained and evaluated; each query retrieves within its category", {"dress", "shirt", "toptee"});
-  v.choice("caption_join", caption_join, "how the two captions of a query become one text: \"capitalized\" \"C1 and c2\" (CLIP4CIR's validate.py, inherited by the BLIP/SPRC code), \"plain\" \"c1 and c2\"; both stripped of '.?, ' at the ends. Training draws CLIP4CIR's four random joins per step");
-  v.text("image_extension", image_extension, "images are root/images/<name>.<image_extension> (CLIP4CIR: png; SPRC: jpg)");
+  v.text_list("categories", categories,
+              "FashionIQ categories trained and evaluated; each query retrieves within its category",
+              {"dress", "shirt", "toptee"});
+  v.choice("caption_join", caption_join,
+           "how the two captions of a query become one text: \"capitalized\" \"C1 and c2\" (CLIP4CIR's validate.py, "
+           "inherited by the BLIP/SPRC code), \"plain\" \"c1 and c2\"; both stripped of '.?, ' at the ends. Training "
+           "draws CLIP4CIR's four random joins per step");
+  v.text("image_extension", image_extension,
+         "images are root/images/<name>.<image_extension> (CLIP4CIR: png; SPRC: jpg)");
 }
 
 void DataConfig::visit(ConfigVisitor& v) {
-  v.choice("kind", kind, "\"shapes\": the built-in benchmark (generated when missing); \"cirr\": CIRR-format files under root; \"fashioniq\": FashionIQ files under root ([data.fashioniq])");
-  v.text("root", root, "dataset directory (captions/, image_splits/, images); relative paths are taken from the working directory");
+  v.choice("kind", kind,
+           "\"shapes\": the built-in benchmark (generated when missing); \"cirr\": CIRR-format files under root; "
+           "\"fashioniq\": FashionIQ files under root ([data.fashioniq])");
+  v.text("root", root,
+         "dataset directory (captions/, image_splits/, images); relative paths are taken from the working directory");
   v.integer("image_size", image_size, 8, 1024, "side of the square encoder input");
-  v.choice("preprocess", preprocess, "image to input: \"resize\" squeezes to the square (bilinear); \"center_crop\" is CLIP's (shorter side to image_size, bicubic, centre crop); \"targetpad\" is CLIP4CIR's (black borders up to target_ratio first)");
+  v.choice("preprocess", preprocess,
+           "image to input: \"resize\" squeezes to the square (bilinear); \"center_crop\" is CLIP's (shorter side to "
+           "image_size, bicubic, centre crop); \"targetpad\" is CLIP4CIR's (black borders up to target_ratio first)");
   v.real("target_ratio", target_ratio, 1, 100, "aspect ratio targetpad pads to (CLIP4CIR: 1.25)");
-  v.integer("max_words", max_words, 2, 512, "text length in tokens; longer modification texts are truncated (CLIP: at most its context, 77)");
+  v.integer("max_words", max_words, 2, 512,
+            "text length in tokens; longer modification texts are truncated (CLIP: at most its context, 77)");
   v.section("shapes", shapes, "built-in benchmark generator (used when kind = \"shapes\")");
   v.section("fashioniq", fashioniq, "FashionIQ (used when kind = \"fashioniq\")");
 }

@@ -13,7 +13,9 @@ void ExperimentConfig::visit(ConfigVisitor& v) {
   v.section("model", model, "encoders and CIR head");
   v.section("stage1", stage1, "stage 1: joint training with in-batch negatives gathered across ranks");
   v.section("stage2", stage2, "stage 2: query side against the frozen candidate bank, sharded across ranks");
-  v.section("positives", positives, "positive scaling: de-duplication, captioning, pair mining and templates turn unannotated images into triplets");
+  v.section(
+      "positives", positives,
+      "positive scaling: de-duplication, captioning, pair mining and templates turn unannotated images into triplets");
   v.section("eval", eval, "evaluation (the dataset's protocol: CIRR or FashionIQ)");
 }
 

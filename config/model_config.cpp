@@ -6,17 +6,29 @@ namespace spn {
 
 void ModelConfig::visit(ConfigVisitor& v) {
   v.text("image_encoder", image_encoder, "image encoder from the model registry (small_cnn, clip)");
-  v.text("text_encoder", text_encoder, "text encoder from the model registry (gru, bow, clip); clip also tokenizes with CLIP's BPE");
+  v.text("text_encoder", text_encoder,
+         "text encoder from the model registry (gru, bow, clip); clip also tokenizes with CLIP's BPE");
   v.text("head", head, "CIR head from the model registry (sum, combiner)");
   v.integer("embed_dim", embed_dim, 8, 8192, "dimension of query and target embeddings");
   v.integer("image_width", image_width, 4, 1024, "channels of the first image encoder stage (doubled per stage)");
   v.integer("text_width", text_width, 8, 4096, "word embedding and hidden size of the text encoder");
-  v.integer("combiner_width", combiner_width, 8, 8192, "projection size of the Combiner head (CLIP4CIR's projection_dim)");
-  v.integer("combiner_hidden", combiner_hidden, 0, 65536, "width of the Combiner's fusion layer (CLIP4CIR's hidden_dim); 0 = 2 x combiner_width, CLIP4CIR's ratio");
-  v.integer("combiner_gate_hidden", combiner_gate_hidden, 0, 65536, "width of the Combiner's mixing-weight MLP; 0 = combiner_width (spn's recorded runs); CLIP4CIR: = combiner_hidden");
-  v.real("combiner_dropout", combiner_dropout, 0, 0.99, "dropout in the Combiner (CLIP4CIR: 0.5); masks are drawn from the seed, the step and each row's place in the global batch, so runs still match across world sizes");
-  v.text("clip_dir", clip_dir, "CLIP model directory for the clip encoders: config.json, model.safetensors, vocab.json + merges.txt (Hugging Face's openai/clip-vit-* files; scripts/convert-clip-checkpoint.py for OpenAI/open_clip checkpoints)", /*may_be_empty=*/true);
-  v.choice("truncation", truncation, "CLIP texts longer than data.max_words tokens: \"truncate\" keeps the start and ends with <|endoftext|> (open_clip); \"error\" stops with the text (OpenAI's default)");
+  v.integer("combiner_width", combiner_width, 8, 8192,
+            "projection size of the Combiner head (CLIP4CIR's projection_dim)");
+  v.integer("combiner_hidden", combiner_hidden, 0, 65536,
+            "width of the Combiner's fusion layer (CLIP4CIR's hidden_dim); 0 = 2 x combiner_width, CLIP4CIR's ratio");
+  v.integer("combiner_gate_hidden", combiner_gate_hidden, 0, 65536,
+            "width of the Combiner's mixing-weight MLP; 0 = combiner_width (spn's recorded runs); CLIP4CIR: = "
+            "combiner_hidden");
+  v.real("combiner_dropout", combiner_dropout, 0, 0.99,
+         "dropout in the Combiner (CLIP4CIR: 0.5); masks are drawn from the seed, the step and each row's place in the "
+         "global batch, so runs still match across world sizes");
+  v.text("clip_dir", clip_dir,
+         "CLIP model directory for the clip encoders: config.json, model.safetensors, vocab.json + merges.txt (Hugging "
+         "Face's openai/clip-vit-* files; scripts/convert-clip-checkpoint.py for OpenAI/open_clip checkpoints)",
+         /*may_be_empty=*/true);
+  v.choice("truncation", truncation,
+           "CLIP texts longer than data.max_words tokens: \"truncate\" keeps the start and ends with <|endoftext|> "
+           "(open_clip); \"error\" stops with the text (OpenAI's default)");
 }
 
 }  // namespace spn

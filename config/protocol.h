@@ -29,9 +29,9 @@ AnnotationFormat protocol_of(DataKind kind);
 // "CIRR", "FashionIQ", "CIRCO".
 const char* protocol_title(AnnotationFormat format);
 
-std::string recall_metric(int64_t k);                                      // "R@5"
-std::string subset_recall_metric(int64_t k);                               // "Rsubset@1"
-std::string map_metric(int64_t k);                                         // "mAP@10"
+std::string recall_metric(int64_t k);                                 // "R@5"
+std::string subset_recall_metric(int64_t k);                          // "Rsubset@1"
+std::string map_metric(int64_t k);                                    // "mAP@10"
 std::string category_metric(const std::string& category, int64_t k);  // "dress/R@10"
 inline constexpr const char* kAverageMetric = "Avg";
 

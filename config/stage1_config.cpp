@@ -14,11 +14,15 @@ void Stage1Config::visit(ConfigVisitor& v) {
   v.real("lr", lr, 0, 10, "AdamW learning rate (cosine decay to 0 after 5% linear warm-up)");
   v.real("weight_decay", weight_decay, 0, 10, "AdamW weight decay");
   v.real("temperature", temperature, 1e-4, 10, "InfoNCE temperature (initial value when learned)");
-  v.choice_list("negatives", negatives, "in-batch negative types, their losses averaged (SPN's study): \"target\" q_i vs all t_j (the usual), \"query\" t_i vs all q_j, \"reference\" f(ref_j, text_i) vs t_i, \"text\" f(ref_i, text_j) vs t_i");
+  v.choice_list("negatives", negatives,
+                "in-batch negative types, their losses averaged (SPN's study): \"target\" q_i vs all t_j (the usual), "
+                "\"query\" t_i vs all q_j, \"reference\" f(ref_j, text_i) vs t_i, \"text\" f(ref_i, text_j) vs t_i");
   v.boolean("learn_temperature", learn_temperature, "learn the temperature as a log-scale parameter, as CLIP does");
-  v.integer("checkpoint_every", checkpoint_every, 1, INT64_MAX, "steps between checkpoints (one is also written at each epoch end)");
+  v.integer("checkpoint_every", checkpoint_every, 1, INT64_MAX,
+            "steps between checkpoints (one is also written at each epoch end)");
   v.integer("log_every", log_every, 1, INT64_MAX, "steps between lines in metrics.jsonl");
-  v.real("grad_bucket_mb", grad_bucket_mb, 0.001, 4096, "size of the buckets gradients are coalesced into for all-reduce");
+  v.real("grad_bucket_mb", grad_bucket_mb, 0.001, 4096,
+         "size of the buckets gradients are coalesced into for all-reduce");
 }
 
 }  // namespace spn

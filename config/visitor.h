@@ -33,9 +33,7 @@ class ConfigVisitor {
                              const std::function<void(ConfigVisitor&)>& visit_section) = 0;
 
   void text(const char* key, std::string& value, const char* doc) { text(key, value, doc, false); }
-  void text_list(const char* key, std::vector<std::string>& value, const char* doc) {
-    text_list(key, value, doc, {});
-  }
+  void text_list(const char* key, std::vector<std::string>& value, const char* doc) { text_list(key, value, doc, {}); }
 
   template <class E>
   void choice(const char* key, E& value, const char* doc) {

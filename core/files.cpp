@@ -36,7 +36,8 @@ void commit_temporary(const fs::path& temporary, const fs::path& path) {
   fsync_path(temporary);
   std::error_code ec;
   fs::rename(temporary, path, ec);
-  if (ec) throw std::runtime_error("cannot rename " + temporary.string() + " to " + path.string() + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot rename " + temporary.string() + " to " + path.string() + ": " + ec.message());
 }
 
 void make_directories(const fs::path& dir) {

@@ -28,8 +28,8 @@ void log_to_directory(const std::filesystem::path& dir, int rank) {
   // process, and each run's log must hold only its own lines.
   static std::shared_ptr<spdlog::sinks::sink> run_file;
   make_directories(dir);
-  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(
-      (dir / ("rank-" + std::to_string(rank) + ".log")).string());
+  auto file =
+      std::make_shared<spdlog::sinks::basic_file_sink_mt>((dir / ("rank-" + std::to_string(rank) + ".log")).string());
   file->set_pattern("%Y-%m-%d %H:%M:%S.%e %l: %v");
   file->set_level(spdlog::level::info);
   auto& sinks = spdlog::default_logger()->sinks();

@@ -56,9 +56,9 @@ void Progress::draw(bool final_line) {
   const double eta = rate > 0 ? (total_ - done_) / rate : -1;
   const double fraction = total_ > 0 ? static_cast<double>(done_) / total_ : 1.0;
   char counts[160];
-  std::snprintf(counts, sizeof counts, "%3.0f%% %lld/%lld %.1f/s %s %s", 100 * fraction,
-                static_cast<long long>(done_), static_cast<long long>(total_), rate,
-                final_line ? "took" : "ETA", format_duration(final_line ? elapsed : eta).c_str());
+  std::snprintf(counts, sizeof counts, "%3.0f%% %lld/%lld %.1f/s %s %s", 100 * fraction, static_cast<long long>(done_),
+                static_cast<long long>(total_), rate, final_line ? "took" : "ETA",
+                format_duration(final_line ? elapsed : eta).c_str());
   if (terminal_) {
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(fraction * kWidth);

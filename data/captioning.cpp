@@ -81,7 +81,8 @@ std::map<std::string, std::string> read_journals(const std::filesystem::path& di
 }  // namespace
 
 std::unique_ptr<Captioner> make_captioner(const ExperimentConfig& config, const CirrSplit& split) {
-  if (config.positives.captioner == CaptionerKind::OpenAi) return make_openai_captioner(config.positives, "positives.openai");
+  if (config.positives.captioner == CaptionerKind::OpenAi)
+    return make_openai_captioner(config.positives, "positives.openai");
   const std::filesystem::path descriptions = split.root / "descriptions.json";
   if (!std::filesystem::exists(descriptions))
     throw UserError(config.where("positives.captioner") + ": \"annotations\" needs " + descriptions.string() +
@@ -112,7 +113,8 @@ std::vector<std::string> caption_images(Communicator& comm, Captioner& captioner
     const std::vector<int64_t> request(todo.begin() + begin,
                                        todo.begin() + std::min(mine.end, begin + kImagesPerRequest));
     captioner.caption(split, request, [&](int64_t index, const std::string& caption) {
-      if (caption.empty()) throw UserError("captioner returned an empty caption for image '" + split.images[index] + "'");
+      if (caption.empty())
+        throw UserError("captioner returned an empty caption for image '" + split.images[index] + "'");
       append_line(journal, json{{"image", split.images[index]}, {"caption", caption}}.dump());
       progress.update(++finished);
     });

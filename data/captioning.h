@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "config/experiment_config.h"
 #include "data/cirr.h"
 #include "dist/communicator.h"
-#include "config/experiment_config.h"
 
 namespace spn {
 

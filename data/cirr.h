@@ -32,7 +32,6 @@ struct CirrTriplet {
   std::vector<std::string> captions;
 };
 
-
 struct CirrSplit {
   std::string name;
   std::filesystem::path root;

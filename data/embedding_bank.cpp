@@ -92,7 +92,8 @@ class BankReader {
     if (!has_attribute(name)) fail(std::string("missing attribute '") + name + "'");
     Handle attribute(H5Aopen(file_.get(), name, H5P_DEFAULT), H5Aclose);
     int64_t value = 0;
-    if (H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0) fail(std::string("unreadable attribute '") + name + "'");
+    if (H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0)
+      fail(std::string("unreadable attribute '") + name + "'");
     return value;
   }
 
@@ -153,9 +154,9 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
     const hsize_t shape[2] = {rows, dim};
     Handle space(H5Screate_simple(2, shape, nullptr), H5Sclose);
     Handle stored = half ? half_type() : Handle(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
-    Handle embeddings(H5Dcreate2(file.get(), "embeddings", stored.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                                 H5P_DEFAULT),
-                      H5Dclose);
+    Handle embeddings(
+        H5Dcreate2(file.get(), "embeddings", stored.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        H5Dclose);
     check(embeddings.valid() ? 0 : -1, "creating /embeddings");
 
     size_t longest = 1;
@@ -165,9 +166,9 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
     Handle string_type(H5Tcopy(H5T_C_S1), H5Tclose);
     check(H5Tset_size(string_type.get(), longest), "id string size");
     Handle id_space(H5Screate_simple(1, &rows, nullptr), H5Sclose);
-    Handle id_set(H5Dcreate2(file.get(), "ids", string_type.get(), id_space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                             H5P_DEFAULT),
-                  H5Dclose);
+    Handle id_set(
+        H5Dcreate2(file.get(), "ids", string_type.get(), id_space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        H5Dclose);
     if (rows > 0) check(H5Dwrite(id_set.get(), string_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), "ids");
   }
   comm.barrier();
@@ -220,7 +221,8 @@ BankMetadata read_bank_metadata(const fs::path& path) {
     reader.fail("incomplete bank (no complete = 1 attribute): its writer did not finish");
   BankMetadata metadata;
   metadata.format_version = reader.integer("format_version");
-  if (metadata.format_version != 1) reader.fail("unsupported format_version " + std::to_string(metadata.format_version));
+  if (metadata.format_version != 1)
+    reader.fail("unsupported format_version " + std::to_string(metadata.format_version));
   metadata.fingerprint = reader.text("fingerprint");
   metadata.rows = reader.integer("rows");
   metadata.dim = reader.integer("dim");
@@ -279,8 +281,7 @@ at::Tensor read_bank_rows(const fs::path& path, int64_t first_row, int64_t count
 
 void check_bank_matches(const fs::path& path, const BankMetadata& found, const BankMetadata& expected) {
   const auto refuse = [&](const std::string& what, const std::string& has, const std::string& wanted) {
-    throw UserError(path.string() + ": bank " + what + " mismatch: the file has " + has + ", this run needs " +
-                    wanted);
+    throw UserError(path.string() + ": bank " + what + " mismatch: the file has " + has + ", this run needs " + wanted);
   };
   if (found.fingerprint != expected.fingerprint) refuse("encoder fingerprint", found.fingerprint, expected.fingerprint);
   if (found.dtype != expected.dtype) refuse("dtype", found.dtype, expected.dtype);

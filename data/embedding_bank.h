@@ -38,8 +38,8 @@ std::string bank_ids_hash(const std::vector<std::string>& ids);
 // Writes a bank from every rank's contiguous rows: this rank's `local_rows` are global
 // rows [first_row, first_row + local_rows.size(0)); `ids` (every id, in order) are only
 // read on rank 0. Collective: every rank calls it.
-void write_bank(Communicator& comm, const std::filesystem::path& path, const at::Tensor& local_rows,
-                int64_t first_row, const std::vector<std::string>& ids, BankMetadata metadata);
+void write_bank(Communicator& comm, const std::filesystem::path& path, const at::Tensor& local_rows, int64_t first_row,
+                const std::vector<std::string>& ids, BankMetadata metadata);
 
 // Reads and checks the attributes. A missing file, a file HDF5 cannot open (truncated
 // or corrupt), missing datasets or attributes, shapes that disagree with them, or a

@@ -44,8 +44,7 @@ std::string join_fashioniq_captions(const std::vector<std::string>& captions, Ca
   return fashioniq_caption_variant(captions, 0, caption_join);
 }
 
-std::string fashioniq_caption_variant(const std::vector<std::string>& captions, int variant,
-                                      CaptionJoin caption_join) {
+std::string fashioniq_caption_variant(const std::vector<std::string>& captions, int variant, CaptionJoin caption_join) {
   const std::string& a = captions.at(variant == 1 || variant == 3 ? 1 : 0);
   const std::string& b = captions.at(variant == 1 || variant == 3 ? 0 : 1);
   if (variant >= 2) return first_part(a, caption_join);

@@ -35,7 +35,6 @@ std::string join_fashioniq_captions(const std::vector<std::string>& captions, Ca
 // CLIP4CIR's randomised training text, `variant` 0..3 drawn uniformly: "c1 and c2",
 // "c2 and c1", "c1", "c2" (first part capitalised under "capitalized").
 inline constexpr int kFashionIqCaptionVariants = 4;
-std::string fashioniq_caption_variant(const std::vector<std::string>& captions, int variant,
-                                      CaptionJoin caption_join);
+std::string fashioniq_caption_variant(const std::vector<std::string>& captions, int variant, CaptionJoin caption_join);
 
 }  // namespace spn

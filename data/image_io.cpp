@@ -1,9 +1,9 @@
 #include "data/image_io.h"
 
 // jpeglib.h needs <cstdio> first.
-#include <cstdio>
 #include <jpeglib.h>
 #include <png.h>
+#include <cstdio>
 
 #include <csetjmp>
 #include <cstring>

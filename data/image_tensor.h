@@ -5,10 +5,10 @@
 
 #include <vector>
 
+#include "config/data_config.h"
 #include "data/cirr.h"
 #include "data/image_transform.h"
 #include "dist/communicator.h"
-#include "config/data_config.h"
 
 namespace spn {
 

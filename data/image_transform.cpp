@@ -29,10 +29,8 @@ at::Tensor resize_and_center_crop(const at::Tensor& chw, int64_t size) {
   const int64_t new_w = w <= h ? size : static_cast<int64_t>(static_cast<double>(size) * w / h);
   // PIL resamples horizontally, rounds to 8 bits, then vertically: two passes here too.
   at::Tensor resized = chw.unsqueeze(0);
-  if (new_w != w)
-    resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {h, new_w}, false));
-  if (new_h != h)
-    resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {new_h, new_w}, false));
+  if (new_w != w) resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {h, new_w}, false));
+  if (new_h != h) resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {new_h, new_w}, false));
   resized = resized.squeeze(0);
   const auto offset = [](int64_t length, int64_t crop) {
     return static_cast<int64_t>(std::nearbyint(static_cast<double>(length - crop) / 2.0));

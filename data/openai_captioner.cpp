@@ -29,8 +29,9 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 std::string data_url(const std::string& bytes) {
   const bool png = bytes.size() >= 4 && bytes.compare(0, 4, "\x89PNG") == 0;
   std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                     reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  const int length =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   encoded.resize(static_cast<size_t>(length));
   return std::string("data:image/") + (png ? "png" : "jpeg") + ";base64," + encoded;
 }
@@ -138,7 +139,8 @@ class OpenAiCaptioner : public Captioner {
           throw UserError(where_ + ": image '" + split.images[job.index] + "': " + job.last_url + ": " + error +
                           " (gave up after " + std::to_string(job.attempts) + " attempts)");
         const double wait = config_.backoff_s * static_cast<double>(1LL << std::min<int64_t>(job.attempts - 1, 20));
-        job.not_before = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+        job.not_before =
+            Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
         waiting.push_back(std::move(job));
       }
     }
@@ -162,10 +164,11 @@ class OpenAiCaptioner : public Captioner {
   };
 
   std::string request_body(const CirrSplit& split, int64_t index) const {
-    const json message = {{"role", "user"},
-                          {"content",
-                           {{{"type", "text"}, {"text", prompt_}},
-                            {{"type", "image_url"}, {"image_url", {{"url", data_url(read_file(split.image_path(index)))}}}}}}};
+    const json message = {
+        {"role", "user"},
+        {"content",
+         {{{"type", "text"}, {"text", prompt_}},
+          {{"type", "image_url"}, {"image_url", {{"url", data_url(read_file(split.image_path(index)))}}}}}}};
     return json{{"model", config_.model}, {"temperature", config_.temperature}, {"messages", {message}}}.dump();
   }
 

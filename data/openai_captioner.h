@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "data/captioning.h"
 #include "config/positives_config.h"
+#include "data/captioning.h"
 
 namespace spn {
 

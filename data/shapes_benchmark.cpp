@@ -6,9 +6,9 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "core/visible_path.h"
 #include "core/hash.h"
 #include "core/progress.h"
+#include "core/visible_path.h"
 #include "data/shapes_render.h"
 #include "dist/sharding.h"
 
@@ -27,8 +27,8 @@ std::string image_name(const char* prefix, size_t index) {
 ShapesImage make_image(const char* prefix, const char* folder, size_t index, shapes::Scene scene) {
   ShapesImage image;
   image.name = image_name(prefix, index);
-  image.relative_path = "./" + std::string(folder) + "/" + std::to_string(index / kImagesPerFolder) + "/" +
-                        image.name + ".png";
+  image.relative_path =
+      "./" + std::string(folder) + "/" + std::to_string(index / kImagesPerFolder) + "/" + image.name + ".png";
   image.scene = std::move(scene);
   return image;
 }
@@ -109,8 +109,8 @@ std::string benchmark_state(const fs::path& root) {
 
 std::string shapes_fingerprint(const ShapesConfig& config) {
   std::string key = kGeneratorVersion;
-  for (int64_t value : {config.seed, config.train_triplets, config.val_triplets, config.extra_images,
-                        config.image_size, config.set_size})
+  for (int64_t value : {config.seed, config.train_triplets, config.val_triplets, config.extra_images, config.image_size,
+                        config.set_size})
     key += "/" + std::to_string(value);
   return hex64(fnv1a(key));
 }
@@ -126,7 +126,9 @@ ShapesPlan plan_shapes_benchmark(const ShapesConfig& config) {
     const size_t base = plan.train_images.size();
     plan.train_images.push_back(make_image("shapes-train", "train", base, reference));
     plan.train_images.push_back(make_image("shapes-train", "train", base + 1, modification.target));
-    plan.train_triplets.push_back({plan.train_images[base].name, plan.train_images[base + 1].name, modification.text,
+    plan.train_triplets.push_back({plan.train_images[base].name,
+                                   plan.train_images[base + 1].name,
+                                   modification.text,
                                    {plan.train_images[base].name, plan.train_images[base + 1].name}});
   }
   for (int64_t i = 0; i < config.extra_images; ++i)
@@ -156,8 +158,7 @@ ShapesPlan plan_shapes_benchmark(const ShapesConfig& config) {
   return plan;
 }
 
-bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, const fs::path& root,
-                             bool show_progress) {
+bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, const fs::path& root, bool show_progress) {
   const std::string fingerprint = shapes_fingerprint(config);
   // Rank 0 looks, so every rank takes the same branch.
   const std::string found = broadcast_string(comm, comm.rank() == 0 ? benchmark_state(root) : "", 0);
@@ -167,8 +168,10 @@ bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, con
       throw UserError("data.root: " + root.string() +
                       " exists but is not a complete built-in benchmark (no generator.json); "
                       "remove it or choose another data.root");
-    throw UserError("data.root: " + root.string() + " holds a benchmark generated with other [data.shapes] settings "
-                    "(fingerprint " + found + ", these settings give " + fingerprint +
+    throw UserError("data.root: " + root.string() +
+                    " holds a benchmark generated with other [data.shapes] settings "
+                    "(fingerprint " +
+                    found + ", these settings give " + fingerprint +
                     "); choose another data.root or remove that directory");
   }
 

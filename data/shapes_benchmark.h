@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "config/data_config.h"
 #include "data/shapes_scene.h"
 #include "dist/communicator.h"
-#include "config/data_config.h"
 
 namespace spn {
 

@@ -35,7 +35,8 @@ RgbImage render_scene(const Scene& scene, int image_size) {
     const long radius = object.size == 1 ? cell * 36 / 100 : cell * 20 / 100;
     uint8_t rgb[3];
     color_rgb(object.color, rgb);
-    const long x0 = (cx - radius) / kSub, x1 = (cx + radius) / kSub, y0 = (cy - radius) / kSub, y1 = (cy + radius) / kSub;
+    const long x0 = (cx - radius) / kSub, x1 = (cx + radius) / kSub, y0 = (cy - radius) / kSub,
+               y1 = (cy + radius) / kSub;
     for (long py = y0; py <= y1 && py < image_size; ++py) {
       for (long px = x0; px <= x1 && px < image_size; ++px) {
         int hits = 0;

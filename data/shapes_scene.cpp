@@ -6,15 +6,15 @@
 namespace spn::shapes {
 namespace {
 
-constexpr std::array<const char*, kColorCount> kColorNames = {"red",    "green", "blue",  "yellow",
-                                                               "purple", "cyan",  "orange", "gray"};
+constexpr std::array<const char*, kColorCount> kColorNames = {"red",    "green", "blue",   "yellow",
+                                                              "purple", "cyan",  "orange", "gray"};
 constexpr uint8_t kPalette[kColorCount][3] = {{220, 40, 40},  {40, 170, 60},  {40, 80, 220},  {235, 210, 40},
                                               {140, 60, 190}, {40, 200, 210}, {245, 140, 30}, {120, 120, 120}};
 constexpr std::array<const char*, kShapeCount> kShapeNames = {"square", "circle", "triangle"};
 constexpr std::array<const char*, kSizeCount> kSizeNames = {"small", "large"};
 constexpr std::array<const char*, kCells> kCellNames = {"top left",    "top center",    "top right",
-                                                         "middle left", "center",        "middle right",
-                                                         "bottom left", "bottom center", "bottom right"};
+                                                        "middle left", "center",        "middle right",
+                                                        "bottom left", "bottom center", "bottom right"};
 
 const char* shape_name(Shape shape) { return kShapeNames[static_cast<int>(shape)]; }
 
@@ -46,9 +46,8 @@ Object random_object(Rng& rng, int cell) {
 }
 
 std::string with_article(const std::string& phrase) {
-  return (phrase[0] == 'a' || phrase[0] == 'e' || phrase[0] == 'i' || phrase[0] == 'o' || phrase[0] == 'u'
-              ? "an "
-              : "a ") +
+  return (phrase[0] == 'a' || phrase[0] == 'e' || phrase[0] == 'i' || phrase[0] == 'o' || phrase[0] == 'u' ? "an "
+                                                                                                           : "a ") +
          phrase;
 }
 
@@ -128,11 +127,11 @@ Modification random_modification(const Scene& reference, Rng& rng) {
       const Object added = random_object(rng, pick(rng, free_cells(reference)));
       out.target.objects.push_back(added);
       const std::string thing = with_article(object_phrase(added));
-      out.text = fill(fill(pick(rng, std::vector<std::string>{"add {thing} at the {cell}", "put {thing} in the {cell}",
-                                                                "place {thing} at the {cell}",
-                                                                "insert {thing} at the {cell}"}),
-                           "{thing}", thing),
-                      "{cell}", kCellNames[added.cell]);
+      out.text =
+          fill(fill(pick(rng, std::vector<std::string>{"add {thing} at the {cell}", "put {thing} in the {cell}",
+                                                       "place {thing} at the {cell}", "insert {thing} at the {cell}"}),
+                    "{thing}", thing),
+               "{cell}", kCellNames[added.cell]);
       break;
     }
     case ModificationKind::Remove:
@@ -143,39 +142,39 @@ Modification random_modification(const Scene& reference, Rng& rng) {
       object.color = static_cast<uint8_t>((object.color + 1 + uniform_index(rng, kColorCount - 1)) % kColorCount);
       const std::string color = kColorNames[object.color];
       out.text = fill(fill(pick(rng, std::vector<std::string>{"make {ref} {color}", "change {ref} to {color}",
-                                                                "paint {ref} {color}", "color {ref} {color}"}),
+                                                              "paint {ref} {color}", "color {ref} {color}"}),
                            "{ref}", ref),
                       "{color}", color);
       break;
     }
     case ModificationKind::Shape: {
-      object.shape = static_cast<Shape>((static_cast<int>(object.shape) + 1 + uniform_index(rng, kShapeCount - 1)) %
-                                        kShapeCount);
+      object.shape =
+          static_cast<Shape>((static_cast<int>(object.shape) + 1 + uniform_index(rng, kShapeCount - 1)) % kShapeCount);
       const std::string shape = shape_name(object.shape);
-      out.text = fill(fill(pick(rng, std::vector<std::string>{"turn {ref} into a {shape}", "make {ref} a {shape}",
-                                                                "change {ref} into a {shape}",
-                                                                "replace {ref} with a {shape}"}),
-                           "{ref}", ref),
-                      "{shape}", shape);
+      out.text =
+          fill(fill(pick(rng, std::vector<std::string>{"turn {ref} into a {shape}", "make {ref} a {shape}",
+                                                       "change {ref} into a {shape}", "replace {ref} with a {shape}"}),
+                    "{ref}", ref),
+               "{shape}", shape);
       break;
     }
     case ModificationKind::Size: {
       object.size = static_cast<uint8_t>(1 - object.size);
       const bool bigger = object.size == 1;
       out.text = fill(pick(rng, bigger ? std::vector<std::string>{"make {ref} bigger", "enlarge {ref}",
-                                                                   "make {ref} large", "grow {ref}"}
+                                                                  "make {ref} large", "grow {ref}"}
                                        : std::vector<std::string>{"make {ref} smaller", "shrink {ref}",
-                                                                   "make {ref} small", "reduce {ref} in size"}),
+                                                                  "make {ref} small", "reduce {ref} in size"}),
                       "{ref}", ref);
       break;
     }
     case ModificationKind::Move: {
       object.cell = static_cast<uint8_t>(pick(rng, free_cells(reference)));
-      out.text = fill(fill(pick(rng, std::vector<std::string>{"move {ref} to the {cell}", "shift {ref} to the {cell}",
-                                                                "put {ref} at the {cell} instead",
-                                                                "slide {ref} over to the {cell}"}),
-                           "{ref}", ref),
-                      "{cell}", kCellNames[object.cell]);
+      out.text = fill(
+          fill(pick(rng, std::vector<std::string>{"move {ref} to the {cell}", "shift {ref} to the {cell}",
+                                                  "put {ref} at the {cell} instead", "slide {ref} over to the {cell}"}),
+               "{ref}", ref),
+          "{cell}", kCellNames[object.cell]);
       break;
     }
   }
@@ -187,7 +186,8 @@ std::string describe(const Scene& scene) {
   std::string text;
   for (const Object& object : scene.objects) {
     if (!text.empty()) text += ", ";
-    text += with_article(object_phrase(object)) + (object.cell == 4 ? " in the " : " at the ") + kCellNames[object.cell];
+    text +=
+        with_article(object_phrase(object)) + (object.cell == 4 ? " in the " : " at the ") + kCellNames[object.cell];
   }
   return text;
 }

@@ -3,8 +3,8 @@
 // [data] describes (the built-in benchmark and CIRR in CIRR's format, FashionIQ).
 #include <string>
 
-#include "data/cirr.h"
 #include "config/data_config.h"
+#include "data/cirr.h"
 
 namespace spn {
 

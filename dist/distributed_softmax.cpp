@@ -31,8 +31,7 @@ void check_targets(const SoftmaxTargets& targets, int64_t rows) {
   for (const auto& positives : targets.positives) {
     if (positives.empty()) throw std::invalid_argument("softmax targets: every query needs a positive");
     for (int64_t id : positives)
-      if (!targets.candidates.empty() &&
-          !std::binary_search(targets.candidates.begin(), targets.candidates.end(), id))
+      if (!targets.candidates.empty() && !std::binary_search(targets.candidates.begin(), targets.candidates.end(), id))
         throw std::invalid_argument("softmax targets: positive " + std::to_string(id) + " is not a candidate");
   }
   if (!std::is_sorted(targets.candidates.begin(), targets.candidates.end()))
@@ -141,20 +140,18 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     args.comm->all_reduce(sums, ReduceOp::Sum);
     const torch::Tensor total_sum = sums[0], total_positive = sums[1];
     const torch::Tensor log_partition = global_max + torch::log(total_sum);
-    const torch::Tensor positive_term = args.mode == MultiPositive::LogSumExp
-                                            ? global_max + torch::log(total_positive)
-                                            : total_positive / positive_count;
+    const torch::Tensor positive_term = args.mode == MultiPositive::LogSumExp ? global_max + torch::log(total_positive)
+                                                                              : total_positive / positive_count;
     const torch::Tensor loss = (log_partition - positive_term).mean();
 
     if (needs_grad) {
       // This shard's part of sum_j (softmax_j - positive weight_j) * bank_j per query.
       torch::Tensor gradient_rows = weighted_rows / total_sum.unsqueeze(1);
       if (!owned.empty()) {
-        const torch::Tensor weights =
-            args.mode == MultiPositive::LogSumExp
-                ? torch::exp(owned_logits - global_max.index_select(0, owned_queries)) /
-                      total_positive.index_select(0, owned_queries)
-                : 1.0 / positive_count.index_select(0, owned_queries);
+        const torch::Tensor weights = args.mode == MultiPositive::LogSumExp
+                                          ? torch::exp(owned_logits - global_max.index_select(0, owned_queries)) /
+                                                total_positive.index_select(0, owned_queries)
+                                          : 1.0 / positive_count.index_select(0, owned_queries);
         gradient_rows.index_add_(0, owned_queries, -weights.unsqueeze(1) * owned_rows);
       }
       ctx->save_for_backward({q, gradient_rows, logit_scale.detach()});
@@ -183,11 +180,10 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
 
 at::Tensor distributed_softmax_cross_entropy(Communicator& comm, const at::Tensor& queries,
                                              const at::Tensor& logit_scale, const at::Tensor& bank_shard,
-                                             int64_t shard_begin, const SoftmaxTargets& targets,
-                                             MultiPositive mode, int64_t chunk_columns) {
+                                             int64_t shard_begin, const SoftmaxTargets& targets, MultiPositive mode,
+                                             int64_t chunk_columns) {
   if (chunk_columns <= 0) throw std::invalid_argument("distributed softmax: chunk must be positive");
-  const bool needs_grad =
-      torch::GradMode::is_enabled() && (queries.requires_grad() || logit_scale.requires_grad());
+  const bool needs_grad = torch::GradMode::is_enabled() && (queries.requires_grad() || logit_scale.requires_grad());
   const Arguments args{&comm, &targets, mode, shard_begin, chunk_columns, needs_grad};
   return SoftmaxCrossEntropy::apply(queries, logit_scale, bank_shard, reinterpret_cast<int64_t>(&args));
 }
@@ -202,11 +198,13 @@ at::Tensor full_softmax_cross_entropy(const at::Tensor& queries, const at::Tenso
       for (int64_t id : targets.ignored[i]) mask[i][id] = true;
     logits = logits.masked_fill(mask, kNegativeInfinity);
   }
-  if (!targets.candidates.empty()) logits = logits.masked_fill(excluded_rows(targets, 0, bank.size(0)), kNegativeInfinity);
+  if (!targets.candidates.empty())
+    logits = logits.masked_fill(excluded_rows(targets, 0, bank.size(0)), kNegativeInfinity);
   const torch::Tensor log_probabilities = torch::log_softmax(logits, 1);
   std::vector<torch::Tensor> losses;
   for (size_t i = 0; i < targets.positives.size(); ++i) {
-    const torch::Tensor positive = log_probabilities[i].index_select(0, torch::tensor(targets.positives[i], torch::kLong));
+    const torch::Tensor positive =
+        log_probabilities[i].index_select(0, torch::tensor(targets.positives[i], torch::kLong));
     losses.push_back(mode == MultiPositive::LogSumExp ? -torch::logsumexp(positive, 0) : -positive.mean());
   }
   return torch::stack(losses).mean();

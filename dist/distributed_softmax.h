@@ -39,13 +39,13 @@ struct SoftmaxTargets {
 // gradient, which the query all-gather and the parameter gradient sum add up.
 at::Tensor distributed_softmax_cross_entropy(Communicator& comm, const at::Tensor& queries,
                                              const at::Tensor& logit_scale, const at::Tensor& bank_shard,
-                                             int64_t shard_begin, const SoftmaxTargets& targets,
-                                             MultiPositive mode, int64_t chunk_columns);
+                                             int64_t shard_begin, const SoftmaxTargets& targets, MultiPositive mode,
+                                             int64_t chunk_columns);
 
 // The same loss the direct way, on one process with the whole bank: full B x N logits
 // and ordinary log-softmax, as the reference implementation does. For tests and the
 // benchmark's baseline.
-at::Tensor full_softmax_cross_entropy(const at::Tensor& queries, const at::Tensor& logit_scale,
-                                      const at::Tensor& bank, const SoftmaxTargets& targets, MultiPositive mode);
+at::Tensor full_softmax_cross_entropy(const at::Tensor& queries, const at::Tensor& logit_scale, const at::Tensor& bank,
+                                      const SoftmaxTargets& targets, MultiPositive mode);
 
 }  // namespace spn

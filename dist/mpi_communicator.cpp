@@ -34,7 +34,8 @@ bool is_16_bit_float(const at::Tensor& tensor) {
 }
 
 int checked_count(int64_t count) {
-  if (count > INT_MAX) throw std::length_error("MPI backend: message of " + std::to_string(count) + " elements exceeds INT_MAX");
+  if (count > INT_MAX)
+    throw std::length_error("MPI backend: message of " + std::to_string(count) + " elements exceeds INT_MAX");
   return static_cast<int>(count);
 }
 
@@ -144,7 +145,8 @@ class MpiCommunicator : public Communicator {
 
   at::Tensor reduce_scatter(const at::Tensor& input, const std::vector<int64_t>& rows_per_rank) override {
     require_cpu_contiguous(input, "reduce_scatter");
-    if (static_cast<int>(rows_per_rank.size()) != size_) throw std::invalid_argument("reduce_scatter: one row count per rank");
+    if (static_cast<int>(rows_per_rank.size()) != size_)
+      throw std::invalid_argument("reduce_scatter: one row count per rank");
     if (is_16_bit_float(input)) return reduce_scatter(input.to(at::kFloat), rows_per_rank).to(input.scalar_type());
     const int64_t per_row = elements_per_row(input);
     std::vector<int> counts(size_);

@@ -19,9 +19,10 @@ int configure_threads(const Communicator& comm, int64_t requested) {
   if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
     const int usable = CPU_COUNT(&allowed);
     if (usable < threads)
-      spdlog::warn("rank {} runs {} threads but is bound to {} core(s); with mpirun use --bind-to none "
-                   "(or --map-by slot:PE={})",
-                   comm.rank(), threads, usable, threads);
+      spdlog::warn(
+          "rank {} runs {} threads but is bound to {} core(s); with mpirun use --bind-to none "
+          "(or --map-by slot:PE={})",
+          comm.rank(), threads, usable, threads);
   }
   return threads;
 }

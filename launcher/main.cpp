@@ -5,11 +5,11 @@
 #include <cstring>
 #include <iostream>
 
+#include "config/config_file.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "dist/communicator.h"
 #include "embedded_quickstart.h"
-#include "config/config_file.h"
 #include "launcher/pipeline.h"
 #include "launcher/sweep.h"
 #include "track/mlflow_export.h"
@@ -65,16 +65,26 @@ Arguments parse_arguments(int argc, char** argv) {
       if (i + 1 >= argc) throw spn::UserError(std::string(flag) + ": missing value");
       return argv[++i];
     };
-    if (arg == "--set") args.command.overrides.push_back(value("--set"));
-    else if (arg.rfind("--set=", 0) == 0) args.command.overrides.push_back(arg.substr(6));
-    else if (arg == "--run-id") args.run_id = value("--run-id");
-    else if (arg == "--print-config") args.print_config = true;
-    else if (arg == "--retry-failed") args.retry_failed = true;
-    else if (arg == "--config-reference") args.config_reference = true;
-    else if (arg == "--help" || arg == "-h") args.help = true;
-    else if (arg.rfind("--", 0) == 0) throw spn::UserError(arg + ": unknown option (see --help)");
-    else if (args.command.config_file.empty()) args.command.config_file = arg;
-    else throw spn::UserError(arg + ": only one experiment file may be given");
+    if (arg == "--set")
+      args.command.overrides.push_back(value("--set"));
+    else if (arg.rfind("--set=", 0) == 0)
+      args.command.overrides.push_back(arg.substr(6));
+    else if (arg == "--run-id")
+      args.run_id = value("--run-id");
+    else if (arg == "--print-config")
+      args.print_config = true;
+    else if (arg == "--retry-failed")
+      args.retry_failed = true;
+    else if (arg == "--config-reference")
+      args.config_reference = true;
+    else if (arg == "--help" || arg == "-h")
+      args.help = true;
+    else if (arg.rfind("--", 0) == 0)
+      throw spn::UserError(arg + ": unknown option (see --help)");
+    else if (args.command.config_file.empty())
+      args.command.config_file = arg;
+    else
+      throw spn::UserError(arg + ": only one experiment file may be given");
   }
   return args;
 }

@@ -34,14 +34,15 @@ void run_experiment(Communicator& comm, const ExperimentConfig& config, const Co
     print_results();
     return;
   }
-  if (!run.recorded_status().empty()) spdlog::info("resuming run {}", run.dir().string());
-  else spdlog::info("run directory {}", run.dir().string());
+  if (!run.recorded_status().empty())
+    spdlog::info("resuming run {}", run.dir().string());
+  else
+    spdlog::info("run directory {}", run.dir().string());
 
   const int threads = configure_threads(comm, config.threads);
   const nlohmann::json environment = describe_environment(comm, threads);
   if (rank0) run.set_status("running");
-  run.write_records(command, environment,
-                    {{"experiment", config.seed}, {"data.shapes", config.data.shapes.seed}});
+  run.write_records(command, environment, {{"experiment", config.seed}, {"data.shapes", config.data.shapes.seed}});
   RunContext context(comm, config, run, rank0);
   try {
     for (const PipelineStep& step : pipeline_steps())

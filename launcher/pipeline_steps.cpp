@@ -100,8 +100,9 @@ void make_tokenizer(RunContext& ctx) {
     return;
   }
   if (config.model.clip_dir.empty())
-    throw UserError(config.where("model.clip_dir") + ": the clip text encoder needs a CLIP model directory (its "
-                                                     "tokenizer is vocab.json + merges.txt or tokenizer.json there)");
+    throw UserError(config.where("model.clip_dir") +
+                    ": the clip text encoder needs a CLIP model directory (its "
+                    "tokenizer is vocab.json + merges.txt or tokenizer.json there)");
   const fs::path clip_dir = config.model.clip_dir;
   if (!fs::exists(clip_dir / "vocab.json") && !fs::exists(clip_dir / "tokenizer.json"))
     throw UserError(config.where("model.clip_dir") + ": " + missing_clip_file_message(clip_dir, "vocab.json"));
@@ -194,8 +195,8 @@ void write_stage_submissions(RunContext& ctx, Stage trained) {
 
 void build_bank(RunContext& ctx) {
   if (ctx.run.stage_done(Stage::Stage2)) return;  // its result is all stage 2 still needs
-  ctx.bank = prepare_candidate_bank(ctx.comm, *ctx.model, ctx.training_images(), ctx.train, ctx.config,
-                                    ctx.show_progress);
+  ctx.bank =
+      prepare_candidate_bank(ctx.comm, *ctx.model, ctx.training_images(), ctx.train, ctx.config, ctx.show_progress);
   ctx.run.record_artifact("bank", ctx.bank->path);
 }
 

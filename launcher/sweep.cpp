@@ -10,11 +10,11 @@
 #include <set>
 #include <sstream>
 
+#include "config/config_file.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
 #include "core/random.h"
-#include "config/config_file.h"
 #include "launcher/pipeline.h"
 #include "launcher/sweep_manifest.h"
 #include "track/run_contents.h"
@@ -123,7 +123,8 @@ void expand_random(const std::string& file, const toml::table& random, std::vect
 Assignments table_assignments(const std::string& file, const toml::table& table, const std::string& where) {
   Assignments assignments;
   for (const auto& [key, node] : table) {
-    if (node.is_table()) fail_at(file, node, where + "." + std::string(key.str()) + ": use dotted keys (\"a.b\" = value)");
+    if (node.is_table())
+      fail_at(file, node, where + "." + std::string(key.str()) + ": use dotted keys (\"a.b\" = value)");
     assignments.emplace_back(std::string(key.str()), toml_text(node));
   }
   return assignments;
@@ -191,8 +192,10 @@ SweepDefinition load_sweep(const std::string& path) {
     if (name == "name" || name == "base" || name == "on_failure" || name == "seeds" ||
         (sections.count(name) && right_type))
       continue;
-    fail_at(path, node, "sweep." + name + ": unknown key or wrong type (known: name, base, on_failure, seeds, "
-                        "[sweep.fixed], [sweep.grid], [[sweep.variants]], [sweep.random])");
+    fail_at(path, node,
+            "sweep." + name +
+                ": unknown key or wrong type (known: name, base, on_failure, seeds, "
+                "[sweep.fixed], [sweep.grid], [[sweep.variants]], [sweep.random])");
   }
   // Variants in a fixed order: the grid's, the explicit ones, the random samples.
   if (const toml::table* fixed = table.get_as<toml::table>("fixed"))
@@ -249,7 +252,8 @@ void run_sweep(Communicator& comm, const SweepDefinition& sweep, const CommandLi
     spdlog::info("sweep {}: {} variants in {}", sweep.name, sweep.variants.size(), dir.string());
   }
   // A new manifest, or one rewritten by a newer spn that knows more keys.
-  if (comm.rank() == 0 && recorded != manifest.dump(2) + "\n") write_file_atomic(manifest_path, manifest.dump(2) + "\n");
+  if (comm.rank() == 0 && recorded != manifest.dump(2) + "\n")
+    write_file_atomic(manifest_path, manifest.dump(2) + "\n");
 
   json table = json::array();
   for (const SweepVariant& variant : sweep.variants) {
@@ -301,8 +305,9 @@ void run_sweep(Communicator& comm, const SweepDefinition& sweep, const CommandLi
   write_table();
   if (comm.rank() != 0) return;
   std::cout << "\nSweep " << sweep.name << " (" << dir.string() << "/runs.json):\n";
-  for (const json& row : table) std::cout << "  " << row.value("status", "") << "  " << row["variant"].get<std::string>()
-                                          << "  " << row["run"].get<std::string>() << "\n";
+  for (const json& row : table)
+    std::cout << "  " << row.value("status", "") << "  " << row["variant"].get<std::string>() << "  "
+              << row["run"].get<std::string>() << "\n";
   std::cout << std::flush;
 }
 

@@ -31,9 +31,7 @@ std::map<std::string, std::string> resolved_values(const ExperimentConfig& confi
   return values;
 }
 
-void add_change(std::string& changes, const std::string& change) {
-  changes += (changes.empty() ? "" : "; ") + change;
-}
+void add_change(std::string& changes, const std::string& change) { changes += (changes.empty() ? "" : "; ") + change; }
 
 std::string variant_changes(const json& previous, const json& now) {
   std::string changes;
@@ -72,8 +70,8 @@ std::string resolved_changes(const json& previous, const json& now) {
 }  // namespace
 
 json make_sweep_manifest(const std::string& sweep_file, const std::string& base_file,
-                         const std::vector<std::string>& shared_overrides, const std::vector<std::string>& variant_labels,
-                         const ExperimentConfig& base) {
+                         const std::vector<std::string>& shared_overrides,
+                         const std::vector<std::string>& variant_labels, const ExperimentConfig& base) {
   json resolved = json::object();
   for (const auto& [key, value] : resolved_values(base)) resolved[key] = value;
   const std::string base_fingerprint = hex64(fnv1a(config_to_toml(base)));
@@ -90,8 +88,8 @@ std::string sweep_manifest_change(const json& previous, const json& now) {
   if (previous.value("fingerprint", "") == now.at("fingerprint")) return "";
   std::string changes = variant_changes(previous, now);
   if (previous.contains("overrides") && previous["overrides"] != now.at("overrides"))
-    add_change(changes, "[sweep.fixed] / --set were " + previous["overrides"].dump() + ", now " +
-                            now.at("overrides").dump());
+    add_change(changes,
+               "[sweep.fixed] / --set were " + previous["overrides"].dump() + ", now " + now.at("overrides").dump());
   const std::string resolved = resolved_changes(previous, now);
   if (!resolved.empty()) add_change(changes, resolved);
   return changes;

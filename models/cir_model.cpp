@@ -24,8 +24,8 @@ CirModel::CirModel(std::shared_ptr<ImageEncoder> image_encoder, std::shared_ptr<
       text_encoder_(register_module("text_encoder", std::move(text_encoder))),
       head_(register_module("head", std::move(head))) {
   const torch::Tensor initial = torch::full({}, std::log(1.0 / temperature));
-  log_logit_scale_ = learn_temperature ? register_parameter("log_logit_scale", initial)
-                                       : register_buffer("log_logit_scale", initial);
+  log_logit_scale_ =
+      learn_temperature ? register_parameter("log_logit_scale", initial) : register_buffer("log_logit_scale", initial);
 }
 
 torch::Tensor CirModel::encode_target(const torch::Tensor& images) { return unit(image_encoder_->forward(images)); }
@@ -34,8 +34,8 @@ torch::Tensor CirModel::encode_query(const torch::Tensor& reference_images, cons
   return encode_query_from_features(encode_target(reference_images), tokens);
 }
 
-torch::Tensor CirModel::encode_query_from_features(const torch::Tensor& reference_features,
-                                                   const torch::Tensor& tokens, int64_t first_row) {
+torch::Tensor CirModel::encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens,
+                                                   int64_t first_row) {
   return combine(reference_features, encode_text(tokens), first_row);
 }
 

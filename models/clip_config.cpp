@@ -25,11 +25,10 @@ void read_transformer(const Json& object, const std::string& where, ClipTransfor
   read_int(object, where, "num_hidden_layers", config.num_layers, 0);
   read_int(object, where, "num_attention_heads", config.num_heads);
   if (config.hidden_size % config.num_heads != 0)
-    throw UserError(where + "num_attention_heads: " + std::to_string(config.num_heads) + " does not divide hidden_size " +
-                    std::to_string(config.hidden_size));
+    throw UserError(where + "num_attention_heads: " + std::to_string(config.num_heads) +
+                    " does not divide hidden_size " + std::to_string(config.hidden_size));
   if (object.contains("hidden_act")) {
-    if (!object["hidden_act"].is_string() ||
-        (object["hidden_act"] != "quick_gelu" && object["hidden_act"] != "gelu"))
+    if (!object["hidden_act"].is_string() || (object["hidden_act"] != "quick_gelu" && object["hidden_act"] != "gelu"))
       throw UserError(where + "hidden_act: expected \"quick_gelu\" or \"gelu\"");
     config.activation = object["hidden_act"].get<std::string>();
   }

@@ -70,8 +70,8 @@ void require_equal(const ModelShape& shape, const std::string& key, int64_t valu
                    const std::string& what) {
   if (value != model_value)
     throw UserError(shape.experiment.where(key) + " = " + std::to_string(value) + ", but the CLIP model in " +
-                    shape.model.clip_dir + " has " + what + " " + std::to_string(model_value) + "; set " + key +
-                    " = " + std::to_string(model_value));
+                    shape.model.clip_dir + " has " + what + " " + std::to_string(model_value) + "; set " + key + " = " +
+                    std::to_string(model_value));
 }
 
 }  // namespace

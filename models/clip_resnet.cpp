@@ -8,8 +8,7 @@ namespace spn {
 namespace {
 
 torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
 }
 
 }  // namespace
@@ -48,8 +47,8 @@ torch::Tensor ClipBottleneckImpl::forward(const torch::Tensor& x) {
 
 ClipAttentionPoolImpl::ClipAttentionPoolImpl(int64_t spatial, int64_t embed_dim, int64_t heads, int64_t output_dim)
     : heads_(heads) {
-  positional_embedding_ = register_parameter(
-      "positional_embedding", torch::randn({spatial * spatial + 1, embed_dim}) / std::sqrt(static_cast<double>(embed_dim)));
+  positional_embedding_ = register_parameter("positional_embedding", torch::randn({spatial * spatial + 1, embed_dim}) /
+                                                                         std::sqrt(static_cast<double>(embed_dim)));
   k_proj_ = register_module("k_proj", torch::nn::Linear(embed_dim, embed_dim));
   q_proj_ = register_module("q_proj", torch::nn::Linear(embed_dim, embed_dim));
   v_proj_ = register_module("v_proj", torch::nn::Linear(embed_dim, embed_dim));
@@ -58,12 +57,13 @@ ClipAttentionPoolImpl::ClipAttentionPoolImpl(int64_t spatial, int64_t embed_dim,
 
 torch::Tensor ClipAttentionPoolImpl::forward(const torch::Tensor& x) {
   const int64_t batch = x.size(0), channels = x.size(1), head_dim = channels / heads_;
-  torch::Tensor tokens = x.flatten(2).transpose(1, 2);                      // [N, HW, C]
-  tokens = torch::cat({tokens.mean(1, /*keepdim=*/true), tokens}, 1);      // [N, HW+1, C]
+  torch::Tensor tokens = x.flatten(2).transpose(1, 2);                 // [N, HW, C]
+  tokens = torch::cat({tokens.mean(1, /*keepdim=*/true), tokens}, 1);  // [N, HW+1, C]
   tokens = tokens + positional_embedding_.unsqueeze(0);
   const int64_t length = tokens.size(1);
   torch::Tensor q = (q_proj_(tokens.slice(1, 0, 1)) * (1.0 / std::sqrt(static_cast<double>(head_dim))))
-                        .view({batch, 1, heads_, head_dim}).transpose(1, 2);
+                        .view({batch, 1, heads_, head_dim})
+                        .transpose(1, 2);
   torch::Tensor k = k_proj_(tokens).view({batch, length, heads_, head_dim}).transpose(1, 2);
   torch::Tensor v = v_proj_(tokens).view({batch, length, heads_, head_dim}).transpose(1, 2);
   torch::Tensor context = torch::matmul(torch::softmax(torch::matmul(q, k.transpose(-2, -1)), -1), v);

@@ -10,8 +10,8 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
-#include "models/clip_image_tower.h"
 #include "models/clip_config.h"
+#include "models/clip_image_tower.h"
 
 namespace spn {
 

@@ -7,7 +7,8 @@
 namespace spn {
 
 ClipTextEmbeddingsImpl::ClipTextEmbeddingsImpl(const ClipTextConfig& config) {
-  token_embedding_ = register_module("token_embedding", torch::nn::Embedding(config.vocab_size, config.transformer.hidden_size));
+  token_embedding_ =
+      register_module("token_embedding", torch::nn::Embedding(config.vocab_size, config.transformer.hidden_size));
   position_embedding_ =
       register_module("position_embedding", torch::nn::Embedding(config.max_positions, config.transformer.hidden_size));
 }
@@ -25,7 +26,8 @@ ClipTextTransformerImpl::ClipTextTransformerImpl(const ClipTextConfig& config) :
   encoder_ = register_module("encoder", ClipEncoder(config.transformer));
   final_layer_norm_ = register_module(
       "final_layer_norm",
-      torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.transformer.hidden_size}).eps(config.transformer.layer_norm_eps)));
+      torch::nn::LayerNorm(
+          torch::nn::LayerNormOptions({config.transformer.hidden_size}).eps(config.transformer.layer_norm_eps)));
 }
 
 torch::Tensor ClipTextTransformerImpl::forward(const torch::Tensor& tokens) {
@@ -44,7 +46,8 @@ torch::Tensor ClipTextTransformerImpl::forward(const torch::Tensor& tokens) {
 ClipTextTower::ClipTextTower(const ClipTextConfig& config, int64_t projection_dim) {
   text_model_ = register_module("text_model", ClipTextTransformer(config));
   text_projection_ = register_module(
-      "text_projection", torch::nn::Linear(torch::nn::LinearOptions(config.transformer.hidden_size, projection_dim).bias(false)));
+      "text_projection",
+      torch::nn::Linear(torch::nn::LinearOptions(config.transformer.hidden_size, projection_dim).bias(false)));
 }
 
 torch::Tensor ClipTextTower::forward(const torch::Tensor& tokens) { return text_projection_(text_model_(tokens)); }

@@ -1,8 +1,8 @@
 #include "models/clip_tokenizer.h"
 
 #include <torch/types.h>
-#include <unicode/normalizer2.h>
 #include <unicode/locid.h>
+#include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 
@@ -42,10 +42,10 @@ std::string utf8_of(char32_t c) { return encode_utf8(CodePoints(1, c)); }
 // Python's replacements for numeric references that name C1 controls (read as
 // windows-1252) and other invalid code points.
 std::string numeric_reference(uint32_t code) {
-  static const char32_t kWindows1252[32] = {
-      0x20ac, 0x81,   0x201a, 0x192,  0x201e, 0x2026, 0x2020, 0x2021, 0x2c6,  0x2030, 0x160,
-      0x2039, 0x152,  0x8d,   0x17d,  0x8f,   0x90,   0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
-      0x2013, 0x2014, 0x2dc,  0x2122, 0x161,  0x203a, 0x153,  0x9d,   0x17e,  0x178};
+  static const char32_t kWindows1252[32] = {0x20ac, 0x81,   0x201a, 0x192,  0x201e, 0x2026, 0x2020, 0x2021,
+                                            0x2c6,  0x2030, 0x160,  0x2039, 0x152,  0x8d,   0x17d,  0x8f,
+                                            0x90,   0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+                                            0x2dc,  0x2122, 0x161,  0x203a, 0x153,  0x9d,   0x17e,  0x178};
   if (code >= 0x80 && code <= 0x9f) return utf8_of(kWindows1252[code - 0x80]);
   if (code == 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return utf8_of(0xfffd);
   if (code == 0x0d) return "\r";
@@ -58,8 +58,8 @@ std::string numeric_reference(uint32_t code) {
 std::string unescape_html(const std::string& text) {
   // Named references: those with a form without ';' (HTML5 keeps a few for legacy).
   static const std::vector<std::pair<std::string, std::string>> kBare = {
-      {"amp", "&"}, {"AMP", "&"}, {"lt", "<"}, {"LT", "<"}, {"gt", ">"}, {"GT", ">"},
-      {"quot", "\""}, {"QUOT", "\""}, {"nbsp", "\u00a0"}};
+      {"amp", "&"}, {"AMP", "&"},   {"lt", "<"},    {"LT", "<"},       {"gt", ">"},
+      {"GT", ">"},  {"quot", "\""}, {"QUOT", "\""}, {"nbsp", "\u00a0"}};
   static const std::vector<std::pair<std::string, std::string>> kWithSemicolon = {{"apos", "'"}};
   std::string out;
   size_t i = 0;
@@ -166,20 +166,21 @@ bool is_python_space(char32_t c) { return u_isUWhiteSpace(static_cast<UChar32>(c
 
 bool is_letter(char32_t c) {
   switch (u_charType(static_cast<UChar32>(c))) {
-    case U_UPPERCASE_LETTER: case U_LOWERCASE_LETTER: case U_TITLECASE_LETTER:
-    case U_MODIFIER_LETTER: case U_OTHER_LETTER:
-      return true;
-    default:
-      return false;
+    case U_UPPERCASE_LETTER:
+    case U_LOWERCASE_LETTER:
+    case U_TITLECASE_LETTER:
+    case U_MODIFIER_LETTER:
+    case U_OTHER_LETTER: return true;
+    default: return false;
   }
 }
 
 bool is_number(char32_t c) {
   switch (u_charType(static_cast<UChar32>(c))) {
-    case U_DECIMAL_DIGIT_NUMBER: case U_LETTER_NUMBER: case U_OTHER_NUMBER:
-      return true;
-    default:
-      return false;
+    case U_DECIMAL_DIGIT_NUMBER:
+    case U_LETTER_NUMBER:
+    case U_OTHER_NUMBER: return true;
+    default: return false;
   }
 }
 
@@ -277,7 +278,8 @@ ClipTokenizer ClipTokenizer::from_directory(const std::filesystem::path& directo
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty() || (number == 1 && line.rfind("#version", 0) == 0)) continue;
       if (std::count(line.begin(), line.end(), ' ') != 1 || line.front() == ' ' || line.back() == ' ')
-        throw UserError(merges_path.string() + ":" + std::to_string(number) + ": expected two tokens separated by one space");
+        throw UserError(merges_path.string() + ":" + std::to_string(number) +
+                        ": expected two tokens separated by one space");
       merges.push_back(line);
     }
   } else if (std::filesystem::exists(tokenizer_path)) {

@@ -41,6 +41,8 @@ ClipVisionTower::ClipVisionTower(const ClipVisionConfig& config, int64_t project
       torch::nn::Linear(torch::nn::LinearOptions(config.transformer.hidden_size, projection_dim).bias(false)));
 }
 
-torch::Tensor ClipVisionTower::encode_pixels(const torch::Tensor& pixels) { return visual_projection_(vision_model_(pixels)); }
+torch::Tensor ClipVisionTower::encode_pixels(const torch::Tensor& pixels) {
+  return visual_projection_(vision_model_(pixels));
+}
 
 }  // namespace spn

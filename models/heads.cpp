@@ -42,9 +42,8 @@ CombinerHead::CombinerHead(const CombinerShape& shape) : dropout_(shape.dropout)
   combine_ = register_module("combine", torch::nn::Linear(2 * shape.projection, shape.hidden));
   output_ = register_module("output", torch::nn::Linear(shape.hidden, shape.embed_dim));
   mix_weight_ = register_module(
-      "mix_weight",
-      torch::nn::Sequential(torch::nn::Linear(2 * shape.projection, shape.gate_hidden), torch::nn::ReLU(),
-                            torch::nn::Linear(shape.gate_hidden, 1), torch::nn::Sigmoid()));
+      "mix_weight", torch::nn::Sequential(torch::nn::Linear(2 * shape.projection, shape.gate_hidden), torch::nn::ReLU(),
+                                          torch::nn::Linear(shape.gate_hidden, 1), torch::nn::Sigmoid()));
 }
 
 torch::Tensor CombinerHead::forward(const torch::Tensor& image_features, const torch::Tensor& text_features,

@@ -25,11 +25,11 @@ struct DtypeInfo {
 
 const std::map<std::string, DtypeInfo>& dtypes() {
   static const std::map<std::string, DtypeInfo> table = {
-      {"BOOL", {1, at::kBool}},     {"U8", {1, at::kByte}},      {"I8", {1, at::kChar}},
-      {"I16", {2, at::kShort}},     {"I32", {4, at::kInt}},      {"I64", {8, at::kLong}},
-      {"F16", {2, at::kHalf}},      {"BF16", {2, at::kBFloat16}}, {"F32", {4, at::kFloat}},
-      {"F64", {8, at::kDouble}},    {"U16", {2, c10::nullopt}},  {"U32", {4, c10::nullopt}},
-      {"U64", {8, c10::nullopt}},   {"F8_E4M3", {1, c10::nullopt}}, {"F8_E5M2", {1, c10::nullopt}},
+      {"BOOL", {1, at::kBool}},   {"U8", {1, at::kByte}},         {"I8", {1, at::kChar}},
+      {"I16", {2, at::kShort}},   {"I32", {4, at::kInt}},         {"I64", {8, at::kLong}},
+      {"F16", {2, at::kHalf}},    {"BF16", {2, at::kBFloat16}},   {"F32", {4, at::kFloat}},
+      {"F64", {8, at::kDouble}},  {"U16", {2, c10::nullopt}},     {"U32", {4, c10::nullopt}},
+      {"U64", {8, c10::nullopt}}, {"F8_E4M3", {1, c10::nullopt}}, {"F8_E5M2", {1, c10::nullopt}},
   };
   return table;
 }
@@ -207,7 +207,8 @@ at::Tensor SafetensorsFile::read(const std::string& name) const {
   return tensor;
 }
 
-void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;

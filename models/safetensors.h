@@ -57,7 +57,8 @@ class SafetensorsFile {
 
 // Writes `tensors` (any order; names unique) as a safetensors file, atomically. For
 // tests and tools: spn's own checkpoints are LibTorch archives.
-void write_safetensors(const std::filesystem::path& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+void write_safetensors(const std::filesystem::path& path,
+                       const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 // Copies the file's tensors into the parameters and buffers of the same names of

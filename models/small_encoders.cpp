@@ -14,8 +14,8 @@ SmallCnnEncoder::SmallCnnEncoder(int64_t width, int64_t image_size, int64_t embe
   const int64_t channels[] = {3, width, 2 * width, 4 * width, 4 * width};
   features_ = torch::nn::Sequential();
   for (int stage = 0; stage < 4; ++stage) {
-    features_->push_back(torch::nn::Conv2d(
-        torch::nn::Conv2dOptions(channels[stage], channels[stage + 1], 3).stride(2).padding(1)));
+    features_->push_back(
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(channels[stage], channels[stage + 1], 3).stride(2).padding(1)));
     features_->push_back(torch::nn::ReLU());
   }
   register_module("features", features_);
@@ -28,7 +28,8 @@ torch::Tensor SmallCnnEncoder::forward(const torch::Tensor& images) {
 }
 
 GruTextEncoder::GruTextEncoder(int64_t vocab_size, int64_t width, int64_t embed_dim) {
-  embed_ = register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab_size, width).padding_idx(0)));
+  embed_ =
+      register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab_size, width).padding_idx(0)));
   gru_ = register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(width, width).batch_first(true)));
   project_ = register_module("project", torch::nn::Linear(width, embed_dim));
 }
@@ -43,7 +44,8 @@ torch::Tensor GruTextEncoder::forward(const torch::Tensor& tokens) {
 }
 
 BagOfWordsTextEncoder::BagOfWordsTextEncoder(int64_t vocab_size, int64_t width, int64_t embed_dim) {
-  embed_ = register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab_size, width).padding_idx(0)));
+  embed_ =
+      register_module("embed", torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab_size, width).padding_idx(0)));
   mlp_ = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(width, width), torch::nn::ReLU(),
                                                       torch::nn::Linear(width, embed_dim)));
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages spn builds and runs with. A no-op when all are present,
 # so `make quickstart` and `make test` can call it every time. With --test, also what
-# only the tests use: Chromium (renders the HTML report) and venv (the Python clients).
+# only the tests use: Chromium (renders the HTML report), venv (the Python clients) and
+# clang-format (the style check).
 set -euo pipefail
 
 packages=(
@@ -21,7 +22,7 @@ packages=(
   python3
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium python3-venv)
+  packages+=(chromium python3-venv clang-format)
 fi
 
 missing=()

@@ -53,8 +53,7 @@ TEST_F(CirrLoader, KeepsOnlyFullScoreSoftTargetsOtherThanTheHardOne) {
 
   const std::string unknown = error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
       "target_soft": {"zz": 1.0}, "img_set": {"members": []}}])");
-  EXPECT_NE(unknown.find("item 0 (pairid 4): target_soft image 'zz' is not an image of split 'val'"),
-            std::string::npos)
+  EXPECT_NE(unknown.find("item 0 (pairid 4): target_soft image 'zz' is not an image of split 'val'"), std::string::npos)
       << unknown;
   const std::string score = error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
       "target_soft": {"c": "yes"}, "img_set": {"members": []}}])");

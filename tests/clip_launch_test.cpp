@@ -11,10 +11,10 @@
 
 #include "data/fashioniq.h"
 #include "launch_fixture.h"
-#include "test_models.h"
 #include "models/clip_model.h"
 #include "models/clip_tokenizer.h"
 #include "models/safetensors.h"
+#include "test_models.h"
 
 namespace spn {
 namespace {
@@ -36,8 +36,8 @@ void write_tiny_clip(const fs::path& dir) {
   torch::manual_seed(0);
   ClipTowers towers = make_clip_towers(read_clip_config(dir / "config.json"));
   std::vector<std::pair<std::string, at::Tensor>> tensors = {{"logit_scale", torch::tensor(4.6052f)}};
-  for (const torch::nn::Module* tower : {static_cast<torch::nn::Module*>(towers.image.get()),
-                                         static_cast<torch::nn::Module*>(towers.text.get())}) {
+  for (const torch::nn::Module* tower :
+       {static_cast<torch::nn::Module*>(towers.image.get()), static_cast<torch::nn::Module*>(towers.text.get())}) {
     for (const auto& item : tower->named_parameters()) tensors.emplace_back(item.key(), item.value());
   }
   write_safetensors(dir / "model.safetensors", tensors);
@@ -139,7 +139,8 @@ constexpr const char* kTinyClipExperiment =
     " --set stage1.epochs=1 --set stage1.batch_size=32 --set stage2.epochs=1 --set stage2.batch_size=32";
 
 TEST_F(Launch, CirrClip4CirExperimentRunsEndToEndAndWritesSubmissions) {
-  if (!fs::exists(testing::shared_datasets_dir() / "cirr" / "captions")) GTEST_SKIP() << "no CIRR annotations in ../shared";
+  if (!fs::exists(testing::shared_datasets_dir() / "cirr" / "captions"))
+    GTEST_SKIP() << "no CIRR annotations in ../shared";
   write_tiny_clip(dir_ / "clip");
   write_cirr_subset(dir_ / "cirr");
   const std::string experiment = std::string(SPN_SOURCE_DIR) + "/experiments/cirr_clip4cir.toml";
@@ -167,7 +168,8 @@ TEST_F(Launch, CirrClip4CirExperimentRunsEndToEndAndWritesSubmissions) {
 }
 
 TEST_F(Launch, FashionIqClip4CirExperimentRunsEndToEnd) {
-  if (!fs::exists(testing::shared_datasets_dir() / "fashioniq" / "captions")) GTEST_SKIP() << "no FashionIQ annotations in ../shared";
+  if (!fs::exists(testing::shared_datasets_dir() / "fashioniq" / "captions"))
+    GTEST_SKIP() << "no FashionIQ annotations in ../shared";
   write_tiny_clip(dir_ / "clip");
   write_fashioniq_subset(dir_ / "fashioniq");
   const std::string experiment = std::string(SPN_SOURCE_DIR) + "/experiments/fashioniq_clip4cir.toml";

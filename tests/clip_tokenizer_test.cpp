@@ -55,7 +55,8 @@ TEST(ClipTokenizer, ReadsTokenizerJsonAsWell) {
   std::string line;
   std::getline(merges, line);  // #version
   while (std::getline(merges, line)) {
-    if (!line.empty()) json["model"]["merges"].push_back({line.substr(0, line.find(' ')), line.substr(line.find(' ') + 1)});
+    if (!line.empty())
+      json["model"]["merges"].push_back({line.substr(0, line.find(' ')), line.substr(line.find(' ') + 1)});
   }
   write_file_atomic(dir / "tokenizer.json", json.dump());
   expect_matches_golden(ClipTokenizer::from_directory(dir));

@@ -110,7 +110,8 @@ TEST(DistCollectives, ReduceScatterUnevenRows) {
   const at::Tensor mine = comm.reduce_scatter(input.contiguous(), rows);
   const ShardRange range = shard_range(n, comm.size(), comm.rank());
   const double rank_sum = comm.size() * (comm.size() + 1) / 2.0;
-  const at::Tensor expected = (at::arange(range.begin, range.end, at::kDouble) + 1).unsqueeze(1).repeat({1, 2}) * rank_sum;
+  const at::Tensor expected =
+      (at::arange(range.begin, range.end, at::kDouble) + 1).unsqueeze(1).repeat({1, 2}) * rank_sum;
   EXPECT_TRUE(at::allclose(mine, expected));
 }
 

@@ -2,9 +2,9 @@
 
 #include <fstream>
 
+#include "config/config_file.h"
 #include "core/error.h"
 #include "core/files.h"
-#include "config/config_file.h"
 
 namespace spn {
 namespace {
@@ -91,9 +91,7 @@ TEST(Config, ResolvedConfigRoundTrips) {
   EXPECT_EQ(again.positives.templates, std::vector<std::string>{"p1"});
 }
 
-TEST(Config, MissingFile) {
-  EXPECT_THROW(load_config("/nonexistent/exp.toml", {}), UserError);
-}
+TEST(Config, MissingFile) { EXPECT_THROW(load_config("/nonexistent/exp.toml", {}), UserError); }
 
 // Rules across keys fail when the config is read, naming the key and where it was set.
 TEST(Config, CrossKeyRulesAreCheckedAtLoad) {
@@ -114,8 +112,9 @@ TEST(Config, CrossKeyRulesAreCheckedAtLoad) {
   EXPECT_NE(error_of({"stage2.select_metric=R@20"}).find("is not a CIRR metric"), std::string::npos);
   EXPECT_EQ(load_config_text("", "exp.toml", {"data.kind=cirr", "stage2.select_metric=Rsubset@2"}).stage2.select_metric,
             "Rsubset@2");
-  EXPECT_NE(error_of({"positives.enabled=true"}).find("positives.enabled: the generated triplets would never be trained on"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of({"positives.enabled=true"}).find("positives.enabled: the generated triplets would never be trained on"),
+      std::string::npos);
   EXPECT_EQ(error_of({"positives.enabled=true", "stage2.enabled=true"}), "");
   EXPECT_NE(error_of({"positives.warmup_encoder=true", "positives.encoder_checkpoint='x.pt'"})
                 .find("positives.warmup_encoder: positives.encoder_checkpoint already names the mining encoder"),
@@ -129,10 +128,10 @@ TEST(Config, CrossKeyRulesAreCheckedAtLoad) {
 
 // Choices are enums once read, and written back by the names they were read with.
 TEST(Config, ChoicesRoundTripThroughTheirNames) {
-  const ExperimentConfig config = load_config_text(
-      "", "exp.toml",
-      {"stage2.bank_mode=replicated", "stage2.negatives=sample", "stage1.negatives=['text', 'query']",
-       "data.preprocess=targetpad", "eval.remove_reference=yes"});
+  const ExperimentConfig config =
+      load_config_text("", "exp.toml",
+                       {"stage2.bank_mode=replicated", "stage2.negatives=sample", "stage1.negatives=['text', 'query']",
+                        "data.preprocess=targetpad", "eval.remove_reference=yes"});
   EXPECT_EQ(config.stage2.bank_mode, BankMode::Replicated);
   EXPECT_EQ(config.stage2.negatives, Stage2Negatives::Sample);
   EXPECT_EQ(config.stage1.negatives, (std::vector<NegativeType>{NegativeType::Text, NegativeType::Query}));

@@ -184,7 +184,8 @@ TEST(Circo, AveragePrecisionDividesByTheGroundTruthUpToK) {
 }
 
 TEST(DistCircoConformance, ValLoadsEvaluatesAndWritesASubmission) {
-  if (!fs::exists(testing::shared_datasets_dir() / "circo" / "annotations")) GTEST_SKIP() << "no CIRCO annotations in ../shared";
+  if (!fs::exists(testing::shared_datasets_dir() / "circo" / "annotations"))
+    GTEST_SKIP() << "no CIRCO annotations in ../shared";
   Communicator& comm = testing::world();
   const fs::path dir = testing::shared_temp_dir(comm, "circo");
   if (comm.rank() == 0) circo_with_gallery(dir, 300);

@@ -61,8 +61,8 @@ struct Case {
 void expect_matches_full_softmax(const Case& c) {
   Communicator& comm = world();
   torch::manual_seed(21);
-  const torch::Tensor all_queries = torch::nn::functional::normalize(torch::randn({c.queries, 16}),
-                                                                     torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const torch::Tensor all_queries = torch::nn::functional::normalize(
+      torch::randn({c.queries, 16}), torch::nn::functional::NormalizeFuncOptions().dim(1));
   const torch::Tensor bank = torch::nn::functional::normalize(torch::randn({c.bank, 16}),
                                                               torch::nn::functional::NormalizeFuncOptions().dim(1));
   const SoftmaxTargets targets = make_targets(c.queries, c.bank, c.positives, c.mask, 5, c.extra_candidates);
@@ -70,11 +70,13 @@ void expect_matches_full_softmax(const Case& c) {
   // The world: each rank owns a slice of the queries and a shard of the bank.
   const ShardRange query_rows = shard_range(c.queries, comm.size(), comm.rank());
   const ShardRange bank_rows = shard_range(c.bank, comm.size(), comm.rank());
-  torch::Tensor local_queries = all_queries.narrow(0, query_rows.begin, query_rows.size()).clone().set_requires_grad(true);
+  torch::Tensor local_queries =
+      all_queries.narrow(0, query_rows.begin, query_rows.size()).clone().set_requires_grad(true);
   torch::Tensor scale = torch::tensor(20.0f).set_requires_grad(true);
   const torch::Tensor gathered = all_gather_with_grad(comm, local_queries);
-  const torch::Tensor loss = distributed_softmax_cross_entropy(
-      comm, gathered, scale, bank.narrow(0, bank_rows.begin, bank_rows.size()), bank_rows.begin, targets, c.mode, c.chunk);
+  const torch::Tensor loss =
+      distributed_softmax_cross_entropy(comm, gathered, scale, bank.narrow(0, bank_rows.begin, bank_rows.size()),
+                                        bank_rows.begin, targets, c.mode, c.chunk);
   loss.backward();
   torch::Tensor scale_grad = scale.grad().reshape({1}).clone();
   comm.all_reduce(scale_grad, ReduceOp::Sum);  // as the gradient sync does for a parameter
@@ -85,10 +87,10 @@ void expect_matches_full_softmax(const Case& c) {
   const torch::Tensor reference = full_softmax_cross_entropy(reference_queries, reference_scale, bank, targets, c.mode);
   reference.backward();
 
-  const std::string label = "B=" + std::to_string(c.queries) + " N=" + std::to_string(c.bank) +
-                            " positives=" + std::to_string(c.positives) + " mask=" + std::to_string(c.mask) +
-                            " chunk=" + std::to_string(c.chunk) + " candidates=" +
-                            std::to_string(targets.candidates.size()) + " W=" + std::to_string(comm.size());
+  const std::string label =
+      "B=" + std::to_string(c.queries) + " N=" + std::to_string(c.bank) + " positives=" + std::to_string(c.positives) +
+      " mask=" + std::to_string(c.mask) + " chunk=" + std::to_string(c.chunk) +
+      " candidates=" + std::to_string(targets.candidates.size()) + " W=" + std::to_string(comm.size());
   EXPECT_NEAR(loss.item<double>(), reference.item<double>(), 1e-5 * std::abs(reference.item<double>())) << label;
   const torch::Tensor expected_rows = reference_queries.grad().narrow(0, query_rows.begin, query_rows.size());
   if (query_rows.size() > 0)
@@ -101,8 +103,8 @@ void expect_matches_full_softmax(const Case& c) {
 }
 
 TEST(DistSoftmax, OnePositiveEqualsFullSoftmax) {
-  expect_matches_full_softmax({7, 101, 1, false, MultiPositive::LogSumExp, 16});   // uneven N and B
-  expect_matches_full_softmax({8, 64, 1, false, MultiPositive::Mean, 1000});       // one chunk
+  expect_matches_full_softmax({7, 101, 1, false, MultiPositive::LogSumExp, 16});  // uneven N and B
+  expect_matches_full_softmax({8, 64, 1, false, MultiPositive::Mean, 1000});      // one chunk
 }
 
 TEST(DistSoftmax, SeveralPositivesBothModes) {
@@ -139,8 +141,10 @@ TEST(DistributedSoftmax, CandidatesAreTheSoftmaxOverThoseRowsAlone) {
     remapped.positives.push_back(columns);
   }
   const torch::Tensor subset = bank.index_select(0, torch::tensor(targets.candidates, torch::kLong));
-  const double masked = full_softmax_cross_entropy(queries, scale, bank, targets, MultiPositive::LogSumExp).item<double>();
-  const double alone = full_softmax_cross_entropy(queries, scale, subset, remapped, MultiPositive::LogSumExp).item<double>();
+  const double masked =
+      full_softmax_cross_entropy(queries, scale, bank, targets, MultiPositive::LogSumExp).item<double>();
+  const double alone =
+      full_softmax_cross_entropy(queries, scale, subset, remapped, MultiPositive::LogSumExp).item<double>();
   EXPECT_NEAR(masked, alone, 1e-5 * std::abs(alone));
   SoftmaxTargets whole_bank = targets;
   whole_bank.candidates.clear();

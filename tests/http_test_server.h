@@ -90,8 +90,9 @@ class HttpTestServer {
       const std::string caption = mode_ == Mode::EmptyCaption ? " \\t " : caption_for(request.find('"', data) - data);
       body = R"({"choices": [{"index": 0, "message": {"role": "assistant", "content": "  )" + caption + R"(\n"}}]})";
     }
-    const std::string reply = "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    const std::string reply = "HTTP/1.1 " + status +
+                              "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                              "\r\nConnection: close\r\n\r\n" + body;
     ::send(connection, reply.data(), reply.size(), MSG_NOSIGNAL);
   }
 

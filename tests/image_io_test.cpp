@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
 // jpeglib.h needs <cstdio> first.
-#include <cstdio>
 #include <jpeglib.h>
+#include <cstdio>
 
 #include "core/error.h"
 #include "core/files.h"

@@ -7,13 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <torch/serialize/input-archive.h>
+#include <torch/types.h>
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <torch/serialize/input-archive.h>
-#include <torch/types.h>
 
 #include "core/files.h"
 #include "http_test_server.h"
@@ -25,8 +25,8 @@ namespace spn {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::Launch;
 using testing::kTinyExperiment;
+using testing::Launch;
 using testing::Outcome;
 using testing::run_shell;
 
@@ -99,8 +99,10 @@ void collect_tensors(torch::serialize::InputArchive& archive, const std::string&
   for (const std::string& key : archive.keys()) {
     torch::serialize::InputArchive nested;
     torch::Tensor tensor;
-    if (archive.try_read(key, nested)) collect_tensors(nested, prefix + key + "/", out);
-    else if (archive.try_read(key, tensor)) out[prefix + key] = tensor;
+    if (archive.try_read(key, nested))
+      collect_tensors(nested, prefix + key + "/", out);
+    else if (archive.try_read(key, tensor))
+      out[prefix + key] = tensor;
   }
 }
 
@@ -122,7 +124,6 @@ void expect_same_tensors(const fs::path& path, const fs::path& expected_path) {
     EXPECT_TRUE(torch::equal(tensors.at(name), tensor)) << name << " differs in " << path;
   }
 }
-
 
 // Deletes a root attribute of an HDF5 bank in place, as a foreign tool might.
 void delete_bank_attribute(const fs::path& bank, const char* name) {
@@ -158,7 +159,8 @@ TEST_F(Launch, KilledRunResumesToTheSameMetrics) {
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   ASSERT_TRUE(checkpointed) << read_file(dir_ / "killed.log");
-  ASSERT_FALSE(fs::exists(killed_run / "done/stage1")) << "stage 1 finished before the kill; the test needs a longer run";
+  ASSERT_FALSE(fs::exists(killed_run / "done/stage1"))
+      << "stage 1 finished before the kill; the test needs a longer run";
   EXPECT_EQ(nlohmann::json::parse(read_file(killed_run / "status.json"))["state"], "running");
 
   const Outcome resumed = launch("tiny.toml --run-id killed");
@@ -218,16 +220,16 @@ TEST_F(Launch, StageTwoSharesItsBankAcrossRunsAndRefusesACorruptOne) {
   EXPECT_EQ(results_of(dir_ / "runs/tiny/only")["stage2"]["val"], results["stage2"]["val"]);
   const Outcome missing = launch("tiny.toml --run-id missing --set stage1.init_checkpoint=nowhere.pt");
   EXPECT_EQ(missing.status, 2) << missing.output;
-  EXPECT_NE(missing.output.find("--set stage1.init_checkpoint=nowhere.pt: stage1.init_checkpoint: nowhere.pt not found"),
-            std::string::npos)
+  EXPECT_NE(
+      missing.output.find("--set stage1.init_checkpoint=nowhere.pt: stage1.init_checkpoint: nowhere.pt not found"),
+      std::string::npos)
       << missing.output;
 
   // Replicated bank, references re-encoded: the options reach stage 2.
-  const Outcome replicated = launch(
-      "tiny.toml --run-id replicated --set stage2.bank_mode=replicated --set stage2.reference_features=encoder");
+  const Outcome replicated =
+      launch("tiny.toml --run-id replicated --set stage2.bank_mode=replicated --set stage2.reference_features=encoder");
   ASSERT_EQ(replicated.status, 0) << replicated.output;
-  EXPECT_NE(replicated.output.find("replicated on every rank, reference features from the encoder"),
-            std::string::npos)
+  EXPECT_NE(replicated.output.find("replicated on every rank, reference features from the encoder"), std::string::npos)
       << replicated.output;
 
   // A bank file that is not what its name promises is refused, naming the file and the
@@ -299,13 +301,14 @@ TEST_F(Launch, PositiveScalingGeneratesTripletsThatBothWaysOfMiningReproduce) {
   EXPECT_NE(warmed.output.find("stage1: " + std::to_string(160 + summary["unique_images"].get<int>()) + " triplets"),
             std::string::npos)
       << warmed.output;
-  const Outcome given = launch("tiny.toml --run-id given" + more_images + " --set stage2.enabled=false" +
-                               " --set positives.encoder_checkpoint=" +
-                               (warmed_run / "checkpoints/mining-encoder-final.pt").string());
+  const Outcome given =
+      launch("tiny.toml --run-id given" + more_images + " --set stage2.enabled=false" +
+             " --set positives.encoder_checkpoint=" + (warmed_run / "checkpoints/mining-encoder-final.pt").string());
   ASSERT_EQ(given.status, 0) << given.output;
   EXPECT_EQ(read_file(dir_ / "runs/tiny/given/positives/cap.rc2.generated.json"),
             read_file(warmed_run / "positives/cap.rc2.generated.json"));
-  const Outcome both = launch("tiny.toml --run-id both" + more_images + warm + " --set positives.encoder_checkpoint=x.pt");
+  const Outcome both =
+      launch("tiny.toml --run-id both" + more_images + warm + " --set positives.encoder_checkpoint=x.pt");
   EXPECT_EQ(both.status, 2) << both.output;
   EXPECT_NE(both.output.find("positives.warmup_encoder: positives.encoder_checkpoint already names"), std::string::npos)
       << both.output;
@@ -322,7 +325,8 @@ TEST_F(Launch, CaptioningKilledMidwayResumesWithNothingLostOrRepeated) {
   write("tiny.toml", std::string(kTinyExperiment) +
                          "[stage2]\nenabled = true\nepochs = 1\nbatch_size = 16\n"
                          "[positives]\nenabled = true\nrank_lo = 5\nrank_hi = 50\ncaptioner = \"openai\"\n"
-                         "[positives.openai]\nin_flight = 1\nurls = [\"" + server.url() + "\"]\n");
+                         "[positives.openai]\nin_flight = 1\nurls = [\"" +
+                         server.url() + "\"]\n");
   const fs::path journal = dir_ / "runs/tiny/killed/positives/captions.journal-0.jsonl";
   const auto journaled = [&] {
     if (!fs::exists(journal)) return 0;
@@ -359,13 +363,13 @@ TEST_F(Launch, CaptioningKilledMidwayResumesWithNothingLostOrRepeated) {
 // run: the newest checkpoint, the completion markers and the status removed) resumes to
 // the same stage-2 result and best epoch, with each epoch's evaluation logged once.
 TEST_F(Launch, StageTwoResumedMidEpochKeepsItsBestEpoch) {
-  write("tiny.toml", std::string(kTinyExperiment) +
-                         "[stage2]\nenabled = true\nepochs = 3\nbatch_size = 16\ncheckpoint_every = 5\n");
+  write("tiny.toml",
+        std::string(kTinyExperiment) + "[stage2]\nenabled = true\nepochs = 3\nbatch_size = 16\ncheckpoint_every = 5\n");
   ASSERT_EQ(launch("tiny.toml --run-id full").status, 0);
   const fs::path full = dir_ / "runs/tiny/full", stopped = dir_ / "runs/tiny/stopped";
   fs::copy(full, stopped, fs::copy_options::recursive);
-  for (const char* finished : {"done/stage2", "done/eval-stage2", "checkpoints/stage2-final.pt",
-                               "checkpoints/stage2-step0000030.pt"})
+  for (const char* finished :
+       {"done/stage2", "done/eval-stage2", "checkpoints/stage2-final.pt", "checkpoints/stage2-step0000030.pt"})
     ASSERT_TRUE(fs::remove(stopped / finished)) << finished;
   write_file_atomic(stopped / "status.json", R"({"state": "running"})");
 
@@ -433,8 +437,7 @@ seed = [0, 1, 2]
             std::string::npos)
       << runs[3].dump();
   const Outcome again = launch("sweep.toml");
-  EXPECT_NE(again.output.find("failed before; skipped (--retry-failed retries it)"), std::string::npos)
-      << again.output;
+  EXPECT_NE(again.output.find("failed before; skipped (--retry-failed retries it)"), std::string::npos) << again.output;
   const Outcome retried = launch("sweep.toml --retry-failed");
   EXPECT_NE(retried.output.find("larger than the 160"), std::string::npos) << retried.output;
 

@@ -41,9 +41,9 @@ class OpenAiCaptioner : public ::testing::Test {
   ExperimentConfig config(const std::vector<std::string>& urls, const std::string& extra = "") {
     std::string list;
     for (const auto& url : urls) list += (list.empty() ? "\"" : ", \"") + url + "\"";
-    return load_config_text("[positives]\ncaptioner = \"openai\"\n[positives.openai]\nurls = [" + list +
-                                "]\nbackoff_s = 0.01\n" + extra,
-                            "exp.toml", {});
+    return load_config_text(
+        "[positives]\ncaptioner = \"openai\"\n[positives.openai]\nurls = [" + list + "]\nbackoff_s = 0.01\n" + extra,
+        "exp.toml", {});
   }
 
   std::vector<std::string> caption_all(const ExperimentConfig& cfg) {
@@ -120,7 +120,8 @@ TEST_F(OpenAiCaptioner, LastingFailuresStopWithTheImageNamed) {
   const std::string error = error_of(config({nobody}, "retries = 1\n"));
   EXPECT_NE(error.find(nobody + ": Couldn't connect to server"), std::string::npos) << error;
   // Nothing that looks complete is left behind.
-  for (int run = 1; run <= runs_; ++run) EXPECT_FALSE(fs::exists(dir_ / ("out" + std::to_string(run)) / "captions.json"));
+  for (int run = 1; run <= runs_; ++run)
+    EXPECT_FALSE(fs::exists(dir_ / ("out" + std::to_string(run)) / "captions.json"));
 }
 
 }  // namespace

@@ -117,9 +117,9 @@ seed = [0, 1]
     std::vector<double> r1;
     for (const auto& row : table)
       if (row["overrides"][1] == variant)  // the grid's keys by name: seed, then stage1.negatives
-        r1.push_back(nlohmann::json::parse(read_file(dir_ / row["run"].get<std::string>() / "results.json"))
-                         ["stage1"]["val"]["R@1"]
-                             .get<double>());
+        r1.push_back(nlohmann::json::parse(
+                         read_file(dir_ / row["run"].get<std::string>() / "results.json"))["stage1"]["val"]["R@1"]
+                         .get<double>());
     ASSERT_EQ(r1.size(), 2u);
     const Summary expected = summarize(r1);
     const std::string row = "| " + variant + " | 2 | " + format_summary(expected) + " |";
@@ -149,8 +149,8 @@ seed = [0, 1]
 
   // The screenshot shows the page: mostly white, with the first variant's bar colour.
   const fs::path shot = dir_ / "report.png";
-  const Outcome screenshot =
-      run_shell(chromium + "--window-size=1200,1600 --screenshot='" + shot.string() + "' 'file://" + page.string() + "'");
+  const Outcome screenshot = run_shell(chromium + "--window-size=1200,1600 --screenshot='" + shot.string() +
+                                       "' 'file://" + page.string() + "'");
   ASSERT_EQ(screenshot.status, 0) << screenshot.output;
   const RgbImage image = read_image(shot);
   ASSERT_EQ(image.width, 1200);

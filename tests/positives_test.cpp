@@ -262,8 +262,9 @@ TEST(ModificationTexts, TemplatesFillDrawAndFallBack) {
     }
     return std::string();
   };
-  EXPECT_NE(error_of({"p0", "{tgt} not {reference}"}).find("exp.toml:3: positives.templates: template \"{tgt} not "
-                                                          "{reference}\" has {reference}"),
+  EXPECT_NE(error_of({"p0", "{tgt} not {reference}"})
+                .find("exp.toml:3: positives.templates: template \"{tgt} not "
+                      "{reference}\" has {reference}"),
             std::string::npos);
   EXPECT_NE(error_of({"p3"}).find("uses neither {ref} nor {tgt}"), std::string::npos);
 }

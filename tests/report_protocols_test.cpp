@@ -20,7 +20,8 @@ using nlohmann::json;
 
 // A finished run directory of experiment `name` with `metrics` on val for both stages.
 void write_run(const fs::path& dir, int seed, const json& metrics) {
-  write_file_atomic(dir / "config.toml", "name = \"study\"\nseed = " + std::to_string(seed) + "\n[eval]\nsplit = \"val\"\n");
+  write_file_atomic(dir / "config.toml",
+                    "name = \"study\"\nseed = " + std::to_string(seed) + "\n[eval]\nsplit = \"val\"\n");
   write_file_atomic(dir / "status.json", json{{"state", "finished"}}.dump());
   write_file_atomic(dir / "results.json", json{{"stage1", {{"val", metrics}}}, {"stage2", {{"val", metrics}}}}.dump());
 }

@@ -70,8 +70,9 @@ TEST(Shapes, PlanIsDeterministicAndValidatesAsCirr) {
   }
   ShapesConfig other = small_shapes();
   other.seed = 2;
-  EXPECT_NE(plan_shapes_benchmark(other).train_triplets[0].caption + plan_shapes_benchmark(other).train_triplets[1].caption,
-            a.train_triplets[0].caption + a.train_triplets[1].caption);
+  EXPECT_NE(
+      plan_shapes_benchmark(other).train_triplets[0].caption + plan_shapes_benchmark(other).train_triplets[1].caption,
+      a.train_triplets[0].caption + a.train_triplets[1].caption);
 }
 
 // Generation on the world (1, 2 or 3 ranks) gives the same bytes as on one process.

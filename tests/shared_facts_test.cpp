@@ -14,8 +14,8 @@
 namespace spn {
 namespace {
 
-using testing::Launch;
 using testing::kTinyExperiment;
+using testing::Launch;
 using testing::Outcome;
 using testing::run_shell;
 

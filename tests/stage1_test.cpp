@@ -70,8 +70,10 @@ TEST(DistStage1, EveryNegativeTypeAndTheirMixMatchSingleProcess) {
     SCOPED_TRACE(choice_name(type));
     expect_gradients_match_single_process("gru", "combiner", 7, {type});
   }
-  expect_gradients_match_single_process("bow", "sum", 5, {NegativeType::Target, NegativeType::Query, NegativeType::Reference, NegativeType::Text});
-  expect_gradients_match_single_process("gru", "sum", 2, {NegativeType::Reference, NegativeType::Text});  // W = 3: an empty slice
+  expect_gradients_match_single_process(
+      "bow", "sum", 5, {NegativeType::Target, NegativeType::Query, NegativeType::Reference, NegativeType::Text});
+  expect_gradients_match_single_process("gru", "sum", 2,
+                                        {NegativeType::Reference, NegativeType::Text});  // W = 3: an empty slice
 }
 
 // Each negative type against the formula written out pair by pair.

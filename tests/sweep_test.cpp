@@ -4,9 +4,9 @@
 
 #include <map>
 
+#include "config/config_file.h"
 #include "core/error.h"
 #include "core/files.h"
-#include "config/config_file.h"
 #include "launcher/sweep.h"
 #include "test_files.h"
 
@@ -66,10 +66,10 @@ space = { "stage1.lr" = { min = 1e-4, max = 1e-2, log = true }, "model.embed_dim
   EXPECT_EQ(sweep.fixed, std::vector<std::string>{"stage1.epochs=2"});
   ASSERT_EQ(sweep.variants.size(), 4u + 1 + 3);
   const std::vector<std::string> all = labels(sweep);
-  EXPECT_EQ(std::vector<std::string>(all.begin(), all.begin() + 5),
-            (std::vector<std::string>{"model.head='sum', seed=0", "model.head='sum', seed=1",
-                                      "model.head='combiner', seed=0", "model.head='combiner', seed=1",
-                                      "stage1.lr=0.5"}));
+  EXPECT_EQ(
+      std::vector<std::string>(all.begin(), all.begin() + 5),
+      (std::vector<std::string>{"model.head='sum', seed=0", "model.head='sum', seed=1", "model.head='combiner', seed=0",
+                                "model.head='combiner', seed=1", "stage1.lr=0.5"}));
   EXPECT_EQ(sweep.variants[0].overrides, (std::vector<std::string>{"model.head='sum'", "seed=0"}));
   for (size_t i = 5; i < 8; ++i) {
     const auto& overrides = sweep.variants[i].overrides;
@@ -97,10 +97,10 @@ seeds = [3, 4]
 "stage2.negatives" = "sample"
 "stage2.negative_samples" = 10
 )");
-  EXPECT_EQ(labels(sweep), (std::vector<std::string>{
-                               "stage2.negatives='batch', seed=3", "stage2.negatives='batch', seed=4",
-                               "stage2.negative_samples=10, stage2.negatives='sample', seed=3",
-                               "stage2.negative_samples=10, stage2.negatives='sample', seed=4"}));
+  EXPECT_EQ(labels(sweep),
+            (std::vector<std::string>{"stage2.negatives='batch', seed=3", "stage2.negatives='batch', seed=4",
+                                      "stage2.negative_samples=10, stage2.negatives='sample', seed=3",
+                                      "stage2.negative_samples=10, stage2.negatives='sample', seed=4"}));
   EXPECT_EQ(sweep.variants[3].overrides,
             (std::vector<std::string>{"stage2.negative_samples=10", "stage2.negatives='sample'", "seed=4"}));
   EXPECT_NE(error_of("[sweep]\nname = \"s\"\nbase = \"b.toml\"\nseeds = [\"a\"]\n")
@@ -135,8 +135,9 @@ TEST(ShippedFiles, SweepsAndExperimentsLoad) {
 }
 
 TEST_F(SweepFiles, ErrorsNameTheFileLineAndKey) {
-  EXPECT_NE(error_of("[sweep]\nname = \"s\"\nbase = \"b.toml\"\ngrids = {}\n").find("s.toml:4: sweep.grids: unknown key"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[sweep]\nname = \"s\"\nbase = \"b.toml\"\ngrids = {}\n").find("s.toml:4: sweep.grids: unknown key"),
+      std::string::npos);
   EXPECT_NE(error_of("[sweep]\nname = \"s\"\nbase = \"b.toml\"\non_failure = \"retry\"\n")
                 .find("s.toml:4: sweep.on_failure: must be \"continue\" or \"stop\""),
             std::string::npos);

@@ -4,10 +4,10 @@
 
 #include <filesystem>
 
+#include "config/config_file.h"
 #include "data/cirr.h"
 #include "data/image_io.h"
 #include "data/vocabulary.h"
-#include "config/config_file.h"
 #include "models/cir_model.h"
 #include "train/evaluate.h"
 #include "train/stage1_step.h"

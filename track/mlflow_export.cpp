@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -45,7 +45,9 @@ int export_run(const FoundRun& run, const std::string& experiment_id, const fs::
                {"source_type", 4},  // LOCAL
                {"source_version", ""},
                {"start_time", milliseconds(start)},
-               {"status", state == "finished" ? "FINISHED" : state == "failed" ? "FAILED" : "RUNNING"},
+               {"status", state == "finished" ? "FINISHED"
+                          : state == "failed" ? "FAILED"
+                                              : "RUNNING"},
                {"tags", json::array()},
                {"user_id", "spn"}};
   if (state == "finished" || state == "failed") meta["end_time"] = milliseconds(file_time(run.dir / "status.json"));
@@ -54,7 +56,8 @@ int export_run(const FoundRun& run, const std::string& experiment_id, const fs::
   for_each_config_value(run.dir, [&](const std::string& key, const toml::node& value) {
     write_file_atomic(dir / "params" / key, config_value_text(value));
   });
-  std::map<std::string, std::string> tags = {{"mlflow.runName", meta["run_name"]}, {"spn.run_dir", fs::absolute(run.dir).lexically_normal().string()}};
+  std::map<std::string, std::string> tags = {{"mlflow.runName", meta["run_name"]},
+                                             {"spn.run_dir", fs::absolute(run.dir).lexically_normal().string()}};
   if (!run.sweep.empty()) {
     tags["spn.sweep"] = run.sweep;
     tags["spn.variant"] = run.variant;
@@ -87,7 +90,8 @@ int export_run(const FoundRun& run, const std::string& experiment_id, const fs::
 
 MlflowExportSummary export_mlflow(const fs::path& source, const fs::path& target) {
   if (fs::exists(target))
-    throw UserError(target.string() + ": already exists; the export writes a new directory (remove it or name another)");
+    throw UserError(target.string() +
+                    ": already exists; the export writes a new directory (remove it or name another)");
   const std::vector<FoundRun> runs = find_runs(source);
   const fs::path staging = temporary_path_for(target);
   fs::remove_all(staging);

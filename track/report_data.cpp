@@ -1,9 +1,9 @@
 #include "track/report_data.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <set>
-#include <algorithm>
 
 #include "config/protocol.h"
 
@@ -65,9 +65,9 @@ ReportData gather_report(const fs::path& dir) {
   }
   const bool sweep = fs::exists(dir / "runs.json");
   report.title = sweep ? "sweep " + dir.filename().string()
-                       : found.size() == 1 ? "run " + found[0].dir.parent_path().filename().string() + "/" +
-                                                 found[0].dir.filename().string()
-                                           : "runs in " + dir.string();
+                 : found.size() == 1
+                     ? "run " + found[0].dir.parent_path().filename().string() + "/" + found[0].dir.filename().string()
+                     : "runs in " + dir.string();
   report.split = report.runs.front().config.count("eval.split") ? report.runs.front().config["eval.split"] : "val";
 
   std::set<std::string> keys;
@@ -102,7 +102,8 @@ ReportData gather_report(const fs::path& dir) {
   for (const ReportRun& run : report.runs) {
     auto variant = std::find_if(report.variants.begin(), report.variants.end(),
                                 [&](const ReportVariant& v) { return v.label == run.label; });
-    if (variant == report.variants.end()) variant = report.variants.insert(variant, ReportVariant{run.label, {}, {}, {}});
+    if (variant == report.variants.end())
+      variant = report.variants.insert(variant, ReportVariant{run.label, {}, {}, {}});
     variant->runs.push_back(&run);
     for (const auto& [stage, splits] : run.results.items()) {
       if (!splits.is_object() || !splits.contains(report.split) || !splits[report.split].is_object()) continue;
@@ -117,8 +118,8 @@ ReportData gather_report(const fs::path& dir) {
     for (const std::string& stage : report.stages) {
       variant.finished[stage] = 0;
       for (const ReportRun* run : variant.runs)
-        variant.finished[stage] += run->state == "finished" && run->results.contains(stage) &&
-                                   run->results[stage].contains(report.split);
+        variant.finished[stage] +=
+            run->state == "finished" && run->results.contains(stage) && run->results[stage].contains(report.split);
       for (const std::string& metric : report.metrics) {
         std::vector<double> values;
         for (const ReportRun* run : variant.runs) {

@@ -15,9 +15,9 @@ namespace spn {
 
 struct ReportRun {
   FoundRun found;
-  std::string label;    // its variant without the seed ("base" when that is all)
-  std::string seed;     // config seed
-  std::string state;    // finished / failed / running
+  std::string label;  // its variant without the seed ("base" when that is all)
+  std::string seed;   // config seed
+  std::string state;  // finished / failed / running
   nlohmann::json results;
   std::vector<nlohmann::json> metric_lines;
   std::map<std::string, std::string> config;  // "section.key" -> value text
@@ -39,14 +39,14 @@ struct ReportVariant {
 };
 
 struct ReportData {
-  std::string title;      // "sweep negative_types" or "run quickstart/64fb2ccf6a2f"
-  std::string split;      // the evaluation split the results are of
+  std::string title;  // "sweep negative_types" or "run quickstart/64fb2ccf6a2f"
+  std::string split;  // the evaluation split the results are of
   std::vector<ReportRun> runs;
-  std::vector<ReportVariant> variants;       // in first-appearance order
-  std::vector<std::string> stages;           // stages with metrics, in pipeline order
-  std::vector<std::string> metrics;          // the protocol's metric names the runs recorded, in table order
-  std::vector<std::string> differing_keys;   // keys every run sets, to different values (seed included)
-  std::vector<std::string> partial_keys;     // keys only some runs set (runs of different spn versions)
+  std::vector<ReportVariant> variants;      // in first-appearance order
+  std::vector<std::string> stages;          // stages with metrics, in pipeline order
+  std::vector<std::string> metrics;         // the protocol's metric names the runs recorded, in table order
+  std::vector<std::string> differing_keys;  // keys every run sets, to different values (seed included)
+  std::vector<std::string> partial_keys;    // keys only some runs set (runs of different spn versions)
 };
 
 ReportData gather_report(const std::filesystem::path& dir);

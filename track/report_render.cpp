@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "config/protocol.h"
 #include "core/files.h"
 #include "embedded_report_charts.h"
-#include "config/protocol.h"
 
 namespace spn {
 namespace {
@@ -64,9 +64,7 @@ std::string html_table(const Table& table) {
   return out + "</tbody></table>\n";
 }
 
-std::string run_name(const ReportRun& run) {
-  return run.label + (run.seed.empty() ? "" : " seed " + run.seed);
-}
+std::string run_name(const ReportRun& run) { return run.label + (run.seed.empty() ? "" : " seed " + run.seed); }
 
 Table results_table(const ReportData& report, const std::string& stage) {
   Table table{{"variant", "finished runs"}, {}};
@@ -87,8 +85,8 @@ Table runs_table(const ReportData& report) {
   for (const ReportRun& run : report.runs) {
     std::vector<std::string> row = {run.label, run.seed, run.state};
     for (const std::string& stage : report.stages) {
-      const json split = run.results.contains(stage) ? run.results[stage].value(report.split, json::object())
-                                                     : json::object();
+      const json split =
+          run.results.contains(stage) ? run.results[stage].value(report.split, json::object()) : json::object();
       row.push_back(split.contains(kAverageMetric) ? format_summary(summarize({split[kAverageMetric].get<double>()}))
                                                    : "–");
     }
@@ -139,8 +137,8 @@ json chart_data(const ReportData& report) {
         mean.push_back(summary.count ? json(summary.mean) : json());
         deviation.push_back(summary.std);
       }
-      variants.push_back({{"label", variant.label}, {"mean", mean}, {"std", deviation},
-                          {"count", variant.finished.at(stage)}});
+      variants.push_back(
+          {{"label", variant.label}, {"mean", mean}, {"std", deviation}, {"count", variant.finished.at(stage)}});
     }
     bars.push_back({{"title", stage + ": " + report.split + " recall per variant (mean ± std over seeds)"},
                     {"metrics", report.metrics},
@@ -176,11 +174,14 @@ json chart_data(const ReportData& report) {
   std::sort(curve_stages.begin(), curve_stages.end());
   json curves = json::array();
   for (const std::string& stage : curve_stages) {
-    if (loss.count(stage)) curves.push_back({{"title", stage + ": training loss"}, {"x", "step"}, {"series", loss[stage]}});
+    if (loss.count(stage))
+      curves.push_back({{"title", stage + ": training loss"}, {"x", "step"}, {"series", loss[stage]}});
     if (per_epoch_first.count(stage)) {
-      curves.push_back({{"title", stage + ": " + report.split + " " + first_metric + " after each epoch"}, {"x", "epoch"},
+      curves.push_back({{"title", stage + ": " + report.split + " " + first_metric + " after each epoch"},
+                        {"x", "epoch"},
                         {"series", per_epoch_first[stage]}});
-      curves.push_back({{"title", stage + ": " + report.split + " Avg after each epoch"}, {"x", "epoch"},
+      curves.push_back({{"title", stage + ": " + report.split + " Avg after each epoch"},
+                        {"x", "epoch"},
                         {"series", per_epoch_avg[stage]}});
     }
   }
@@ -228,7 +229,8 @@ std::string report_html(const ReportData& report) {
   out += "<h2>Curves</h2>\n<div id=\"curve-charts\"></div>\n";
   out += "<h2>Runs</h2>\n" + html_table(runs_table(report));
   out += "<h2>Config differences</h2>\n";
-  out += report.differing_keys.empty() ? "<p>The runs have the same config.</p>\n" : html_table(differences_table(report));
+  out +=
+      report.differing_keys.empty() ? "<p>The runs have the same config.</p>\n" : html_table(differences_table(report));
   out += "<script>window.SPN_REPORT = " + script_safe(chart_data(report).dump()) + ";</script>\n";
   out += "<script>" + std::string(kReportChartsJs) + "</script>\n</body></html>\n";
   return out;

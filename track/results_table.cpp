@@ -15,7 +15,8 @@ std::string format_results_table(const nlohmann::json& results, const std::strin
       for (const auto& [name, value] : splits[split].items()) recorded.push_back(name);
   }
   const std::vector<std::string> keys = metric_columns(recorded);
-  const int width = std::any_of(keys.begin(), keys.end(), [](const std::string& key) { return key.size() > 9; }) ? 12 : 10;
+  const int width =
+      std::any_of(keys.begin(), keys.end(), [](const std::string& key) { return key.size() > 9; }) ? 12 : 10;
   std::string table = "stage   ";
   for (const auto& key : keys) {
     char cell[32];

@@ -85,7 +85,8 @@ std::vector<FoundRun> find_runs(const fs::path& dir) {
     runs.push_back(labelled.count(run) ? labelled[run] : FoundRun{run, "", "", {}});
   }
   std::sort(runs.begin(), runs.end(), [](const FoundRun& a, const FoundRun& b) { return a.dir < b.dir; });
-  if (runs.empty()) throw UserError(dir.string() + ": no runs here (a run directory holds config.toml and status.json)");
+  if (runs.empty())
+    throw UserError(dir.string() + ": no runs here (a run directory holds config.toml and status.json)");
   return runs;
 }
 

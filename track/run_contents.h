@@ -40,8 +40,8 @@ std::string recorded_state(const std::filesystem::path& run_dir);
 // A run found on disk, with the sweep variant it belongs to (if any).
 struct FoundRun {
   std::filesystem::path dir;
-  std::string sweep;    // the sweep's name, "" for a run outside sweeps
-  std::string variant;  // the sweep variant's label
+  std::string sweep;                   // the sweep's name, "" for a run outside sweeps
+  std::string variant;                 // the sweep variant's label
   std::vector<std::string> overrides;  // and its assignments, "key=TOML value"
 };
 

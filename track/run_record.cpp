@@ -32,7 +32,8 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
     : comm_(comm), dir_(fs::path(config.runs_dir) / config.name / run_id), resolved_toml_(resolved_toml) {
   const std::string recorded = broadcast_file_text(comm, dir_ / "config.toml");
   if (!recorded.empty() && recorded != resolved_toml)
-    throw UserError(dir_.string() + ": this run directory holds a run of a different config (see its config.toml); "
+    throw UserError(dir_.string() +
+                    ": this run directory holds a run of a different config (see its config.toml); "
                     "choose another --run-id");
   if (writer()) {
     make_directories(dir_ / "logs");
@@ -41,7 +42,6 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
   }
   recorded_status_ = broadcast_string(comm, writer() ? recorded_state(dir_) : "", 0);
 }
-
 
 void RunRecord::write_records(const CommandLine& command, const nlohmann::json& environment,
                               const nlohmann::json& seeds) {
@@ -57,9 +57,9 @@ void RunRecord::write_records(const CommandLine& command, const nlohmann::json& 
   if (!attempts.is_array()) attempts = nlohmann::json::array();
   attempts.push_back(command_json);
   write_file_atomic(dir_ / "command.json", attempts.dump(2) + "\n");
-  write_file_atomic(dir_ / "git.json",
-                    nlohmann::json{{"commit", git.commit}, {"dirty", git.dirty}, {"source_dir", SPN_SOURCE_DIR}}
-                            .dump(2) + "\n");
+  write_file_atomic(
+      dir_ / "git.json",
+      nlohmann::json{{"commit", git.commit}, {"dirty", git.dirty}, {"source_dir", SPN_SOURCE_DIR}}.dump(2) + "\n");
   if (git.dirty) write_file_atomic(dir_ / "git.diff", git.diff);
   write_file_atomic(dir_ / "environment.json", environment.dump(2) + "\n");
   write_file_atomic(dir_ / "seeds.json", seeds.dump(2) + "\n");
@@ -110,7 +110,8 @@ void RunRecord::drop_metrics_after(Stage stage, int64_t step) {
 bool RunRecord::stage_done(Stage stage) const { return rank0_sees(comm_, dir_ / "done" / stage_name(stage)); }
 
 void RunRecord::mark_stage_done(Stage stage) {
-  if (writer()) write_file_atomic(dir_ / "done" / stage_name(stage), nlohmann::json{{"finished", utc_now()}}.dump() + "\n");
+  if (writer())
+    write_file_atomic(dir_ / "done" / stage_name(stage), nlohmann::json{{"finished", utc_now()}}.dump() + "\n");
   comm_.barrier();
 }
 

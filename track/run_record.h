@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "dist/communicator.h"
 #include "config/experiment_config.h"
+#include "dist/communicator.h"
 #include "track/stage.h"
 
 namespace spn {

@@ -6,8 +6,8 @@
 
 namespace spn {
 
-BestCheckpoint::BestCheckpoint(Communicator& comm, const std::filesystem::path& checkpoints_dir,
-                               Stage stage, std::string metric)
+BestCheckpoint::BestCheckpoint(Communicator& comm, const std::filesystem::path& checkpoints_dir, Stage stage,
+                               std::string metric)
     : comm_(comm),
       weights_(checkpoints_dir / (stage_name(stage) + std::string("-best.pt"))),
       record_path_(checkpoints_dir / (stage_name(stage) + std::string("-best.json"))),
@@ -20,8 +20,7 @@ BestCheckpoint::BestCheckpoint(Communicator& comm, const std::filesystem::path& 
                     "'; remove it (and " + weights_.filename().string() + ") to start the selection over");
 }
 
-bool BestCheckpoint::offer(int64_t epoch, int64_t step, const std::map<std::string, double>& metrics,
-                           CirModel& model) {
+bool BestCheckpoint::offer(int64_t epoch, int64_t step, const std::map<std::string, double>& metrics, CirModel& model) {
   const auto found = metrics.find(metric_);
   if (found == metrics.end()) throw std::logic_error("evaluation did not report metric " + metric_);
   if (!record_.is_null() && found->second <= record_["value"].get<double>()) return false;

@@ -17,8 +17,7 @@ namespace spn {
 
 class BestCheckpoint {
  public:
-  BestCheckpoint(Communicator& comm, const std::filesystem::path& checkpoints_dir, Stage stage,
-                 std::string metric);
+  BestCheckpoint(Communicator& comm, const std::filesystem::path& checkpoints_dir, Stage stage, std::string metric);
 
   // Keeps `model` as the best when metrics[metric] beats the record (ties keep the
   // earlier epoch). Every rank passes the same metrics. Returns whether it was kept.

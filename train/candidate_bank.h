@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <string>
 
+#include "config/experiment_config.h"
 #include "data/cirr.h"
 #include "dist/communicator.h"
 #include "dist/sharding.h"
-#include "config/experiment_config.h"
 #include "models/cir_model.h"
 #include "train/triplet_data.h"
 

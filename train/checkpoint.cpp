@@ -21,8 +21,7 @@ std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const fs::path& dir, 
     if (name.rfind(head, 0) != 0 || entry.path().extension() != ".pt") continue;
     try {
       found.emplace_back(std::stoll(name.substr(head.size())), entry.path());
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
   }
   std::sort(found.begin(), found.end());
   return found;
@@ -74,18 +73,18 @@ auto read_checkpoint(const fs::path& path, const Read& read) {
 }  // namespace
 
 int64_t load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer) {
-  return read_checkpoint(path, [&](torch::serialize::InputArchive& archive,
-                                   torch::serialize::InputArchive& model_archive) {
-    model.load(model_archive);
-    if (optimizer) {
-      torch::serialize::InputArchive optimizer_archive;
-      archive.read("optimizer", optimizer_archive);
-      optimizer->load(optimizer_archive);
-    }
-    torch::Tensor steps;
-    archive.read("steps_done", steps);
-    return steps.item<int64_t>();
-  });
+  return read_checkpoint(path,
+                         [&](torch::serialize::InputArchive& archive, torch::serialize::InputArchive& model_archive) {
+                           model.load(model_archive);
+                           if (optimizer) {
+                             torch::serialize::InputArchive optimizer_archive;
+                             archive.read("optimizer", optimizer_archive);
+                             optimizer->load(optimizer_archive);
+                           }
+                           torch::Tensor steps;
+                           archive.read("steps_done", steps);
+                           return steps.item<int64_t>();
+                         });
 }
 
 void load_target_side(const fs::path& path, CirModel& model) {

@@ -17,7 +17,8 @@ std::map<std::string, double> circo_metrics(Communicator& comm, const CirrSplit&
     const CirrTriplet& triplet = split.triplets[query];
     std::vector<int64_t> ground_truth = triplet.equally_good_targets;
     ground_truth.push_back(triplet.target);
-    const std::vector<int64_t> excluded = remove_reference ? std::vector<int64_t>{triplet.reference} : std::vector<int64_t>{};
+    const std::vector<int64_t> excluded =
+        remove_reference ? std::vector<int64_t>{triplet.reference} : std::vector<int64_t>{};
     const std::vector<int64_t> ranked = top_indices(row, gallery.size(0), kCircoAt.back(), excluded);
     // precision at each position holding a ground-truth image, summed up to each K
     double precision_sum = 0;
@@ -25,7 +26,8 @@ std::map<std::string, double> circo_metrics(Communicator& comm, const CirrSplit&
     size_t next_k = 0;
     bool target_seen = false;
     for (size_t position = 0; position <= ranked.size() && next_k < kCircoAt.size(); ++position) {
-      while (next_k < kCircoAt.size() && (static_cast<int64_t>(position) == kCircoAt[next_k] || position == ranked.size())) {
+      while (next_k < kCircoAt.size() &&
+             (static_cast<int64_t>(position) == kCircoAt[next_k] || position == ranked.size())) {
         const int64_t k = kCircoAt[next_k];
         precision_sums[next_k] += precision_sum / static_cast<double>(std::min<int64_t>(ground_truth.size(), k));
         recall_sums[next_k++] += target_seen;

@@ -49,8 +49,7 @@ std::map<std::string, double> cirr_metrics(Communicator& comm, const std::vector
   const int64_t* total = totals.data_ptr<int64_t>();
   const double queries = static_cast<double>(std::max<int64_t>(1, total[0]));
   std::map<std::string, double> metrics;
-  for (size_t k = 0; k < kRecallAt.size(); ++k)
-    metrics[recall_metric(kRecallAt[k])] = 100.0 * total[1 + k] / queries;
+  for (size_t k = 0; k < kRecallAt.size(); ++k) metrics[recall_metric(kRecallAt[k])] = 100.0 * total[1 + k] / queries;
   for (size_t k = 0; k < kSubsetRecallAt.size(); ++k)
     metrics[subset_recall_metric(kSubsetRecallAt[k])] = 100.0 * total[1 + kRecallAt.size() + k] / queries;
   metrics[kAverageMetric] = (metrics[recall_metric(5)] + metrics[subset_recall_metric(1)]) / 2;

@@ -6,8 +6,8 @@
 #include <functional>
 #include <string>
 
-#include "dist/sharding.h"
 #include "config/experiment_config.h"
+#include "dist/sharding.h"
 #include "models/cir_model.h"
 
 namespace spn {

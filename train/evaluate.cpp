@@ -69,8 +69,7 @@ std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model
       return fashioniq_metrics(comm, split, embedded.gallery, embedded.local_queries, remove_reference);
     case AnnotationFormat::kCirco:
       return circo_metrics(comm, split, embedded.gallery, embedded.local_queries, remove_reference);
-    case AnnotationFormat::kCirr:
-      break;
+    case AnnotationFormat::kCirr: break;
   }
   return cirr_metrics(comm, split.triplets, embedded.gallery, embedded.local_queries);
 }
@@ -88,7 +87,9 @@ std::vector<fs::path> write_submissions(Communicator& comm, CirModel& model, con
   if (comm.rank() == 0) {
     if (circo) {
       write_file_atomic(files[0], circo_submission(split, embedded.gallery, queries,
-                                                   config.eval.remove_reference == RemoveReference::Yes).dump() + "\n");
+                                                   config.eval.remove_reference == RemoveReference::Yes)
+                                          .dump() +
+                                      "\n");
     } else {
       write_file_atomic(files[0], cirr_submission(split, embedded.gallery, queries, false).dump() + "\n");
       write_file_atomic(files[1], cirr_submission(split, embedded.gallery, queries, true).dump() + "\n");

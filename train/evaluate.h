@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "config/experiment_config.h"
 #include "data/cirr.h"
 #include "data/tokenizer.h"
 #include "dist/communicator.h"
-#include "config/experiment_config.h"
 #include "models/cir_model.h"
 
 namespace spn {
@@ -27,8 +27,8 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
 // Evaluates `model` on a split with its dataset's protocol (CIRR, FashionIQ or CIRCO,
 // by split.format; eval.remove_reference picks FashionIQ's and CIRCO's convention).
 std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model, const CirrSplit& split,
-                                            const Tokenizer& tokenizer, const ExperimentConfig& config,
-                                            bool show_progress);
+                                             const Tokenizer& tokenizer, const ExperimentConfig& config,
+                                             bool show_progress);
 
 // Writes the split's test-server files (train/submissions.h) as <prefix>-recall.json
 // and <prefix>-recall_subset.json (CIRR) or <prefix>.json (CIRCO), atomically, on

@@ -51,16 +51,16 @@ torch::Tensor negative_types_loss_shard(Communicator& comm, CirModel& model, con
                                                global_batch, scale);
         break;
       case NegativeType::Reference:
-        total = total + cross_entropy_shard(swapped_logits(model, all_gather_with_grad(comm, reference_features),
-                                                           text_features, true, target_features, scale, first_row,
-                                                           kReferencePairsCall),
-                                            first_row, global_batch);
+        total = total +
+                cross_entropy_shard(swapped_logits(model, all_gather_with_grad(comm, reference_features), text_features,
+                                                   true, target_features, scale, first_row, kReferencePairsCall),
+                                    first_row, global_batch);
         break;
       case NegativeType::Text:
-        total = total + cross_entropy_shard(swapped_logits(model, reference_features,
-                                                           all_gather_with_grad(comm, text_features), false,
-                                                           target_features, scale, first_row, kTextPairsCall),
-                                            first_row, global_batch);
+        total = total +
+                cross_entropy_shard(swapped_logits(model, reference_features, all_gather_with_grad(comm, text_features),
+                                                   false, target_features, scale, first_row, kTextPairsCall),
+                                    first_row, global_batch);
         break;
     }
   }

@@ -50,9 +50,9 @@ Deduplication reuse_or_deduplicate(Communicator& comm, RunRecord& run, const Cir
   for (size_t i = 0; i < dedup.canonical.size(); ++i)
     if (dedup.canonical[i] != static_cast<int64_t>(i)) copies[train.images[i]] = train.images[dedup.canonical[i]];
   if (run.writer())
-    write_file_atomic(path, json{{"images", train.images.size()}, {"unique", dedup.unique.size()}, {"copies", copies}}
-                                    .dump(1) +
-                                "\n");
+    write_file_atomic(
+        path,
+        json{{"images", train.images.size()}, {"unique", dedup.unique.size()}, {"copies", copies}}.dump(1) + "\n");
   spdlog::info("positives: {} images, {} unique ({} pixel-exact copies)", train.images.size(), dedup.unique.size(),
                dedup.duplicates());
   return dedup;
@@ -82,9 +82,9 @@ MiningWindow mining_window(const ExperimentConfig& config, int64_t images) {
   window.seed = mix_seed(static_cast<uint64_t>(config.seed), kMiningStream);
   if (window.hi - window.lo < window.partners)
     throw UserError(config.where("positives.rank_lo") + ": the window [" + std::to_string(cfg.rank_lo) + ", " +
-                    std::to_string(cfg.rank_hi) + ") holds fewer than positives.partners = " +
-                    std::to_string(cfg.partners) + " ranks among the " + std::to_string(images - 1) +
-                    " other unique images");
+                    std::to_string(cfg.rank_hi) +
+                    ") holds fewer than positives.partners = " + std::to_string(cfg.partners) + " ranks among the " +
+                    std::to_string(images - 1) + " other unique images");
   return window;
 }
 
@@ -95,8 +95,7 @@ PositiveSources prepare_positive_sources(Communicator& comm, const ExperimentCon
   PositiveSources sources;
   sources.dedup = reuse_or_deduplicate(comm, run, train, show_progress);
   const std::unique_ptr<Captioner> captioner = make_captioner(config, train);
-  sources.captions =
-      caption_images(comm, *captioner, train, sources.dedup.unique, positives_dir(run), show_progress);
+  sources.captions = caption_images(comm, *captioner, train, sources.dedup.unique, positives_dir(run), show_progress);
   return sources;
 }
 
@@ -121,9 +120,9 @@ std::vector<CirrTriplet> canonical_triplets(const std::vector<CirrTriplet>& trip
 
 std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                                            CirModel& miner, const std::function<const TripletData&()>& images,
-                                           const CirrSplit& train,
-                                           const PositiveSources& sources, const std::vector<CirrTriplet>& annotated,
-                                           const Tokenizer& tokenizer, bool show_progress) {
+                                           const CirrSplit& train, const PositiveSources& sources,
+                                           const std::vector<CirrTriplet>& annotated, const Tokenizer& tokenizer,
+                                           bool show_progress) {
   const fs::path file = positives_dir(run) / "cap.rc2.generated.json";
   if (run.stage_done(Stage::Positives)) {
     std::vector<CirrTriplet> generated = load_cirr_triplets(file, train);
@@ -133,9 +132,9 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
   const int64_t n = static_cast<int64_t>(sources.dedup.unique.size());
   const MiningWindow window = mining_window(config, n);
   const ModificationTemplates templates(config.positives.templates, config.where("positives.templates"));
-  const torch::Tensor local = encode_image_rows(miner, rows_of(images().images),
-                                                shard_range(n, comm.size(), comm.rank()), config,
-                                                "embedding images for mining", show_progress);
+  const torch::Tensor local =
+      encode_image_rows(miner, rows_of(images().images), shard_range(n, comm.size(), comm.rank()), config,
+                        "embedding images for mining", show_progress);
   const torch::Tensor embeddings = comm.all_gather(local.contiguous());
   const std::vector<int64_t> queries = mining_queries(config, sources, annotated);
   const torch::Tensor partners = mine_partners(comm, embeddings, queries, window, show_progress);
@@ -167,14 +166,13 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
       std::mt19937_64 rng(mix_seed(template_seed, i));
       const std::string& ref = train.images[sources.dedup.unique[reference]];
       const std::string& tgt = train.images[sources.dedup.unique[target]];
-      triplets.push_back(
-          {{"pairid", i},
-           {"reference", ref},
-           {"target_hard", tgt},
-           {"target_soft", {{tgt, 1.0}}},
-           {"caption", templates.compose(sources.captions[reference], sources.captions[target], rng, tokens,
-                                         config.data.max_words)},
-           {"img_set", {{"id", i}, {"members", {ref, tgt}}}}});
+      triplets.push_back({{"pairid", i},
+                          {"reference", ref},
+                          {"target_hard", tgt},
+                          {"target_soft", {{tgt, 1.0}}},
+                          {"caption", templates.compose(sources.captions[reference], sources.captions[target], rng,
+                                                        tokens, config.data.max_words)},
+                          {"img_set", {{"id", i}, {"members", {ref, tgt}}}}});
     }
     write_file_atomic(file, triplets.dump(1) + "\n");
   }
@@ -188,8 +186,8 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
                      {"generated_triplets", generated.size()},
                      {"rank_window", {window.lo, window.hi}}});
   run.mark_stage_done(Stage::Positives);
-  spdlog::info("positives: {} triplets generated from {} query images (ranks [{}, {}) of {} images)",
-               generated.size(), queries.size(), window.lo, window.hi, n);
+  spdlog::info("positives: {} triplets generated from {} query images (ranks [{}, {}) of {} images)", generated.size(),
+               queries.size(), window.lo, window.hi, n);
   return generated;
 }
 

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "data/cirr.h"
-#include "data/tokenizer.h"
-#include "data/deduplication.h"
-#include "dist/communicator.h"
 #include "config/experiment_config.h"
+#include "data/cirr.h"
+#include "data/deduplication.h"
+#include "data/tokenizer.h"
+#include "dist/communicator.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 #include "train/triplet_data.h"
@@ -42,9 +42,9 @@ std::vector<CirrTriplet> canonical_triplets(const std::vector<CirrTriplet>& trip
 // reads back its finished triplets.
 std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                                            CirModel& miner, const std::function<const TripletData&()>& images,
-                                           const CirrSplit& train,
-                                           const PositiveSources& sources, const std::vector<CirrTriplet>& annotated,
-                                           const Tokenizer& tokenizer, bool show_progress);
+                                           const CirrSplit& train, const PositiveSources& sources,
+                                           const std::vector<CirrTriplet>& annotated, const Tokenizer& tokenizer,
+                                           bool show_progress);
 
 // What a stage trains on: the annotated triplets positives.annotated_repeats times,
 // then the generated ones.

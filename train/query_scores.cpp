@@ -32,9 +32,10 @@ std::map<std::string, double> sum_over_ranks(Communicator& comm, const std::map<
 std::vector<int64_t> top_indices(const float* row, int64_t gallery, int64_t k, const std::vector<int64_t>& excluded) {
   std::vector<int64_t> order(static_cast<size_t>(gallery));
   std::iota(order.begin(), order.end(), 0);
-  order.erase(std::remove_if(order.begin(), order.end(),
-                             [&](int64_t g) { return std::find(excluded.begin(), excluded.end(), g) != excluded.end(); }),
-              order.end());
+  order.erase(
+      std::remove_if(order.begin(), order.end(),
+                     [&](int64_t g) { return std::find(excluded.begin(), excluded.end(), g) != excluded.end(); }),
+      order.end());
   const auto better = [&](int64_t a, int64_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
   const auto end = order.begin() + std::min<int64_t>(k, static_cast<int64_t>(order.size()));
   std::partial_sort(order.begin(), end, order.end(), better);

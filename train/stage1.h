@@ -1,8 +1,8 @@
 #pragma once
 #include <memory>
 
-#include "dist/communicator.h"
 #include "config/experiment_config.h"
+#include "dist/communicator.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 #include "train/training_loop.h"

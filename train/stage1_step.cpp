@@ -11,8 +11,7 @@ namespace spn {
 Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config)
     : comm_(comm),
       model_(std::move(model)),
-      optimizer_(model_->parameters(),
-                 torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
+      optimizer_(model_->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
       gradient_sync_(comm, model_->parameters(), static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),
       negatives_(config.negatives) {}
 

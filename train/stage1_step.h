@@ -6,9 +6,9 @@
 
 #include <memory>
 
+#include "config/stage1_config.h"
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
-#include "config/stage1_config.h"
 #include "models/cir_model.h"
 #include "train/negative_types.h"
 

@@ -15,8 +15,8 @@
 
 namespace spn {
 
-SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t>& triplets,
-                              const Stage2Config& config, int64_t bank_size, uint64_t seed) {
+SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t>& triplets, const Stage2Config& config,
+                              int64_t bank_size, uint64_t seed) {
   SoftmaxTargets targets;
   for (int64_t triplet : triplets) {
     std::vector<int64_t> positives = {data.target[triplet]};
@@ -79,14 +79,17 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
                choice_name(cfg.reference_features), choice_name(cfg.positives),
                cfg.negatives == Stage2Negatives::Bank    ? "the whole bank"
                : cfg.negatives == Stage2Negatives::Batch ? "the batch's targets"
-                                          : std::to_string(std::min(cfg.negative_samples, bank.rows)) +
-                                                " bank rows drawn per step and the batch's targets");
+                                                         : std::to_string(std::min(cfg.negative_samples, bank.rows)) +
+                                                               " bank rows drawn per step and the batch's targets");
   BestCheckpoint best(comm, run.checkpoints_dir(), Stage::Stage2, cfg.select_metric);
   EpochHook after_epoch;
   if (cfg.eval_every_epoch)
     after_epoch = [&](int64_t epoch, int64_t done) {
       const auto metrics = evaluate();
-      run.log_metrics({{"stage", stage_name(Stage::Stage2)}, {"step", done}, {"epoch", epoch}, {"split", config.eval.split},
+      run.log_metrics({{"stage", stage_name(Stage::Stage2)},
+                       {"step", done},
+                       {"epoch", epoch},
+                       {"split", config.eval.split},
                        {"eval", metrics}});
       const bool kept = best.offer(epoch, done, metrics, *model);
       spdlog::info("stage2 epoch {}: {} {:.2f}{}", epoch, cfg.select_metric, metrics.at(cfg.select_metric),
@@ -97,7 +100,8 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
       comm, run, settings, *model, step.optimizer(),
       [&](int64_t s, const std::vector<int64_t>& global, const std::vector<int64_t>& local, double lr) {
         const torch::Tensor tokens = data.tokens_at(local, s);
-        return step.run(reference_features(global), tokens, stage2_targets(data, global, cfg, bank.rows, negative_seed), lr);
+        return step.run(reference_features(global), tokens, stage2_targets(data, global, cfg, bank.rows, negative_seed),
+                        lr);
       },
       show_progress, after_epoch);
   if (!best.record().is_null()) run.record_result(Stage::Stage2, "best_epoch", best.record());

@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "config/experiment_config.h"
 #include "dist/communicator.h"
 #include "dist/distributed_softmax.h"
-#include "config/experiment_config.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 #include "train/candidate_bank.h"
@@ -23,8 +23,8 @@ namespace spn {
 // stage2.negative_samples rows drawn from the bank with a seed of `seed` and the batch
 // ("sample"), so every rank draws the same rows whatever the world size.
 // Bank row i is TripletData image row i.
-SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t>& triplets,
-                              const Stage2Config& config, int64_t bank_size, uint64_t seed);
+SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t>& triplets, const Stage2Config& config,
+                              int64_t bank_size, uint64_t seed);
 
 // Every rank evaluates the current model and gets the same metrics.
 using Evaluator = std::function<std::map<std::string, double>()>;

@@ -63,7 +63,8 @@ double Stage2Step::compute_gradients(const torch::Tensor& local_reference_featur
       shard_range(static_cast<int64_t>(targets.positives.size()), comm_.size(), comm_.rank()).begin;
   const torch::Tensor local_queries =
       model_->encode_query_from_features(local_reference_features, local_tokens, first_row);
-  torch::Tensor loss = bank_.replicated ? replicated_loss(local_queries, targets) : sharded_loss(local_queries, targets);
+  torch::Tensor loss =
+      bank_.replicated ? replicated_loss(local_queries, targets) : sharded_loss(local_queries, targets);
   if (loss.requires_grad()) loss.backward();
   gradient_sync_.all_reduce();
   torch::Tensor value = loss.detach().to(torch::kDouble).reshape({1});

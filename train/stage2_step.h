@@ -11,10 +11,10 @@
 
 #include <memory>
 
+#include "config/stage2_config.h"
 #include "dist/communicator.h"
 #include "dist/distributed_softmax.h"
 #include "dist/gradient_sync.h"
-#include "config/stage2_config.h"
 #include "models/cir_model.h"
 #include "train/candidate_bank.h"
 

@@ -8,19 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "config/experiment_config.h"
 #include "core/hash.h"
 #include "dist/communicator.h"
-#include "config/experiment_config.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 
 namespace spn {
 
 struct LoopSettings {
-  Stage stage = Stage::Stage1;     // checkpoint prefix and metrics tag
-  int64_t items = 0;               // training examples
-  int64_t batch_size = 0;          // global
-  std::string batch_size_key;      // where the batch size was set, for the error message
+  Stage stage = Stage::Stage1;  // checkpoint prefix and metrics tag
+  int64_t items = 0;            // training examples
+  int64_t batch_size = 0;       // global
+  std::string batch_size_key;   // where the batch size was set, for the error message
   int64_t epochs = 0;
   double lr = 0;
   int64_t checkpoint_every = 0;
@@ -39,8 +39,8 @@ struct TrainingSummary {
 // The loop settings of a stage from its config section ([stage1] or [stage2] share
 // these key names); the batch order is seed stream `order_stream` of the experiment seed.
 template <class StageConfig>
-LoopSettings loop_settings_for(Stage stage, const StageConfig& section, const ExperimentConfig& config,
-                               int64_t items, uint64_t order_stream) {
+LoopSettings loop_settings_for(Stage stage, const StageConfig& section, const ExperimentConfig& config, int64_t items,
+                               uint64_t order_stream) {
   LoopSettings settings;
   settings.stage = stage;
   settings.items = items;
@@ -57,8 +57,7 @@ LoopSettings loop_settings_for(Stage stage, const StageConfig& section, const Ex
 // `step(step_index, global_batch, this_rank_rows, lr)` runs one optimisation step (the
 // index seeds per-step draws, e.g. of FashionIQ's texts) and returns the
 // mean loss of the global batch. Writes checkpoints/<stage>-final.pt at the end.
-using TrainingStep =
-    std::function<double(int64_t, const std::vector<int64_t>&, const std::vector<int64_t>&, double)>;
+using TrainingStep = std::function<double(int64_t, const std::vector<int64_t>&, const std::vector<int64_t>&, double)>;
 
 // `on_epoch_end(epoch, step)` (optional; every rank) runs after each epoch's last step
 // and before that epoch's checkpoint, so a run killed inside it redoes the epoch.

@@ -27,9 +27,7 @@ TripletBatch TripletData::batch(const std::vector<int64_t>& rows, int64_t step) 
     references.push_back(reference[row]);
     targets.push_back(target[row]);
   }
-  const auto index = [](const std::vector<int64_t>& values) {
-    return torch::tensor(values, torch::kLong);
-  };
+  const auto index = [](const std::vector<int64_t>& values) { return torch::tensor(values, torch::kLong); };
   TripletBatch out;
   out.reference_images = normalize_images(images.index_select(0, index(references)));
   out.target_images = normalize_images(images.index_select(0, index(targets)));
@@ -72,8 +70,8 @@ TripletData with_triplets(const TripletData& images, const std::vector<CirrTripl
     for (size_t v = 0; v < variants; ++v)
       captions.push_back(triplet.captions.empty() ? triplet.caption : triplet.captions[v % triplet.captions.size()]);
   }
-  data.tokens = tokenizer.encode_batch(captions, max_words).view({static_cast<int64_t>(triplets.size()),
-                                                                  static_cast<int64_t>(variants), max_words});
+  data.tokens = tokenizer.encode_batch(captions, max_words)
+                    .view({static_cast<int64_t>(triplets.size()), static_cast<int64_t>(variants), max_words});
   data.text_seed = text_seed;
   return data;
 }

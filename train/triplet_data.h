@@ -8,19 +8,19 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/data_config.h"
 #include "data/cirr.h"
 #include "data/tokenizer.h"
 #include "dist/communicator.h"
-#include "config/data_config.h"
 #include "train/stage1_step.h"
 
 namespace spn {
 
 struct TripletData {
-  torch::Tensor images;              // uint8 [n_images, 3, S, S]
-  std::vector<int64_t> image_index;  // per row of images: its index in the split
-  std::vector<int64_t> reference;    // per triplet: row in images
-  std::vector<int64_t> target;       // per triplet: row in images
+  torch::Tensor images;                                    // uint8 [n_images, 3, S, S]
+  std::vector<int64_t> image_index;                        // per row of images: its index in the split
+  std::vector<int64_t> reference;                          // per triplet: row in images
+  std::vector<int64_t> target;                             // per triplet: row in images
   std::vector<std::vector<int64_t>> equally_good_targets;  // per triplet: rows (CIRR target_soft 1.0)
   // int64 [n_triplets, variants, max_words]: each triplet's training texts (one, or
   // FashionIQ's four random caption joins, CirrTriplet::captions).
