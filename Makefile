@@ -18,11 +18,20 @@ BENCH_PYTHON ?=
 
 all: build
 
+# LibTorch is the torch wheel's, installed once per version into TORCH_HOME (outside the
+# clone, so fresh clones and CI reuse it). TORCH_DIR=<site-packages/torch> builds against
+# another torch installation instead (a cluster's own).
+TORCH_VERSION ?= 2.11.0
+TORCH_HOME ?= $(HOME)/.cache/spn/torch-$(TORCH_VERSION)
+TORCH_DIR ?=
+
 deps:
 	@bash scripts/install-deps.sh
+	@[ -n "$(TORCH_DIR)" ] || bash scripts/install-torch.sh $(TORCH_VERSION) $(TORCH_HOME)
 
 configure: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release > /dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release \
+	  -DSPN_TORCH_DIR=$(if $(TORCH_DIR),$(TORCH_DIR),$$(cat $(TORCH_HOME)/torch-dir)) > /dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)

@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages spn builds and runs with. A no-op when all are present,
 # so `make quickstart` and `make test` can call it every time. With --test, also what
-# only the tests use: Chromium (renders the HTML report), venv (the Python clients) and
-# clang-format (the style check).
+# only the tests use: Chromium (renders the HTML report) and clang-format (the style
+# check). LibTorch comes from the torch wheel (scripts/install-torch.sh).
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libtorch-dev            # tensors and autograd (CPU build in Debian 12)
-  libopenblas0-openmp     # without it libblas.so.3 is the reference BLAS: ~60x slower matmul
   libopenmpi-dev openmpi-bin
   libhdf5-dev
   libtomlplusplus-dev
@@ -19,10 +17,10 @@ packages=(
   libprotobuf-dev         # the wire format of TensorBoard event files
   libicu-dev              # Unicode for CLIP's tokenizer
   libgtest-dev
-  python3
+  python3 python3-venv    # the torch wheel is installed into a venv (scripts/install-torch.sh)
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium python3-venv clang-format)
+  packages+=(chromium clang-format)
 fi
 
 missing=()
