@@ -1,6 +1,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
+#include <limits>
+
+#include "core/error.h"
 #include "data/cirr.h"
 #include "data/image_io.h"
 #include "data/vocabulary.h"
@@ -10,6 +14,7 @@
 #include "test_world.h"
 #include "train/cirr_metrics.h"
 #include "train/evaluate.h"
+#include "train/query_scores.h"
 
 namespace spn {
 namespace {
@@ -41,6 +46,24 @@ TEST(CirrMetrics, ReferenceIsRemovedAndSubsetUsesMembers) {
   EXPECT_EQ(counts.recall[1], 2);  // R@5: both (query 1 has rank 3)
   EXPECT_EQ(counts.subset[0], 1);  // Rsubset@1: query 0 only (query 1 has member 10 above)
   EXPECT_EQ(counts.subset[1], 2);  // Rsubset@2: both
+}
+
+// A diverged model's NaN scores are never hits: a NaN target ranks last, a NaN
+// candidate ranks below every number.
+TEST(CirrMetrics, NanScoresRankLast) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<CirrTriplet> triplets = {triplet(0, 1, {0, 1, 3, 4}), triplet(0, 3, {0, 1, 3, 4})};
+  at::Tensor scores = at::zeros({2, 60});
+  scores[0].fill_(nan);  // every score NaN, the target's too: the old count called it rank 0
+  scores[1].fill_(nan);
+  scores[1][3] = 1;  // only the target is a number: rank 0 in the gallery and the subset
+  CirrHitCounts counts;
+  count_cirr_hits(scores, triplets, 0, counts);
+  EXPECT_EQ(counts.recall[3], 1);  // R@50: query 1 only
+  EXPECT_EQ(counts.subset[0], 1);  // Rsubset@1: query 1 only
+
+  std::vector<float> row = {0.5f, nan, 2.0f, nan, -1.0f};
+  EXPECT_EQ(top_indices(row.data(), 5, 5, {}), (std::vector<int64_t>{2, 0, 4, 1, 3}));
 }
 
 TEST(CirrMetrics, RankFiftyBoundary) {
@@ -127,6 +150,41 @@ TEST(DistCirrConformance, EvaluationRunsEndToEndOnPlaceholderImages) {
     EXPECT_NEAR(metrics.at(name), value, 0.1) << name;  // float order may move a tie
     EXPECT_GE(value, 0.0);
     EXPECT_LE(value, 100.0);
+  }
+  comm.barrier();
+  if (comm.rank() == 0) std::filesystem::remove_all(root);
+}
+
+// Evaluation refuses a diverged model's embeddings instead of ranking them, on every
+// rank at once.
+TEST(DistCirrConformance, DivergedModelIsRefusedNotRanked) {
+  const std::filesystem::path shared = std::string(SPN_SHARED_DIR) + "/datasets/cirr";
+  if (!std::filesystem::exists(shared / "captions")) GTEST_SKIP() << "no CIRR annotations in ../shared";
+  Communicator& comm = testing::world();
+  const std::filesystem::path root = testing::shared_temp_dir(comm, "cirr-diverged");
+  if (comm.rank() == 0) {
+    std::filesystem::create_directory_symlink(shared / "captions", root / "captions");
+    std::filesystem::create_directory_symlink(shared / "image_splits", root / "image_splits");
+    testing::write_placeholder_images(load_cirr_split(root, "val"));
+  }
+  comm.barrier();
+  const CirrSplit val = load_cirr_split(root, "val");
+  std::vector<std::string> captions;
+  for (const auto& t : val.triplets) captions.push_back(t.caption);
+  const Vocabulary vocabulary = Vocabulary::build(captions);
+  const ExperimentConfig config = testing::tiny_config();
+  auto model = make_cir_model(config, vocabulary.size());
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : model->parameters()) parameter.fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  try {
+    evaluate_split(comm, *model, val, vocabulary, config, false);
+    ADD_FAILURE() << "a model with NaN weights was evaluated";
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("embedding values are not finite: the model has diverged"),
+              std::string::npos)
+        << error.what();
   }
   comm.barrier();
   if (comm.rank() == 0) std::filesystem::remove_all(root);

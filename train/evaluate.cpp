@@ -53,6 +53,17 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
   }
   out.local_queries = chunks.empty() ? torch::empty({0, out.gallery.size(1)}) : torch::cat(chunks);
   model.train();
+  // A diverged model's scores are NaN; refuse to rank them. Counted over every rank's
+  // queries, so all ranks stop together (the gallery is the same on every rank).
+  torch::Tensor non_finite = (~torch::isfinite(out.local_queries)).sum().to(torch::kLong).reshape({1});
+  comm.all_reduce(non_finite, ReduceOp::Sum);
+  const int64_t bad_gallery = (~torch::isfinite(out.gallery)).sum().item<int64_t>();
+  const int64_t bad_queries = non_finite.item<int64_t>();
+  if (bad_gallery + bad_queries > 0)
+    throw UserError("evaluating split '" + split.name + "': " + std::to_string(bad_gallery) + " gallery and " +
+                    std::to_string(bad_queries) +
+                    " query embedding values are not finite: the model has diverged (lower the learning rate, or "
+                    "check the checkpoint it came from)");
   return out;
 }
 

@@ -17,7 +17,8 @@ std::map<std::string, double> fashioniq_metrics(Communicator& comm, const CirrSp
     const CirrTriplet& triplet = split.triplets[query];
     int64_t above = 0;
     for (int64_t g : split.category_images[triplet.category])
-      above += g != triplet.target && !(remove_reference && g == triplet.reference) && row[g] > row[triplet.target];
+      above += g != triplet.target && !(remove_reference && g == triplet.reference) &&
+               ranks_above(row[g], row[triplet.target]);
     auto& count = counts[static_cast<size_t>(triplet.category)];
     for (size_t k = 0; k < kFashionIqRecallAt.size(); ++k) count[k] += above < kFashionIqRecallAt[k];
     count[2] += 1;

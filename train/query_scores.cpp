@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace spn {
@@ -36,7 +38,8 @@ std::vector<int64_t> top_indices(const float* row, int64_t gallery, int64_t k, c
       std::remove_if(order.begin(), order.end(),
                      [&](int64_t g) { return std::find(excluded.begin(), excluded.end(), g) != excluded.end(); }),
       order.end());
-  const auto better = [&](int64_t a, int64_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); };
+  const auto key = [&](int64_t g) { return std::isnan(row[g]) ? -std::numeric_limits<float>::infinity() : row[g]; };
+  const auto better = [&](int64_t a, int64_t b) { return key(a) > key(b) || (key(a) == key(b) && a < b); };
   const auto end = order.begin() + std::min<int64_t>(k, static_cast<int64_t>(order.size()));
   std::partial_sort(order.begin(), end, order.end(), better);
   order.erase(end, order.end());

@@ -3,6 +3,7 @@
 // gallery in chunks, and averaging per-query values over all ranks' queries.
 #include <ATen/core/Tensor.h>
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
@@ -20,7 +21,15 @@ void for_each_score_row(const at::Tensor& local_queries, const at::Tensor& galle
 // Each value summed over all ranks (every rank passes the same names).
 std::map<std::string, double> sum_over_ranks(Communicator& comm, const std::map<std::string, double>& values);
 
-// Gallery indices by decreasing score, ties by index, `excluded` left out; the first k.
+// Whether a candidate scoring `score` ranks above a target scoring `target`. NaN ranks
+// last: a NaN target is beaten by every candidate and a NaN candidate beats no number,
+// so a diverged model never scores a hit. Ties count in the target's favour.
+inline bool ranks_above(float score, float target) {
+  return std::isnan(target) || (!std::isnan(score) && score > target);
+}
+
+// Gallery indices by decreasing score (NaN last), ties by index, `excluded` left out;
+// the first k.
 std::vector<int64_t> top_indices(const float* row, int64_t gallery, int64_t k, const std::vector<int64_t>& excluded);
 
 }  // namespace spn

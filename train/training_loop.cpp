@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "core/error.h"
@@ -63,6 +64,12 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     const ShardRange mine = shard_range(settings.batch_size, comm.size(), comm.rank());
     model.set_step_seed(mix_seed(draw_seed, static_cast<uint64_t>(s)));
     last_loss = step(s, global, {global.begin() + mine.begin, global.begin() + mine.end}, lr);
+    // The loss is the global batch's mean, the same on every rank, so all ranks stop
+    // here together, before a checkpoint can keep the broken weights.
+    if (!std::isfinite(last_loss))
+      throw UserError(name + ": the loss is not finite at step " + std::to_string(s + 1) + " of " +
+                      std::to_string(total) + " (" + std::to_string(last_loss) +
+                      "): training diverged; lower its learning rate or check the inputs");
     window_loss += last_loss;
     ++window_steps;
     const int64_t done = s + 1;
