@@ -6,8 +6,11 @@
 #include <cstdio>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
 #include "core/files.h"
+#include "core/hash.h"
 
 namespace spn {
 namespace {
@@ -27,7 +30,24 @@ std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const fs::path& dir, 
   return found;
 }
 
+// The checksum of a checkpoint's bytes, written beside it after it is complete.
+fs::path checksum_path(const fs::path& checkpoint) { return checkpoint.string() + ".sum"; }
+
+std::string checksum_text(const std::string& bytes) {
+  return "fnv1a64 " + hex64(fnv1a(bytes)) + " bytes " + std::to_string(bytes.size()) + "\n";
+}
+
 }  // namespace
+
+std::string checkpoint_damage(const fs::path& path) {
+  const fs::path sum = checksum_path(path);
+  if (!fs::exists(sum)) return "";  // written before checksums existed, or killed before its sum: unverified
+  const std::string expected = read_file(sum);
+  const std::string found = checksum_text(read_file(path));
+  if (found == expected) return "";
+  return "its content (" + found.substr(0, found.size() - 1) + ") does not match " + sum.filename().string() + " (" +
+         expected.substr(0, expected.find('\n')) + ")";
+}
 
 fs::path step_checkpoint_path(const fs::path& dir, const std::string& prefix, int64_t step) {
   char name[64];
@@ -50,6 +70,8 @@ void save_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimi
   const fs::path temporary = temporary_path_for(path);
   archive.save_to(temporary.string());
   commit_temporary(temporary, path);
+  // Last, so a checksum always describes a complete file.
+  write_file_atomic(checksum_path(path), checksum_text(read_file(path)));
 }
 
 namespace {
@@ -59,6 +81,8 @@ namespace {
 template <class Read>
 auto read_checkpoint(const fs::path& path, const Read& read) {
   if (!fs::exists(path)) throw UserError(path.string() + ": checkpoint not found");
+  if (const std::string damage = checkpoint_damage(path); !damage.empty())
+    throw UserError(path.string() + ": corrupt checkpoint: " + damage);
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
@@ -97,14 +121,21 @@ void load_target_side(const fs::path& path, CirModel& model) {
 }
 
 std::optional<fs::path> latest_checkpoint(const fs::path& dir, const std::string& prefix) {
-  auto found = step_checkpoints(dir, prefix);
-  if (found.empty()) return std::nullopt;
-  return found.back().second;
+  const auto found = step_checkpoints(dir, prefix);
+  for (auto newest = found.rbegin(); newest != found.rend(); ++newest) {
+    const std::string damage = checkpoint_damage(newest->second);
+    if (damage.empty()) return newest->second;
+    spdlog::warn("{}: skipped, corrupt: {}", newest->second.string(), damage);
+  }
+  return std::nullopt;
 }
 
 void prune_checkpoints(const fs::path& dir, const std::string& prefix, size_t keep) {
   auto found = step_checkpoints(dir, prefix);
-  for (size_t i = 0; i + keep < found.size(); ++i) fs::remove(found[i].second);
+  for (size_t i = 0; i + keep < found.size(); ++i) {
+    fs::remove(found[i].second);
+    fs::remove(checksum_path(found[i].second));
+  }
 }
 
 }  // namespace spn

@@ -15,15 +15,21 @@ namespace spn {
 void save_checkpoint(const std::filesystem::path& path, CirModel& model, torch::optim::Optimizer* optimizer,
                      int64_t steps_done);
 
-// Loads into `model` (and `optimizer` when given); returns the steps done. A missing or
-// unreadable file is a UserError naming it.
+// Loads into `model` (and `optimizer` when given); returns the steps done. A missing,
+// corrupt (checkpoint_damage) or unreadable file is a UserError naming it.
 int64_t load_checkpoint(const std::filesystem::path& path, CirModel& model, torch::optim::Optimizer* optimizer);
 
 // Loads only the image encoder (the target side) from a checkpoint, so a model with
 // another vocabulary or head can reuse it (e.g. for pair mining).
 void load_target_side(const std::filesystem::path& path, CirModel& model);
 
-// "<prefix>-step0000123.pt" with the highest step in `dir`, if any.
+// Why the checkpoint's bytes do not match the checksum saved beside it
+// (<checkpoint>.sum, written after the checkpoint is complete), or "" when they do or
+// when it has none (older checkpoints). Reads the whole file.
+std::string checkpoint_damage(const std::filesystem::path& path);
+
+// "<prefix>-step0000123.pt" with the highest step in `dir` whose bytes match its
+// checksum, if any; newer corrupt ones are skipped with a warning naming them.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& dir, const std::string& prefix);
 std::filesystem::path step_checkpoint_path(const std::filesystem::path& dir, const std::string& prefix, int64_t step);
 
