@@ -124,6 +124,11 @@ class BankReader {
   Handle file_;
 };
 
+// The values as the bank stores them: float16 (rounded by torch) or float32.
+at::Tensor stored_rows(const at::Tensor& rows, bool half) {
+  return rows.to(half ? at::kHalf : at::kFloat).contiguous();
+}
+
 }  // namespace
 
 std::string bank_ids_hash(const std::vector<std::string>& ids) {
@@ -186,13 +191,18 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
       check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), "hyperslab");
       Handle memory(H5Screate_simple(2, count, nullptr), H5Sclose);
       // float16 is converted by torch (round to nearest even) and written as raw bits.
-      const at::Tensor data = local_rows.to(half ? at::kHalf : at::kFloat).contiguous();
+      const at::Tensor data = stored_rows(local_rows, half);
       Handle memory_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT), H5Tclose);
       check(H5Dwrite(embeddings.get(), memory_type.get(), memory.get(), space.get(), H5P_DEFAULT, data.data_ptr()),
             "writing embeddings");
     }
     comm.barrier();
   }
+
+  // Of the values as stored (float16 rounding included), so a reader can check them.
+  at::Tensor content = at::tensor({bank_rows_hash(stored_rows(local_rows, half).to(at::kFloat), first_row)}, at::kLong);
+  comm.all_reduce(content, ReduceOp::Sum);
+  metadata.content_hash = hex64(static_cast<uint64_t>(content.item<int64_t>()));
 
   if (comm.rank() == 0) {
     {
@@ -207,6 +217,7 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
       write_string_attribute(root, "ids_hash", bank_ids_hash(ids));
       write_string_attribute(root, "producer_commit", metadata.producer_commit);
       write_string_attribute(root, "created", metadata.created.empty() ? utc_now() : metadata.created);
+      write_string_attribute(root, "content_hash", metadata.content_hash);
       write_int_attribute(root, "complete", 1);  // last: a reader trusts nothing without it
       check(H5Fflush(root, H5F_SCOPE_GLOBAL), "flush");
     }
@@ -231,6 +242,7 @@ BankMetadata read_bank_metadata(const fs::path& path) {
   metadata.ids_hash = reader.text("ids_hash");
   metadata.producer_commit = reader.text("producer_commit");
   metadata.created = reader.text("created");
+  if (reader.has_attribute("content_hash")) metadata.content_hash = reader.text("content_hash");
   const auto shape = reader.shape("embeddings");
   if (shape.size() != 2 || static_cast<int64_t>(shape[0]) != metadata.rows ||
       static_cast<int64_t>(shape[1]) != metadata.dim)
@@ -277,6 +289,29 @@ at::Tensor read_bank_rows(const fs::path& path, int64_t first_row, int64_t count
   if (H5Dread(dataset.get(), memory_type.get(), memory.get(), space.get(), H5P_DEFAULT, rows.data_ptr()) < 0)
     reader.fail("unreadable /embeddings rows (truncated or corrupt file)");
   return rows.to(at::kFloat);
+}
+
+int64_t bank_rows_hash(const at::Tensor& rows, int64_t first_row) {
+  const at::Tensor values = rows.to(at::kFloat).contiguous();
+  const int64_t dim = values.dim() == 2 ? values.size(1) : 0;
+  int64_t sum = 0;  // of 32-bit values: no overflow below 2^31 rows
+  for (int64_t r = 0; r < values.size(0); ++r) {
+    const uint64_t row_hash = fnv1a(values.data_ptr<float>() + r * dim, static_cast<size_t>(dim) * sizeof(float),
+                                    mix_seed(kFnvOffset, static_cast<uint64_t>(first_row + r)));
+    sum += static_cast<int64_t>(row_hash >> 32);
+  }
+  return sum;
+}
+
+void verify_bank_content(Communicator& comm, const fs::path& path, const BankMetadata& metadata,
+                         const at::Tensor& local_rows, int64_t first_row) {
+  at::Tensor content = at::tensor({bank_rows_hash(local_rows, first_row)}, at::kLong);
+  comm.all_reduce(content, ReduceOp::Sum);
+  if (metadata.content_hash.empty()) return;
+  const std::string found = hex64(static_cast<uint64_t>(content.item<int64_t>()));
+  if (found != metadata.content_hash)
+    throw UserError(path.string() + ": corrupt bank: its embeddings hash to " + found + ", not to the content_hash " +
+                    metadata.content_hash + " written with them; remove the file and rerun to rebuild it");
 }
 
 void check_bank_matches(const fs::path& path, const BankMetadata& found, const BankMetadata& expected) {

@@ -5,8 +5,8 @@
 //                        or float32
 //   /ids         [N]     image names (fixed-length strings)
 //   attributes of /: format_version, fingerprint (encoder weights + preprocessing),
-//   dim, dtype, normalized, rows, ids_hash, producer_commit, created, and complete = 1,
-//   written last.
+//   dim, dtype, normalized, rows, ids_hash, producer_commit, created, content_hash (of
+//   the stored values, row by row), and complete = 1, written last.
 // A bank is written to a temporary name, each rank writing its own rows in turn (no
 // rank ever holds the whole bank), and renamed when complete. Readers read only the
 // rows they own (a hyperslab).
@@ -30,6 +30,7 @@ struct BankMetadata {
   std::string ids_hash;
   std::string producer_commit;
   std::string created;
+  std::string content_hash;  // "" in banks written before it existed
 };
 
 // Hash of the ordered ids, as recorded in a bank.
@@ -51,6 +52,18 @@ std::vector<std::string> read_bank_ids(const std::filesystem::path& path);
 
 // Rows [first_row, first_row + count) as float32 [count, D].
 at::Tensor read_bank_rows(const std::filesystem::path& path, int64_t first_row, int64_t count);
+
+// The content hash of a bank: the sum over its rows of a 32-bit hash of (global row
+// index, stored values), so every rank can hash the rows it holds and the sums add up to
+// the same value for any number of ranks. `rows` are float32 as read back (float16
+// banks: their exact float32 values), global rows first_row ...
+int64_t bank_rows_hash(const at::Tensor& rows, int64_t first_row);
+
+// Refuses (UserError naming the file) a bank whose stored values no longer hash to its
+// content_hash: every rank passes the rows it read (global rows first_row ...; together
+// every row once). Collective. A bank without a content_hash is taken as it is.
+void verify_bank_content(Communicator& comm, const std::filesystem::path& path, const BankMetadata& metadata,
+                         const at::Tensor& local_rows, int64_t first_row);
 
 // Refuses (UserError naming the mismatch) a bank that was not built for `expected`:
 // fingerprint, dtype, dim, row count or ids hash differ.

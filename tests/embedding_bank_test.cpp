@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/hash.h"
 #include "data/embedding_bank.h"
 #include "dist/sharding.h"
 #include "test_files.h"
@@ -54,6 +55,9 @@ TEST(DistBank, RoundTripFloat16AndFloat32WithUnevenShards) {
     const at::Tensor expected = dtype == "float16" ? bank.to(at::kHalf).to(at::kFloat) : bank;
     const at::Tensor rows = read_bank_rows(path, mine.begin, mine.size());
     EXPECT_TRUE(at::equal(rows, expected.narrow(0, mine.begin, mine.size()))) << dtype;
+    // The content hash is the same whatever the number of ranks that wrote it.
+    EXPECT_EQ(read.content_hash, hex64(static_cast<uint64_t>(bank_rows_hash(expected, 0)))) << dtype;
+    EXPECT_NO_THROW(verify_bank_content(comm, path, read, rows, mine.begin));
     if (comm.rank() == 0) {
       EXPECT_TRUE(at::equal(read_bank_rows(path, 0, kRows), expected));
       EXPECT_EQ(read_bank_ids(path), ids_for(kRows));
@@ -119,6 +123,36 @@ TEST_F(BankRefusals, TruncatedFileIsRefused) {
   EXPECT_NE(error.find("bank.h5"), std::string::npos) << error;
   EXPECT_FALSE(error.empty());
   EXPECT_NE(error_of([&] { read_bank_metadata(dir_ / "none.h5"); }).find("bank not found"), std::string::npos);
+}
+
+// A value changed inside /embeddings after the bank was written (a flipped byte on disk)
+// no longer hashes to content_hash, and reuse is refused naming the file.
+TEST_F(BankRefusals, ChangedEmbeddingsAreRefused) {
+  const BankMetadata metadata = read_bank_metadata(path_);
+  ASSERT_FALSE(metadata.content_hash.empty());
+  const at::Tensor rows = read_bank_rows(path_, 0, metadata.rows);
+  EXPECT_EQ(error_of([&] { verify_bank_content(*comm_, path_, metadata, rows, 0); }), "");
+  // The same sum from rows hashed in two parts, as two ranks would.
+  EXPECT_EQ(bank_rows_hash(rows, 0),
+            bank_rows_hash(rows.narrow(0, 0, 7), 0) + bank_rows_hash(rows.narrow(0, 7, metadata.rows - 7), 7));
+  {
+    hid_t file = H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    hid_t dataset = H5Dopen2(file, "embeddings", H5P_DEFAULT);
+    hid_t space = H5Dget_space(dataset);
+    const hsize_t start[2] = {3, 0}, count[2] = {1, 1};
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+    hid_t memory = H5Screate_simple(2, count, nullptr);
+    const float changed = 0.123f;
+    ASSERT_GE(H5Dwrite(dataset, H5T_NATIVE_FLOAT, memory, space, H5P_DEFAULT, &changed), 0);
+    H5Sclose(memory);
+    H5Sclose(space);
+    H5Dclose(dataset);
+    H5Fclose(file);
+  }
+  const std::string error =
+      error_of([&] { verify_bank_content(*comm_, path_, metadata, read_bank_rows(path_, 0, metadata.rows), 0); });
+  EXPECT_NE(error.find("bank.h5: corrupt bank: its embeddings hash to"), std::string::npos) << error;
 }
 
 TEST_F(BankRefusals, ReadableByH5pyWhenInstalled) {

@@ -59,6 +59,9 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   bank.replicated = config.stage2.bank_mode == BankMode::Replicated;
   if (bank.replicated) bank.begin = 0;
   bank.shard = read_bank_rows(bank.path, bank.begin, bank.replicated ? bank.rows : mine.size());
+  // Every rank hashes the rows it owns; a bank changed since it was written is refused.
+  verify_bank_content(comm, bank.path, read_bank_metadata(bank.path),
+                      bank.shard.narrow(0, mine.begin - bank.begin, mine.size()), mine.begin);
   return bank;
 }
 
