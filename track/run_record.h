@@ -47,8 +47,12 @@ class RunRecord {
   // "finished", "failed"), as rank 0 read it.
   const std::string& recorded_status() const { return recorded_status_; }
   void write_records(const CommandLine& command, const nlohmann::json& environment, const nlohmann::json& seeds);
-  // Rank 0 normally; the failing rank writes "failed" itself before the job ends.
+  // Rank 0 writes "running" and "finished".
   void set_status(const std::string& state, const std::string& error = "");
+  // The failing rank writes "failed" and its error itself before the job ends. Never
+  // throws: a record that cannot be written (a full disk, say) is logged, so the run's
+  // own error is the one reported.
+  void record_failure(const std::string& error) noexcept;
 
   void log_metrics(const nlohmann::json& line);
   // Drops metric lines of `stage` after `step` (a resumed stage logs them again).
