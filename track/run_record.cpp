@@ -22,6 +22,17 @@ nlohmann::json read_json_or(const fs::path& path, nlohmann::json fallback) {
   return value.is_null() ? fallback : value;
 }
 
+// One writer per run directory: two commands writing one run would log every metric
+// twice and interleave their logs and checkpoints.
+FileLock lock_run_directory(const fs::path& dir) {
+  std::optional<FileLock> lock = FileLock::try_take(dir / "lock");
+  if (lock) return std::move(*lock);
+  const std::string holder = FileLock::holder(dir / "lock");
+  throw UserError(dir.string() + ": another spn-launch is running in this run directory (" +
+                  (holder.empty() ? "host and pid unknown" : holder) +
+                  "); wait for it to end, or choose another --run-id");
+}
+
 }  // namespace
 
 std::string RunRecord::default_run_id(const std::string& resolved_toml) {
@@ -36,11 +47,12 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
     throw UserError(dir_.string() +
                     ": this run directory holds a run of a different config (see its config.toml); "
                     "choose another --run-id");
-  if (writer()) {
+  run_on_rank0(comm, [&] {
     make_directories(dir_ / "logs");
     make_directories(dir_ / "done");
     make_directories(checkpoints_dir());
-  }
+    lock_ = lock_run_directory(dir_);
+  });
   recorded_status_ = broadcast_string(comm, writer() ? recorded_state(dir_) : "", 0);
 }
 
