@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/utf8.h"
 
 namespace spn {
 namespace {
@@ -18,6 +19,7 @@ size_t line_of(const std::string& text, size_t offset) {
 nlohmann::json parse_annotation_file(const fs::path& path) {
   if (!fs::exists(path)) throw UserError(path.string() + ": annotation file not found");
   const std::string text = read_file(path);
+  require_utf8(text, path.string());  // before the parser, which could only say "ill-formed" near it
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& error) {

@@ -10,7 +10,8 @@
 
 namespace spn {
 
-// The parsed file; UserError "file:line: invalid JSON" or "annotation file not found".
+// The parsed file; UserError "file: not valid UTF-8 at byte offset N (line L)",
+// "file:line: invalid JSON" or "annotation file not found".
 nlohmann::json parse_annotation_file(const std::filesystem::path& path);
 
 // One item of an annotation array. Errors read "file: item N (id_key V): message".

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,5 +76,10 @@ std::string broadcast_file_text(Communicator& comm, const std::filesystem::path&
 // Whether rank 0 sees `path`, on every rank: the one way a shared filesystem fact
 // (a completion marker, a bank, a checkpoint) decides a branch.
 bool rank0_sees(Communicator& comm, const std::filesystem::path& path);
+
+// Runs `work` on rank 0 alone (taking a lock, making a shared directory). A UserError it
+// throws is thrown on every rank with the same message, so all ranks leave together
+// instead of waiting for rank 0 in their next collective. A collective.
+void run_on_rank0(Communicator& comm, const std::function<void()>& work);
 
 }  // namespace spn

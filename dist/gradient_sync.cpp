@@ -1,6 +1,7 @@
 #include "dist/gradient_sync.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 namespace spn {
 

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "core/error.h"
 #include "core/files.h"
 #include "core/visible_path.h"
 #include "dist/communicator.h"
@@ -46,6 +47,19 @@ std::string broadcast_file_text(Communicator& comm, const std::filesystem::path&
 
 bool rank0_sees(Communicator& comm, const std::filesystem::path& path) {
   return broadcast_string(comm, comm.rank() == 0 && visible_here(path) ? "1" : "0", 0) == "1";
+}
+
+void run_on_rank0(Communicator& comm, const std::function<void()>& work) {
+  std::string outcome = "ok";
+  if (comm.rank() == 0) {
+    try {
+      work();
+    } catch (const UserError& error) {
+      outcome = std::string("error:") + error.what();
+    }
+  }
+  outcome = broadcast_string(comm, outcome, 0);
+  if (outcome != "ok") throw UserError(outcome.substr(6));
 }
 
 }  // namespace spn

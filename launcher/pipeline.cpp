@@ -48,7 +48,7 @@ void run_experiment(Communicator& comm, const ExperimentConfig& config, const Co
     for (const PipelineStep& step : pipeline_steps())
       if (step.applies(config)) step.run(context);
   } catch (const std::exception& error) {
-    run.set_status("failed", error.what());  // this rank knows what went wrong; it says so
+    run.record_failure(error.what());  // this rank knows what went wrong; it says so
     throw;
   }
   if (rank0) run.set_status("finished");

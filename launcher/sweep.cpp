@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/json_text.h"
 #include "core/random.h"
 #include "launcher/pipeline.h"
 #include "launcher/sweep_manifest.h"
@@ -252,8 +253,8 @@ void run_sweep(Communicator& comm, const SweepDefinition& sweep, const CommandLi
     spdlog::info("sweep {}: {} variants in {}", sweep.name, sweep.variants.size(), dir.string());
   }
   // A new manifest, or one rewritten by a newer spn that knows more keys.
-  if (comm.rank() == 0 && recorded != manifest.dump(2) + "\n")
-    write_file_atomic(manifest_path, manifest.dump(2) + "\n");
+  if (comm.rank() == 0 && recorded != json_text(manifest, 2) + "\n")
+    write_file_atomic(manifest_path, json_text(manifest, 2) + "\n");
 
   json table = json::array();
   for (const SweepVariant& variant : sweep.variants) {
@@ -265,7 +266,7 @@ void run_sweep(Communicator& comm, const SweepDefinition& sweep, const CommandLi
     table.push_back({{"variant", variant.label}, {"overrides", variant.overrides}, {"run", run_dir.string()}});
   }
   const auto write_table = [&] {
-    if (comm.rank() == 0) write_file_atomic(dir / "runs.json", table.dump(2) + "\n");
+    if (comm.rank() == 0) write_file_atomic(dir / "runs.json", json_text(table, 2) + "\n");
   };
   for (size_t i = 0; i < sweep.variants.size(); ++i) {
     json& row = table[i];

@@ -7,6 +7,7 @@
 
 #include "config/config_file.h"
 #include "core/hash.h"
+#include "core/json_text.h"
 #include "track/run_contents.h"
 
 namespace spn {
@@ -81,15 +82,15 @@ json make_sweep_manifest(const std::string& sweep_file, const std::string& base_
           {"variants", variant_labels},
           {"resolved", resolved},
           {"base_config_fingerprint", base_fingerprint},
-          {"fingerprint", hex64(fnv1a(base_fingerprint + json(variant_labels).dump()))}};
+          {"fingerprint", hex64(fnv1a(base_fingerprint + json_text(variant_labels)))}};
 }
 
 std::string sweep_manifest_change(const json& previous, const json& now) {
   if (previous.value("fingerprint", "") == now.at("fingerprint")) return "";
   std::string changes = variant_changes(previous, now);
   if (previous.contains("overrides") && previous["overrides"] != now.at("overrides"))
-    add_change(changes,
-               "[sweep.fixed] / --set were " + previous["overrides"].dump() + ", now " + now.at("overrides").dump());
+    add_change(changes, "[sweep.fixed] / --set were " + json_text(previous["overrides"]) + ", now " +
+                            json_text(now.at("overrides")));
   const std::string resolved = resolved_changes(previous, now);
   if (!resolved.empty()) add_change(changes, resolved);
   return changes;

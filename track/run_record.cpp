@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/json_text.h"
 #include "track/git_info.h"
 #include "track/run_contents.h"
 #include "track/tensorboard_events.h"
@@ -19,6 +20,17 @@ namespace {
 nlohmann::json read_json_or(const fs::path& path, nlohmann::json fallback) {
   nlohmann::json value = read_json_file(path);
   return value.is_null() ? fallback : value;
+}
+
+// One writer per run directory: two commands writing one run would log every metric
+// twice and interleave their logs and checkpoints.
+FileLock lock_run_directory(const fs::path& dir) {
+  std::optional<FileLock> lock = FileLock::try_take(dir / "lock");
+  if (lock) return std::move(*lock);
+  const std::string holder = FileLock::holder(dir / "lock");
+  throw UserError(dir.string() + ": another spn-launch is running in this run directory (" +
+                  (holder.empty() ? "host and pid unknown" : holder) +
+                  "); wait for it to end, or choose another --run-id");
 }
 
 }  // namespace
@@ -35,11 +47,12 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
     throw UserError(dir_.string() +
                     ": this run directory holds a run of a different config (see its config.toml); "
                     "choose another --run-id");
-  if (writer()) {
+  run_on_rank0(comm, [&] {
     make_directories(dir_ / "logs");
     make_directories(dir_ / "done");
     make_directories(checkpoints_dir());
-  }
+    lock_ = lock_run_directory(dir_);
+  });
   recorded_status_ = broadcast_string(comm, writer() ? recorded_state(dir_) : "", 0);
 }
 
@@ -56,27 +69,28 @@ void RunRecord::write_records(const CommandLine& command, const nlohmann::json& 
   nlohmann::json attempts = read_json_or(dir_ / "command.json", nlohmann::json::array());
   if (!attempts.is_array()) attempts = nlohmann::json::array();
   attempts.push_back(command_json);
-  write_file_atomic(dir_ / "command.json", attempts.dump(2) + "\n");
+  write_file_atomic(dir_ / "command.json", json_text(attempts, 2) + "\n");
   write_file_atomic(
       dir_ / "git.json",
-      nlohmann::json{{"commit", git.commit}, {"dirty", git.dirty}, {"source_dir", SPN_SOURCE_DIR}}.dump(2) + "\n");
+      json_text({{"commit", git.commit}, {"dirty", git.dirty}, {"source_dir", SPN_SOURCE_DIR}}, 2) + "\n");
   if (git.dirty) write_file_atomic(dir_ / "git.diff", git.diff);
-  write_file_atomic(dir_ / "environment.json", environment.dump(2) + "\n");
-  write_file_atomic(dir_ / "seeds.json", seeds.dump(2) + "\n");
+  write_file_atomic(dir_ / "environment.json", json_text(environment, 2) + "\n");
+  write_file_atomic(dir_ / "seeds.json", json_text(seeds, 2) + "\n");
   rebuild_tensorboard_events(dir_);  // also ends a record a kill cut short
 }
 
 void RunRecord::set_status(const std::string& state, const std::string& error) {
   nlohmann::json status = {{"state", state}, {"updated", utc_now()}};
   if (!error.empty()) status["error"] = error;
-  write_file_atomic(dir_ / "status.json", status.dump(2) + "\n");
-  // The final results and the session's end. On the failure path this must not replace
-  // the run's own error with one of the events file.
+  write_file_atomic(dir_ / "status.json", json_text(status, 2) + "\n");
+  rebuild_tensorboard_events(dir_);  // the final results and the session's end
+}
+
+void RunRecord::record_failure(const std::string& error) noexcept {
   try {
-    rebuild_tensorboard_events(dir_);
-  } catch (const std::exception& events_error) {
-    if (state != "failed") throw;
-    spdlog::warn("{}: could not rewrite the TensorBoard events: {}", dir_.string(), events_error.what());
+    set_status("failed", error);
+  } catch (const std::exception& record_error) {
+    spdlog::warn("{}: could not record the failure: {}", dir_.string(), record_error.what());
   }
 }
 
@@ -84,7 +98,7 @@ void RunRecord::log_metrics(const nlohmann::json& line) {
   if (!writer()) return;
   nlohmann::json timed = line;
   timed["time"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  append_line(dir_ / "metrics.jsonl", timed.dump());
+  append_line(dir_ / "metrics.jsonl", json_text(timed));
   append_tensorboard_scalars(dir_, timed);
 }
 
@@ -119,7 +133,7 @@ void RunRecord::update_results(const std::function<void(nlohmann::json&)>& chang
   if (!writer()) return;
   nlohmann::json results = this->results();
   change(results);
-  write_file_atomic(dir_ / "results.json", results.dump(2) + "\n");
+  write_file_atomic(dir_ / "results.json", json_text(results, 2) + "\n");
 }
 
 void RunRecord::record_result(Stage stage, const std::string& key, const nlohmann::json& value) {

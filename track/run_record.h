@@ -4,6 +4,7 @@
 //   git.json, git.diff source commit and changes   environment.json hosts, ranks, threads, versions
 //   seeds.json        every seed in use            metrics.jsonl one JSON object per logged step
 //   status.json       running / finished / failed (with the error)
+//   lock              the running command's lock (core/file_lock.h), naming its host and pid
 //   results.json      final metrics per stage and split, artifact paths
 //   logs/rank-N.log   one log per rank             checkpoints/  stage checkpoints
 //   done/<stage>      completion marker per pipeline stage (a rerun skips finished stages)
@@ -13,10 +14,12 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/experiment_config.h"
+#include "core/file_lock.h"
 #include "dist/communicator.h"
 #include "track/stage.h"
 
@@ -33,7 +36,8 @@ class RunRecord {
   // The run directory for this config: <runs_dir>/<name>/<run_id>. The default run id
   // is a hash of the resolved config, so rerunning the same command finds the same run
   // (and resumes it, or prints its results). Refuses a directory whose config.toml
-  // differs from `resolved_toml`.
+  // differs from `resolved_toml`, and one that another spn-launch is writing: rank 0
+  // holds <dir>/lock for the record's life (UserError naming the holder's host and pid).
   RunRecord(Communicator& comm, const ExperimentConfig& config, const std::string& resolved_toml,
             const std::string& run_id);
 
@@ -47,8 +51,12 @@ class RunRecord {
   // "finished", "failed"), as rank 0 read it.
   const std::string& recorded_status() const { return recorded_status_; }
   void write_records(const CommandLine& command, const nlohmann::json& environment, const nlohmann::json& seeds);
-  // Rank 0 normally; the failing rank writes "failed" itself before the job ends.
+  // Rank 0 writes "running" and "finished".
   void set_status(const std::string& state, const std::string& error = "");
+  // The failing rank writes "failed" and its error itself before the job ends. Never
+  // throws: a record that cannot be written (a full disk, say) is logged, so the run's
+  // own error is the one reported.
+  void record_failure(const std::string& error) noexcept;
 
   void log_metrics(const nlohmann::json& line);
   // Drops metric lines of `stage` after `step` (a resumed stage logs them again).
@@ -70,6 +78,7 @@ class RunRecord {
   std::filesystem::path dir_;
   std::string resolved_toml_;
   std::string recorded_status_;
+  std::optional<FileLock> lock_;  // rank 0's
 };
 
 }  // namespace spn

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include "core/file_lock.h"
+#include "core/files.h"
 #include "core/hash.h"
 #include "data/embedding_bank.h"
 #include "dist/sharding.h"
@@ -45,6 +47,17 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   const ShardRange mine = shard_range(bank.rows, comm.size(), comm.rank());
   bank.begin = mine.begin;
 
+  // One builder per bank: rank 0 holds <bank>.lock while it decides to build or reuse
+  // and while it builds, so a run that needs a bank another run is building waits, then
+  // finds it finished and reuses it.
+  std::optional<FileLock> building;
+  run_on_rank0(comm, [&] {
+    make_directories(bank.path.parent_path());
+    building = FileLock::take(bank.path.string() + ".lock", [&](const std::string& holder) {
+      spdlog::info("waiting for another run's bank {} ({})", bank.path.string(),
+                   holder.empty() ? "holder unknown" : holder);
+    });
+  });
   if (rank0_sees(comm, bank.path)) {
     check_bank_matches(bank.path, read_bank_metadata(bank.path), expected);
     spdlog::info("reusing bank {} ({} rows, built by a run with the same encoder)", bank.path.string(), bank.rows);
@@ -54,6 +67,7 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
     write_bank(comm, bank.path, embeddings, mine.begin, ids, expected);
     spdlog::info("built bank {} ({} rows, {})", bank.path.string(), bank.rows, expected.dtype);
   }
+  building.reset();
   // Train against what the file holds (float16 rounding included), whether built now or
   // reused, so a reused bank gives the same run.
   bank.replicated = config.stage2.bank_mode == BankMode::Replicated;

@@ -33,8 +33,10 @@ torch::Tensor bank_rows(Communicator& comm, const CandidateBank& bank, const std
 std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& config);
 
 // Reuses the bank for this encoder and these ids when stage2.bank_dir has one (and says
-// so), else builds it with each rank embedding its shard. A bank file that exists but
-// is incomplete, corrupt or built for something else is refused with a UserError.
+// so), else builds it with each rank embedding its shard. A run that needs a bank
+// another run is building waits for it (rank 0 holds <bank>.lock from the decision to
+// the finished file), then reuses it. A bank file that exists but is incomplete, corrupt
+// or built for something else is refused with a UserError.
 CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const TripletData& data,
                                      const CirrSplit& train, const ExperimentConfig& config, bool show_progress);
 
