@@ -129,6 +129,20 @@ TEST(DistCirrConformance, ValAndTest1LoadAndEvaluate) {
 namespace spn {
 namespace {
 
+// A scratch dataset root with the real CIRR annotations and a placeholder PNG per val
+// image; rank 0 makes it, every rank returns once it exists.
+std::filesystem::path placeholder_cirr_root(Communicator& comm, const std::filesystem::path& shared,
+                                            const std::string& label) {
+  const std::filesystem::path root = testing::shared_temp_dir(comm, label);
+  if (comm.rank() == 0) {
+    std::filesystem::create_directory_symlink(shared / "captions", root / "captions");
+    std::filesystem::create_directory_symlink(shared / "image_splits", root / "image_splits");
+    testing::write_placeholder_images(load_cirr_split(root, "val"));
+  }
+  comm.barrier();
+  return root;
+}
+
 // End to end on the real CIRR val annotations: a placeholder PNG per image name at the
 // path the split file gives, a randomly initialised model, the sharded evaluation. The
 // world's metrics equal one process's.
@@ -136,13 +150,7 @@ TEST(DistCirrConformance, EvaluationRunsEndToEndOnPlaceholderImages) {
   const std::filesystem::path shared = std::string(SPN_SHARED_DIR) + "/datasets/cirr";
   if (!std::filesystem::exists(shared / "captions")) GTEST_SKIP() << "no CIRR annotations in ../shared";
   Communicator& comm = testing::world();
-  const std::filesystem::path root = testing::shared_temp_dir(comm, "cirr-placeholders");
-  if (comm.rank() == 0) {
-    std::filesystem::create_directory_symlink(shared / "captions", root / "captions");
-    std::filesystem::create_directory_symlink(shared / "image_splits", root / "image_splits");
-    testing::write_placeholder_images(load_cirr_split(root, "val"));
-  }
-  comm.barrier();
+  const std::filesystem::path root = placeholder_cirr_root(comm, shared, "cirr-placeholders");
   const CirrSplit val = load_cirr_split(root, "val");
   const auto [metrics, reference] = testing::random_model_metrics(comm, val);
   ASSERT_EQ(metrics.size(), 8u);
@@ -161,13 +169,7 @@ TEST(DistCirrConformance, DivergedModelIsRefusedNotRanked) {
   const std::filesystem::path shared = std::string(SPN_SHARED_DIR) + "/datasets/cirr";
   if (!std::filesystem::exists(shared / "captions")) GTEST_SKIP() << "no CIRR annotations in ../shared";
   Communicator& comm = testing::world();
-  const std::filesystem::path root = testing::shared_temp_dir(comm, "cirr-diverged");
-  if (comm.rank() == 0) {
-    std::filesystem::create_directory_symlink(shared / "captions", root / "captions");
-    std::filesystem::create_directory_symlink(shared / "image_splits", root / "image_splits");
-    testing::write_placeholder_images(load_cirr_split(root, "val"));
-  }
-  comm.barrier();
+  const std::filesystem::path root = placeholder_cirr_root(comm, shared, "cirr-diverged");
   const CirrSplit val = load_cirr_split(root, "val");
   std::vector<std::string> captions;
   for (const auto& t : val.triplets) captions.push_back(t.caption);
