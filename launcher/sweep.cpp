@@ -13,7 +13,6 @@
 #include "config/config_file.h"
 #include "core/error.h"
 #include "core/files.h"
-#include "core/hash.h"
 #include "core/json_text.h"
 #include "core/random.h"
 #include "launcher/pipeline.h"

@@ -18,17 +18,8 @@ using nlohmann::json;
 // "section.key" -> value text of every key of a config.
 std::map<std::string, std::string> resolved_values(const ExperimentConfig& config) {
   std::map<std::string, std::string> values;
-  const std::function<void(const toml::table&, const std::string&)> visit = [&](const toml::table& table,
-                                                                                const std::string& prefix) {
-    for (const auto& [key, node] : table) {
-      const std::string name = prefix + std::string(key.str());
-      if (const toml::table* inner = node.as_table())
-        visit(*inner, name + ".");
-      else
-        values[name] = config_value_text(node);
-    }
-  };
-  visit(toml::parse(config_to_toml(config)), "");
+  visit_table(toml::parse(config_to_toml(config)), "",
+              [&](const std::string& key, const toml::node& value) { values[key] = config_value_text(value); });
   return values;
 }
 

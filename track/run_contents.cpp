@@ -22,6 +22,8 @@ void flatten_numbers(const json& value, const std::string& tag, std::vector<Scal
     for (const auto& [key, inner] : value.items()) flatten_numbers(inner, tag + "/" + key, out);
 }
 
+}  // namespace
+
 void visit_table(const toml::table& table, const std::string& prefix,
                  const std::function<void(const std::string&, const toml::node&)>& visit) {
   for (const auto& [key, node] : table) {
@@ -32,8 +34,6 @@ void visit_table(const toml::table& table, const std::string& prefix,
       visit(name, node);
   }
 }
-
-}  // namespace
 
 json read_json_file(const fs::path& path) {
   if (!fs::exists(path)) return json();

@@ -69,6 +69,10 @@ std::vector<ScalarStep> logged_scalars(const std::filesystem::path& run_dir);
 // when the run has no results yet.
 ScalarStep result_scalars(const std::filesystem::path& run_dir);
 
+// Calls `visit` with every value of a TOML table as "<prefix>section.key".
+void visit_table(const toml::table& table, const std::string& prefix,
+                 const std::function<void(const std::string& key, const toml::node& value)>& visit);
+
 // Calls `visit` with every value of the run's config.toml as "section.key".
 void for_each_config_value(const std::filesystem::path& run_dir,
                            const std::function<void(const std::string& key, const toml::node& value)>& visit);
