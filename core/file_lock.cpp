@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
+#include "core/activity.h"
 #include "core/error.h"
 #include "core/files.h"
 
@@ -53,8 +56,13 @@ FileLock FileLock::take(const std::filesystem::path& path, const std::function<v
   if (std::optional<FileLock> free = try_take(path)) return std::move(*free);
   on_wait(holder(path));
   FileLock lock(open_lock_file(path));
-  while (::flock(lock.fd_, LOCK_EX) != 0)
-    if (errno != EINTR) fail(path, "lock the lock file", errno);
+  // Polled rather than blocked on: waiting for another command (a bank build may take an
+  // hour) is progress for the watchdog (core/activity.h), not a hang.
+  while (::flock(lock.fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) fail(path, "lock the lock file", errno);
+    note_progress("waiting for " + path.string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
   record_holder(lock.fd_);
   return lock;
 }

@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "core/activity.h"
+
 namespace spn {
 
 std::string format_duration(double seconds) {
@@ -33,6 +35,8 @@ Progress::~Progress() {
 void Progress::update(int64_t done, const std::string& note) {
   done_ = done;
   note_ = note;
+  // Every rank, visible or not: long work counts as progress for the watchdog.
+  note_progress(label_ + " " + std::to_string(done) + "/" + std::to_string(total_));
   if (!visible_) return;
   const auto now = std::chrono::steady_clock::now();
   const double since_draw = std::chrono::duration<double>(now - last_draw_).count();

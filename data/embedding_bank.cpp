@@ -53,6 +53,14 @@ void check(herr_t status, const std::string& what) {
   if (status < 0) throw std::runtime_error("HDF5: " + what + " failed");
 }
 
+// A write of the bank file: the system's reason when it gave one (a full bank_dir is
+// ENOSPC), else HDF5's refusal, both naming the file. Call with errno cleared before.
+void check_write(herr_t status, const std::string& what, const fs::path& file) {
+  if (status >= 0) return;
+  if (errno != 0) throw IoError(file.string(), "write the bank (HDF5 " + what + ")", errno);
+  throw std::runtime_error(file.string() + ": HDF5 " + what + " failed");
+}
+
 // IEEE 754 half precision, as numpy and h5py define float16.
 Handle half_type() {
   Handle type(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
@@ -137,13 +145,13 @@ std::string bank_ids_hash(const std::vector<std::string>& ids) {
   return hex64(hash);
 }
 
-void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& local_rows, int64_t first_row,
-                const std::vector<std::string>& ids, BankMetadata metadata) {
-  silence_hdf5();
-  if (metadata.dtype != "float16" && metadata.dtype != "float32")
-    throw std::invalid_argument("bank dtype must be float16 or float32, not " + metadata.dtype);
+namespace {
+
+// write_bank's work, into `temporary`, renamed to `path` when complete.
+void write_bank_through(Communicator& comm, const fs::path& temporary, const fs::path& path,
+                        const at::Tensor& local_rows, int64_t first_row, const std::vector<std::string>& ids,
+                        BankMetadata metadata) {
   const bool half = metadata.dtype == "float16";
-  const fs::path temporary = path.string() + ".partial";
   const hsize_t rows = static_cast<hsize_t>(metadata.rows), dim = static_cast<hsize_t>(metadata.dim);
 
   if (comm.rank() == 0) {
@@ -174,7 +182,11 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
     Handle id_set(
         H5Dcreate2(file.get(), "ids", string_type.get(), id_space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
         H5Dclose);
-    if (rows > 0) check(H5Dwrite(id_set.get(), string_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), "ids");
+    errno = 0;
+    if (rows > 0)
+      check_write(H5Dwrite(id_set.get(), string_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()), "ids",
+                  temporary);
+    check_write(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flush", temporary);
   }
   comm.barrier();
 
@@ -193,8 +205,12 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
       // float16 is converted by torch (round to nearest even) and written as raw bits.
       const at::Tensor data = stored_rows(local_rows, half);
       Handle memory_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT), H5Tclose);
-      check(H5Dwrite(embeddings.get(), memory_type.get(), memory.get(), space.get(), H5P_DEFAULT, data.data_ptr()),
-            "writing embeddings");
+      errno = 0;
+      check_write(
+          H5Dwrite(embeddings.get(), memory_type.get(), memory.get(), space.get(), H5P_DEFAULT, data.data_ptr()),
+          "writing embeddings", temporary);
+      // What HDF5 still buffers reaches the disk here, where a failure can be reported.
+      check_write(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flush", temporary);
     }
     comm.barrier();
   }
@@ -219,11 +235,30 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
       write_string_attribute(root, "created", metadata.created.empty() ? utc_now() : metadata.created);
       write_string_attribute(root, "content_hash", metadata.content_hash);
       write_int_attribute(root, "complete", 1);  // last: a reader trusts nothing without it
-      check(H5Fflush(root, H5F_SCOPE_GLOBAL), "flush");
+      errno = 0;
+      check_write(H5Fflush(root, H5F_SCOPE_GLOBAL), "flush", temporary);
     }
     commit_temporary(temporary, path);
   }
   comm.barrier();
+}
+
+}  // namespace
+
+void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& local_rows, int64_t first_row,
+                const std::vector<std::string>& ids, BankMetadata metadata) {
+  silence_hdf5();
+  if (metadata.dtype != "float16" && metadata.dtype != "float32")
+    throw std::invalid_argument("bank dtype must be float16 or float32, not " + metadata.dtype);
+  const fs::path temporary = path.string() + ".partial";
+  try {
+    write_bank_through(comm, temporary, path, local_rows, first_row, ids, std::move(metadata));
+  } catch (...) {
+    // Any rank that fails removes the half-written file; the job ends with its error.
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
 }
 
 BankMetadata read_bank_metadata(const fs::path& path) {

@@ -14,10 +14,12 @@ nlohmann::json describe_environment(Communicator& comm, int threads) {
   ::gethostname(host, sizeof host - 1);
   const std::vector<std::string> hosts = comm.all_gather_string(host);
   const std::vector<int64_t> thread_counts = comm.all_gather_int(threads);
+  const std::vector<int64_t> pids = comm.all_gather_int(::getpid());
   return {
       {"world_size", comm.size()},
       {"backend", comm.backend()},
       {"hosts", hosts},
+      {"pids", pids},
       {"threads_per_rank", thread_counts},
       {"cores_online", sysconf(_SC_NPROCESSORS_ONLN)},
       {"versions",

@@ -8,6 +8,7 @@
 #include "config/config_file.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/stop_signals.h"
 #include "dist/communicator.h"
 #include "embedded_quickstart.h"
 #include "launcher/pipeline.h"
@@ -36,6 +37,10 @@ options:
   --set KEY=VALUE      override a config key, e.g. --set stage1.lr=3e-4 (repeatable)
   --run-id ID          run directory name (default: a hash of the resolved config)
   --retry-failed       sweeps: run again the variants that failed before
+  --stop-signals LIST  signals that stop the run cleanly at the next step: a checkpoint,
+                       status "preempted", exit 4 (default SIGTERM,SIGUSR1; none)
+  --watchdog SECONDS   end the job (exit 5) when no rank has made progress for this
+                       long, naming the silent rank (default 600; 0 = off)
   --print-config       print the fully resolved config and exit (a sweep: its variants)
   --config-reference   print every config key as a Markdown table and exit
   --help               this text
@@ -44,7 +49,12 @@ DIR is a run directory, a sweep directory (<runs_dir>/sweeps/<name>) or a runs
 directory. MLflow (>= 3.10) imports the export with
   mlflow migrate-filestore --source OUT --target sqlite:///OUT/mlflow.db
 
-exit status: 0 success, 2 bad input (config, files, annotations), 1 other errors
+Under mpirun, signal mpirun with SIGUSR1 (it forwards it to every rank; it answers
+SIGTERM by killing them); under srun or a Slurm batch step, SIGTERM reaches the ranks.
+
+exit status: 0 success, 1 internal error, 2 bad input (config, files, annotations),
+3 I/O error (a full disk: the path and errno are named), 4 preempted by a stop signal
+(rerun to resume), 5 the watchdog ended a job whose rank stopped answering
 )";
 
 struct Arguments {
@@ -55,6 +65,17 @@ struct Arguments {
   bool config_reference = false;
   bool help = false;
 };
+
+double parse_seconds(const std::string& text, const std::string& option) {
+  size_t used = 0;
+  double seconds = -1;
+  try {
+    seconds = std::stod(text, &used);
+  } catch (const std::exception&) {}
+  if (used != text.size() || !(seconds >= 0))
+    throw spn::UserError(option + ": '" + text + "' is not a number of seconds (0 turns it off)");
+  return seconds;
+}
 
 Arguments parse_arguments(int argc, char** argv) {
   Arguments args;
@@ -73,6 +94,10 @@ Arguments parse_arguments(int argc, char** argv) {
       args.run_id = value("--run-id");
     else if (arg == "--print-config")
       args.print_config = true;
+    else if (arg == "--stop-signals")
+      args.command.stop_signals = spn::parse_stop_signals(value("--stop-signals"), "--stop-signals");
+    else if (arg == "--watchdog")
+      args.command.watchdog_seconds = parse_seconds(value("--watchdog"), "--watchdog");
     else if (arg == "--retry-failed")
       args.retry_failed = true;
     else if (arg == "--config-reference")
@@ -127,6 +152,7 @@ bool run_tool(spn::Communicator& comm, int argc, char** argv) {
 int run(spn::Communicator& comm, int argc, char** argv) {
   if (run_tool(comm, argc, argv)) return 0;
   const Arguments args = parse_arguments(argc, argv);
+  spn::install_stop_signals(args.command.stop_signals);
   if (args.help) {
     if (comm.rank() == 0) std::cout << kUsage;
     return 0;
@@ -165,18 +191,25 @@ int main(int argc, char** argv) {
   auto comm = spn::make_world_communicator(&argc, &argv);
   spn::log_init(comm->rank(), comm->size());
   int status = 0;
+  bool agreed = false;  // every rank ends with the same status: no need to abort the job
   try {
     status = run(*comm, argc, argv);
+  } catch (const spn::Preempted&) {
+    status = spn::kExitPreempted;
+    agreed = true;
   } catch (const spn::UserError& error) {
     spdlog::error("{}", error.what());
     status = spn::kExitUserError;
+  } catch (const spn::IoError& error) {
+    spdlog::error("{}", error.what());
+    status = spn::kExitIoError;
   } catch (const std::exception& error) {
     spdlog::error("internal error: {}", error.what());
     status = spn::kExitInternalError;
   }
   spdlog::default_logger()->flush();
   // A failed rank ends the whole job: its peers may be waiting in a collective.
-  if (status != 0 && comm->size() > 1) comm->abort(status);
+  if (status != 0 && !agreed && comm->size() > 1) comm->abort(status);
   spn::finalize_communication();
   return status;
 }

@@ -3,13 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <optional>
 
 #include "config/config_file.h"
 #include "config/protocol.h"
+#include "core/activity.h"
+#include "core/error.h"
 #include "core/log.h"
+#include "core/stop_signals.h"
+#include "dist/stop_agreement.h"
 #include "dist/threads.h"
 #include "launcher/environment.h"
 #include "launcher/pipeline_steps.h"
+#include "launcher/watchdog.h"
 #include "track/results_table.h"
 
 namespace spn {
@@ -43,10 +49,25 @@ void run_experiment(Communicator& comm, const ExperimentConfig& config, const Co
   const nlohmann::json environment = describe_environment(comm, threads);
   if (rank0) run.set_status("running");
   run.write_records(command, environment, {{"experiment", config.seed}, {"data.shapes", config.data.shapes.seed}});
+  std::optional<Watchdog> watchdog;
+  if (command.watchdog_seconds > 0)
+    watchdog.emplace(run.dir() / "heartbeats", comm.rank(), comm.size(), command.watchdog_seconds,
+                     [&run](const std::string& message) { run.record_failure(message); });
   RunContext context(comm, config, run, rank0);
   try {
-    for (const PipelineStep& step : pipeline_steps())
-      if (step.applies(config)) step.run(context);
+    for (const PipelineStep& step : pipeline_steps()) {
+      if (!step.applies(config)) continue;
+      // Training loops stop at a step; between the other steps is the next place.
+      if (const int stop_signal = agreed_stop_signal(comm))
+        throw Preempted("stopped by " + signal_name(stop_signal) + " before step '" + step.name +
+                        "'; rerun the same command to resume");
+      note_progress(std::string("step '") + step.name + "'");
+      step.run(context);
+    }
+  } catch (const Preempted& stop) {
+    spdlog::warn("{}", stop.what());
+    if (rank0) run.set_status("preempted", stop.what());
+    throw;
   } catch (const std::exception& error) {
     run.record_failure(error.what());  // this rank knows what went wrong; it says so
     throw;

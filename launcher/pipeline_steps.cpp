@@ -174,6 +174,7 @@ void evaluate_stage(RunContext& ctx, Stage trained) {
   const auto metrics =
       evaluate_split(ctx.comm, *ctx.model, ctx.eval_split, *ctx.tokenizer, ctx.config, ctx.show_progress);
   ctx.run.record_result(trained, ctx.eval_split.name, metrics);
+  ctx.run.drop_evaluation_lines(marker, ctx.eval_split.name);  // an attempt killed before its marker logged them
   ctx.run.log_metrics({{"stage", stage_name(marker)}, {"split", ctx.eval_split.name}, {"metrics", metrics}});
   ctx.run.mark_stage_done(marker);
 }

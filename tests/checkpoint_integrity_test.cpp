@@ -28,8 +28,8 @@ TEST(CheckpointIntegrity, CorruptOrTruncatedNewestIsSkippedAndRefused) {
   const fs::path dir = testing::shared_temp_dir(*local, "checkpoints");
   auto model = make_cir_model(testing::tiny_config(), testing::kTestVocab);
   const fs::path older = step_checkpoint_path(dir, "stage1", 4), newer = step_checkpoint_path(dir, "stage1", 8);
-  save_checkpoint(older, *model, nullptr, 4);
-  save_checkpoint(newer, *model, nullptr, 8);
+  save_checkpoint(older, *model, nullptr, {4, 0.25});
+  save_checkpoint(newer, *model, nullptr, {8});
   EXPECT_EQ(latest_checkpoint(dir, "stage1"), newer);
   EXPECT_EQ(checkpoint_damage(newer), "");
 
@@ -44,15 +44,17 @@ TEST(CheckpointIntegrity, CorruptOrTruncatedNewestIsSkippedAndRefused) {
         << error.what();
   }
 
-  save_checkpoint(newer, *model, nullptr, 8);
+  save_checkpoint(newer, *model, nullptr, {8});
   fs::resize_file(newer, fs::file_size(newer) / 2);
   EXPECT_EQ(latest_checkpoint(dir, "stage1"), older);
-  EXPECT_EQ(load_checkpoint(older, *model, nullptr), 4);
+  const CheckpointProgress progress = load_checkpoint(older, *model, nullptr);
+  EXPECT_EQ(progress.steps_done, 4);
+  EXPECT_EQ(progress.last_loss, 0.25);  // a stage resumed at its end reports it as its final loss
 
   // One from before checksums: nothing to check it against, so it is taken as it is.
   fs::remove(older.string() + ".sum");
   EXPECT_EQ(checkpoint_damage(older), "");
-  EXPECT_EQ(load_checkpoint(older, *model, nullptr), 4);
+  EXPECT_EQ(load_checkpoint(older, *model, nullptr).steps_done, 4);
 
   prune_checkpoints(dir, "stage1", 1);
   EXPECT_FALSE(fs::exists(older));

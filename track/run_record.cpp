@@ -52,7 +52,13 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
     make_directories(dir_ / "done");
     make_directories(checkpoints_dir());
     lock_ = lock_run_directory(dir_);
+    // This command is the directory's one writer now: what a killed writer left
+    // half-done is removed or repaired before anything reads it.
+    if (const int removed = remove_stale_temporaries(dir_))
+      spdlog::info("{}: removed {} temporary file(s) a killed run left", dir_.string(), removed);
+    repair_metrics();
   });
+  if (writer()) previous_status_ = read_json_file(dir_ / "status.json");
   recorded_status_ = broadcast_string(comm, writer() ? recorded_state(dir_) : "", 0);
 }
 
@@ -68,6 +74,16 @@ void RunRecord::write_records(const CommandLine& command, const nlohmann::json& 
   // Each attempt (first run and every resume) is kept.
   nlohmann::json attempts = read_json_or(dir_ / "command.json", nlohmann::json::array());
   if (!attempts.is_array()) attempts = nlohmann::json::array();
+  // A run recorded as "running" whose lock this command could take: its process is gone
+  // without a word (kill -9, a node lost, the scheduler's SIGKILL).
+  if (recorded_status_ == "running" && !attempts.empty() && !attempts.back().contains("outcome")) {
+    const nlohmann::json heartbeat =
+        previous_status_.is_object() ? previous_status_.value("heartbeat", nlohmann::json()) : nlohmann::json();
+    attempts.back()["outcome"] = "killed";
+    attempts.back()["last_heartbeat"] = heartbeat;
+    spdlog::warn("{}: the previous attempt was killed; its last heartbeat: {}", dir_.string(),
+                 heartbeat.is_null() ? "none" : json_text(heartbeat));
+  }
   attempts.push_back(command_json);
   write_file_atomic(dir_ / "command.json", json_text(attempts, 2) + "\n");
   write_file_atomic(
@@ -75,6 +91,9 @@ void RunRecord::write_records(const CommandLine& command, const nlohmann::json& 
       json_text({{"commit", git.commit}, {"dirty", git.dirty}, {"source_dir", SPN_SOURCE_DIR}}, 2) + "\n");
   if (git.dirty) write_file_atomic(dir_ / "git.diff", git.diff);
   write_file_atomic(dir_ / "environment.json", json_text(environment, 2) + "\n");
+  processes_ = nlohmann::json::array();
+  for (size_t rank = 0; rank < environment.value("hosts", nlohmann::json::array()).size(); ++rank)
+    processes_.push_back({{"rank", rank}, {"host", environment["hosts"][rank]}, {"pid", environment["pids"][rank]}});
   write_file_atomic(dir_ / "seeds.json", json_text(seeds, 2) + "\n");
   rebuild_tensorboard_events(dir_);  // also ends a record a kill cut short
 }
@@ -82,8 +101,19 @@ void RunRecord::write_records(const CommandLine& command, const nlohmann::json& 
 void RunRecord::set_status(const std::string& state, const std::string& error) {
   nlohmann::json status = {{"state", state}, {"updated", utc_now()}};
   if (!error.empty()) status["error"] = error;
+  if (!heartbeat_.is_null()) status["heartbeat"] = heartbeat_;
+  if (!processes_.empty()) status["processes"] = processes_;
   write_file_atomic(dir_ / "status.json", json_text(status, 2) + "\n");
+  if (state != "running") record_outcome(state);
   rebuild_tensorboard_events(dir_);  // the final results and the session's end
+}
+
+void RunRecord::record_outcome(const std::string& state) {
+  nlohmann::json attempts = read_json_or(dir_ / "command.json", nlohmann::json::array());
+  if (!attempts.is_array() || attempts.empty()) return;
+  attempts.back()["outcome"] = state;
+  attempts.back()["ended"] = utc_now();
+  write_file_atomic(dir_ / "command.json", json_text(attempts, 2) + "\n");
 }
 
 void RunRecord::record_failure(const std::string& error) noexcept {
@@ -100,23 +130,53 @@ void RunRecord::log_metrics(const nlohmann::json& line) {
   timed["time"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   append_line(dir_ / "metrics.jsonl", json_text(timed));
   append_tensorboard_scalars(dir_, timed);
+  // The heartbeat a reader of status.json uses to tell a live run from a dead one.
+  heartbeat_ = {{"time", utc_now()}, {"stage", line.value("stage", "")}};
+  if (line.contains("step")) heartbeat_["step"] = line["step"];
+  write_file_atomic(
+      dir_ / "status.json",
+      json_text(
+          {{"state", "running"}, {"updated", heartbeat_["time"]}, {"heartbeat", heartbeat_}, {"processes", processes_}},
+          2) +
+          "\n");
 }
 
 void RunRecord::drop_metrics_after(Stage stage, int64_t step) {
+  if (!writer()) return;
+  rewrite_metrics([&](const nlohmann::json& entry) {
+    return entry.value("stage", "") == stage_name(stage) && entry.contains("step") &&
+           entry.value("step", int64_t{0}) > step;
+  });
+}
+
+void RunRecord::drop_evaluation_lines(Stage stage, const std::string& split) {
+  if (!writer()) return;
+  rewrite_metrics([&](const nlohmann::json& entry) {
+    return entry.value("stage", "") == stage_name(stage) && entry.value("split", "") == split &&
+           entry.contains("metrics");
+  });
+}
+
+void RunRecord::repair_metrics() {
+  rewrite_metrics([](const nlohmann::json&) { return false; });
+}
+
+void RunRecord::rewrite_metrics(const std::function<bool(const nlohmann::json&)>& drop) {
   const fs::path path = dir_ / "metrics.jsonl";
-  if (!writer() || !fs::exists(path)) return;
-  std::istringstream in(read_file(path));
+  if (!fs::exists(path)) return;
+  const std::string before = read_file(path);
+  std::istringstream in(before);
   std::string kept;
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;
     try {
-      const nlohmann::json entry = nlohmann::json::parse(line);
-      if (entry.value("stage", "") == stage_name(stage) && entry.value("step", int64_t{0}) > step) continue;
+      if (drop(nlohmann::json::parse(line))) continue;
     } catch (const nlohmann::json::exception&) {
-      continue;  // a line cut short by a kill
+      continue;  // a line cut short by a kill or a full disk
     }
     kept += line + "\n";
   }
+  if (kept == before) return;
   write_file_atomic(path, kept);
   rebuild_tensorboard_events(dir_);
 }

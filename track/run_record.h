@@ -1,9 +1,15 @@
 #pragma once
 // A run directory, runs/<experiment>/<run-id>/, the reproducible record of one run:
-//   config.toml       the resolved config          command.json  argv and --set overrides
+//   config.toml       the resolved config          command.json  each attempt: argv, --set
+//                                                                overrides, its outcome
+//                                                                (finished, failed,
+//                                                                preempted or killed)
 //   git.json, git.diff source commit and changes   environment.json hosts, ranks, threads, versions
 //   seeds.json        every seed in use            metrics.jsonl one JSON object per logged step
-//   status.json       running / finished / failed (with the error)
+//   status.json       running / finished / failed (with the error) / preempted, the
+//                     heartbeat (time, stage, step of the last metrics line) and the
+//                     ranks' hosts and pids
+//   heartbeats/       rank-N.json: each rank's last progress (launcher/watchdog.h)
 //   lock              the running command's lock (core/file_lock.h), naming its host and pid
 //   results.json      final metrics per stage and split, artifact paths
 //   logs/rank-N.log   one log per rank             checkpoints/  stage checkpoints
@@ -11,6 +17,7 @@
 // Rank 0 writes the shared records; every file is written atomically.
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -29,6 +36,10 @@ struct CommandLine {
   std::vector<std::string> argv;
   std::string config_file;
   std::vector<std::string> overrides;
+  // --stop-signals and --watchdog: how this command meets a scheduler's warning and a
+  // rank that stopped answering. Not part of a run's identity: a resume may change them.
+  std::vector<int> stop_signals = {SIGTERM, SIGUSR1};
+  double watchdog_seconds = 600;
 };
 
 class RunRecord {
@@ -51,16 +62,20 @@ class RunRecord {
   // "finished", "failed"), as rank 0 read it.
   const std::string& recorded_status() const { return recorded_status_; }
   void write_records(const CommandLine& command, const nlohmann::json& environment, const nlohmann::json& seeds);
-  // Rank 0 writes "running" and "finished".
+  // Rank 0 writes "running", "finished" and "preempted"; a state other than "running"
+  // is also this attempt's outcome in command.json.
   void set_status(const std::string& state, const std::string& error = "");
   // The failing rank writes "failed" and its error itself before the job ends. Never
   // throws: a record that cannot be written (a full disk, say) is logged, so the run's
   // own error is the one reported.
   void record_failure(const std::string& error) noexcept;
 
+  // Appends a metrics line and beats the heartbeat in status.json.
   void log_metrics(const nlohmann::json& line);
   // Drops metric lines of `stage` after `step` (a resumed stage logs them again).
   void drop_metrics_after(Stage stage, int64_t step);
+  // Drops the evaluation lines of `stage` on `split` (an evaluation run again logs them again).
+  void drop_evaluation_lines(Stage stage, const std::string& split);
 
   // Whether done/<stage> exists, as rank 0 sees it (a collective: every rank calls it).
   bool stage_done(Stage stage) const;
@@ -73,12 +88,19 @@ class RunRecord {
 
  private:
   void update_results(const std::function<void(nlohmann::json&)>& change);
+  void record_outcome(const std::string& state);
+  // Drops the lines a kill or a full disk cut short.
+  void repair_metrics();
+  void rewrite_metrics(const std::function<bool(const nlohmann::json&)>& drop);
 
   Communicator& comm_;
   std::filesystem::path dir_;
   std::string resolved_toml_;
   std::string recorded_status_;
-  std::optional<FileLock> lock_;  // rank 0's
+  nlohmann::json previous_status_;  // status.json as rank 0 found it
+  std::optional<FileLock> lock_;    // rank 0's
+  nlohmann::json heartbeat_;        // rank 0's last, kept in every status.json
+  nlohmann::json processes_ = nlohmann::json::array();
 };
 
 }  // namespace spn

@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cstring>
-#include <fstream>
 
 #include "core/files.h"
 #include "track/run_contents.h"
@@ -177,9 +176,9 @@ void rebuild_tensorboard_events(const fs::path& run_dir) {
 }
 
 void append_tensorboard_scalars(const fs::path& run_dir, const nlohmann::json& line) {
-  std::ofstream out(run_dir / kTensorBoardFileName, std::ios::binary | std::ios::app);
-  out << scalar_event({line.value("time", file_time(run_dir / "metrics.jsonl")), line.value("step", int64_t{0}),
-                       metric_line_scalars(line)});
+  append_to_file(run_dir / kTensorBoardFileName,
+                 scalar_event({line.value("time", file_time(run_dir / "metrics.jsonl")), line.value("step", int64_t{0}),
+                               metric_line_scalars(line)}));
 }
 
 }  // namespace spn

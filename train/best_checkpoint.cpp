@@ -26,7 +26,7 @@ bool BestCheckpoint::offer(int64_t epoch, int64_t step, const std::map<std::stri
   if (!record_.is_null() && found->second <= record_["value"].get<double>()) return false;
   record_ = {{"epoch", epoch}, {"step", step}, {"metric", metric_}, {"value", found->second}, {"metrics", metrics}};
   if (comm_.rank() == 0) {
-    save_checkpoint(weights_, model, nullptr, step);
+    save_checkpoint(weights_, model, nullptr, {step});
     write_file_atomic(record_path_, record_.dump(2) + "\n");
   }
   return true;

@@ -33,8 +33,8 @@ std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const fs::path& dir, 
 // The checksum of a checkpoint's bytes, written beside it after it is complete.
 fs::path checksum_path(const fs::path& checkpoint) { return checkpoint.string() + ".sum"; }
 
-std::string checksum_text(const std::string& bytes) {
-  return "fnv1a64 " + hex64(fnv1a(bytes)) + " bytes " + std::to_string(bytes.size()) + "\n";
+std::string checksum_text(uint64_t hash, size_t bytes) {
+  return "fnv1a64 " + hex64(hash) + " bytes " + std::to_string(bytes) + "\n";
 }
 
 }  // namespace
@@ -43,7 +43,8 @@ std::string checkpoint_damage(const fs::path& path) {
   const fs::path sum = checksum_path(path);
   if (!fs::exists(sum)) return "";  // written before checksums existed, or killed before its sum: unverified
   const std::string expected = read_file(sum);
-  const std::string found = checksum_text(read_file(path));
+  const std::string content = read_file(path);
+  const std::string found = checksum_text(fnv1a(content), content.size());
   if (found == expected) return "";
   return "its content (" + found.substr(0, found.size() - 1) + ") does not match " + sum.filename().string() + " (" +
          expected.substr(0, expected.find('\n')) + ")";
@@ -55,7 +56,8 @@ fs::path step_checkpoint_path(const fs::path& dir, const std::string& prefix, in
   return dir / (prefix + name);
 }
 
-void save_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer, int64_t steps_done) {
+void save_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointProgress& progress) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model.save(model_archive);
@@ -65,13 +67,30 @@ void save_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimi
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
-  archive.write("steps_done", torch::tensor(steps_done, torch::kLong));
-  make_directories(path.parent_path());
-  const fs::path temporary = temporary_path_for(path);
-  archive.save_to(temporary.string());
-  commit_temporary(temporary, path);
+  archive.write("steps_done", torch::tensor(progress.steps_done, torch::kLong));
+  archive.write("last_loss", torch::tensor(progress.last_loss, torch::kDouble));
+
+  AtomicFile file(path);
+  uint64_t hash = kFnvOffset;
+  size_t bytes = 0;
+  std::optional<IoError> failure;
+  // torch's zip writer must never see the failure: it would throw again from its
+  // destructor and abort the process. It is kept and thrown once the writer is done.
+  archive.save_to([&](const void* data, size_t size) -> size_t {
+    if (failure) return size;
+    try {
+      file.write(data, size);
+    } catch (const IoError& error) {
+      failure = error;
+    }
+    hash = fnv1a(data, size, hash);
+    bytes += size;
+    return size;
+  });
+  if (failure) throw *failure;
+  file.commit();
   // Last, so a checksum always describes a complete file.
-  write_file_atomic(checksum_path(path), checksum_text(read_file(path)));
+  write_file_atomic(checksum_path(path), checksum_text(hash, bytes));
 }
 
 namespace {
@@ -96,19 +115,22 @@ auto read_checkpoint(const fs::path& path, const Read& read) {
 
 }  // namespace
 
-int64_t load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer) {
-  return read_checkpoint(path,
-                         [&](torch::serialize::InputArchive& archive, torch::serialize::InputArchive& model_archive) {
-                           model.load(model_archive);
-                           if (optimizer) {
-                             torch::serialize::InputArchive optimizer_archive;
-                             archive.read("optimizer", optimizer_archive);
-                             optimizer->load(optimizer_archive);
-                           }
-                           torch::Tensor steps;
-                           archive.read("steps_done", steps);
-                           return steps.item<int64_t>();
-                         });
+CheckpointProgress load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer) {
+  return read_checkpoint(
+      path, [&](torch::serialize::InputArchive& archive, torch::serialize::InputArchive& model_archive) {
+        model.load(model_archive);
+        if (optimizer) {
+          torch::serialize::InputArchive optimizer_archive;
+          archive.read("optimizer", optimizer_archive);
+          optimizer->load(optimizer_archive);
+        }
+        CheckpointProgress progress;
+        torch::Tensor steps_done, last_loss;  // one tensor each: reading into a used one keeps its dtype
+        archive.read("steps_done", steps_done);
+        progress.steps_done = steps_done.item<int64_t>();
+        if (archive.try_read("last_loss", last_loss)) progress.last_loss = last_loss.item<double>();
+        return progress;
+      });
 }
 
 void load_target_side(const fs::path& path, CirModel& model) {

@@ -5,6 +5,7 @@
 #include <torch/optim/optimizer.h>
 
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -12,12 +13,21 @@
 
 namespace spn {
 
-void save_checkpoint(const std::filesystem::path& path, CirModel& model, torch::optim::Optimizer* optimizer,
-                     int64_t steps_done);
+// Where training stood when a checkpoint was written: the steps done and the loss of the
+// last one (the stage's final loss when a resumed stage has no steps left to run).
+struct CheckpointProgress {
+  int64_t steps_done = 0;
+  double last_loss = std::numeric_limits<double>::quiet_NaN();  // checkpoints written before it was kept
+};
 
-// Loads into `model` (and `optimizer` when given); returns the steps done. A missing,
-// corrupt (checkpoint_damage) or unreadable file is a UserError naming it.
-int64_t load_checkpoint(const std::filesystem::path& path, CirModel& model, torch::optim::Optimizer* optimizer);
+// An I/O failure (a full disk) is an IoError naming the file; no temporary is left.
+void save_checkpoint(const std::filesystem::path& path, CirModel& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointProgress& progress);
+
+// Loads into `model` (and `optimizer` when given). A missing, corrupt
+// (checkpoint_damage) or unreadable file is a UserError naming it.
+CheckpointProgress load_checkpoint(const std::filesystem::path& path, CirModel& model,
+                                   torch::optim::Optimizer* optimizer);
 
 // Loads only the image encoder (the target side) from a checkpoint, so a model with
 // another vocabulary or head can reuse it (e.g. for pair mining).

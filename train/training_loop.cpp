@@ -9,9 +9,11 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/stop_signals.h"
 #include "data/batch_sampler.h"
 #include "dist/gradient_sync.h"
 #include "dist/sharding.h"
+#include "dist/stop_agreement.h"
 #include "train/checkpoint.h"
 #include "train/lr_schedule.h"
 
@@ -38,25 +40,30 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
   const std::string name = stage_name(stage);
 
   int64_t start = 0;
+  double last_loss = 0;
   // Rank 0 picks the checkpoint to resume from; every rank loads that one.
   std::string newest;
   if (comm.rank() == 0)
     if (auto checkpoint = latest_checkpoint(run.checkpoints_dir(), name)) newest = checkpoint->string();
   newest = broadcast_string(comm, newest, 0);
   if (!newest.empty()) {
-    start = load_checkpoint(newest, model, &optimizer);
-    run.drop_metrics_after(stage, start);
+    const CheckpointProgress resumed = load_checkpoint(newest, model, &optimizer);
+    start = resumed.steps_done;
+    last_loss = resumed.last_loss;
     spdlog::info("{}: resuming from {} (step {} of {})", name, newest, start, total);
   } else {
     broadcast_tensors(comm, model.state_tensors());
     spdlog::info("{}: {} triplets, global batch {} over {} rank(s), {} steps", name, settings.items,
                  settings.batch_size, comm.size(), total);
   }
+  // Lines an earlier attempt logged after the step resumed from (or before its first
+  // checkpoint) are logged again by this one.
+  run.drop_metrics_after(stage, start);
 
   Progress progress(name, total, show_progress);
   progress.update(start);
   const auto began = std::chrono::steady_clock::now();
-  double window_loss = 0, last_loss = 0;
+  double window_loss = 0;
   int64_t window_steps = 0;
   for (int64_t s = start; s < total; ++s) {
     const double lr = learning_rate_at(s, total, settings.lr);
@@ -87,9 +94,16 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     }
     const bool epoch_end = done % steps_per_epoch == 0;
     if (epoch_end && on_epoch_end) on_epoch_end(done / steps_per_epoch, done);
-    if (run.writer() && (done % settings.checkpoint_every == 0 || epoch_end || done == total)) {
-      save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), name, done), model, &optimizer, done);
+    const bool checkpoint_due = done % settings.checkpoint_every == 0 || epoch_end || done == total;
+    const int stop_signal = agreed_stop_signal(comm);
+    if (run.writer() && (checkpoint_due || stop_signal != 0)) {
+      save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), name, done), model, &optimizer, {done, last_loss});
       prune_checkpoints(run.checkpoints_dir(), name, kCheckpointsKept);
+    }
+    if (stop_signal != 0) {
+      comm.barrier();  // the checkpoint is on disk before any rank reports it
+      throw Preempted(name + ": stopped by " + signal_name(stop_signal) + " after step " + std::to_string(done) +
+                      " of " + std::to_string(total) + "; checkpoint written, rerun the same command to resume");
     }
     char note[48];
     std::snprintf(note, sizeof note, "loss %.4f", last_loss);
@@ -104,7 +118,7 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
   summary.samples_per_second =
       summary.seconds > 0 ? static_cast<double>(summary.steps_this_attempt * settings.batch_size) / summary.seconds : 0;
   summary.final_loss = last_loss;
-  if (run.writer()) save_checkpoint(run.checkpoints_dir() / (name + "-final.pt"), model, nullptr, total);
+  if (run.writer()) save_checkpoint(run.checkpoints_dir() / (name + "-final.pt"), model, nullptr, {total, last_loss});
   comm.barrier();
   return summary;
 }
