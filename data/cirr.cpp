@@ -11,11 +11,6 @@ namespace spn {
 
 using nlohmann::json;
 
-bool CirrSplit::has_targets() const {
-  return !triplets.empty() &&
-         std::all_of(triplets.begin(), triplets.end(), [](const CirrTriplet& t) { return t.target >= 0; });
-}
-
 CirrSplit load_cirr_split(const fs::path& root, const std::string& split_name) {
   CirrSplit split;
   split.name = split_name;

@@ -44,7 +44,6 @@ struct CirrSplit {
   std::vector<std::string> categories;
   std::vector<std::vector<int64_t>> category_images;
 
-  bool has_targets() const;
   std::filesystem::path image_path(int64_t index) const { return root / relative_paths[index]; }
 };
 

@@ -1,9 +1,10 @@
 #include "data/image_io.h"
 
-// jpeglib.h needs <cstdio> first.
+#include <cstdio>  // before jpeglib.h, which needs it
+
+#include <jerror.h>  // JWRN_JPEG_EOF
 #include <jpeglib.h>
 #include <png.h>
-#include <cstdio>
 
 #include <csetjmp>
 #include <cstring>
@@ -47,6 +48,12 @@ void on_jpeg_error(j_common_ptr info) {
   std::longjmp(manager->jump, 1);
 }
 
+// libjpeg only warns when the data ends early and fills the rest with gray; a truncated
+// file is an error here, as it is for PIL, which the reference code reads images with.
+void on_jpeg_message(j_common_ptr info, int level) {
+  if (level == -1 && info->err->msg_code == JWRN_JPEG_EOF) on_jpeg_error(info);
+}
+
 RgbImage read_jpeg(const fs::path& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (!file) throw UserError(path.string() + ": cannot open image");
@@ -54,6 +61,7 @@ RgbImage read_jpeg(const fs::path& path) {
   JpegErrorManager errors;
   info.err = jpeg_std_error(&errors.base);
   errors.base.error_exit = on_jpeg_error;
+  errors.base.emit_message = on_jpeg_message;
   RgbImage image;
   // libjpeg reports errors by longjmp; nothing with a destructor lives across it.
   if (setjmp(errors.jump)) {
@@ -91,6 +99,33 @@ RgbImage read_image(const fs::path& path) {
   if (magic[0] == 0x89 && magic[1] == 'P' && magic[2] == 'N' && magic[3] == 'G') return read_png(path);
   if (magic[0] == 0xFF && magic[1] == 0xD8) return read_jpeg(path);
   throw UserError(path.string() + ": not a PNG or JPEG image");
+}
+
+std::string image_file_problem(const fs::path& path) {
+  static constexpr unsigned char kPngEnd[] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return fs::exists(path) ? "cannot open image" : "image not found";
+  const std::streamoff size = in.tellg();
+  unsigned char head[4] = {}, tail[sizeof kPngEnd] = {};
+  if (size < static_cast<std::streamoff>(sizeof tail)) return "image of " + std::to_string(size) + " bytes: truncated";
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  in.seekg(size - static_cast<std::streamoff>(sizeof tail));
+  in.read(reinterpret_cast<char*>(tail), sizeof tail);
+  if (!in) return "cannot read image";
+  const bool png = head[0] == 0x89 && head[1] == 'P' && head[2] == 'N' && head[3] == 'G';
+  const bool jpeg = head[0] == 0xFF && head[1] == 0xD8;
+  if (!png && !jpeg) return "not a PNG or JPEG image";
+  const bool whole = png ? std::memcmp(tail, kPngEnd, sizeof kPngEnd) == 0
+                         : tail[sizeof tail - 2] == 0xFF && tail[sizeof tail - 1] == 0xD9;
+  if (whole) return "";
+  try {  // an unusual end: only decoding tells a cut file from bytes after the end marker
+    read_image(path);
+    return "";
+  } catch (const UserError& error) {
+    const std::string what = error.what();
+    return what.substr(std::min(what.size(), path.string().size() + 2));
+  }
 }
 
 void write_png(const fs::path& path, const RgbImage& image) {

@@ -3,6 +3,7 @@
 // Pixels are 8-bit RGB, row-major, height x width x 3.
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace spn {
@@ -16,6 +17,11 @@ struct RgbImage {
 // Reads a PNG or JPEG (chosen by the file's magic bytes). Throws UserError naming the
 // file when it is missing, truncated or not an image.
 RgbImage read_image(const std::filesystem::path& path);
+
+// Why `path` is not an intact PNG or JPEG ("" when it is), from its first and last bytes:
+// two small reads, so every image of a dataset can be checked before training. A file
+// whose end is unusual is decoded to decide (JPEGs may carry bytes after their end).
+std::string image_file_problem(const std::filesystem::path& path);
 
 // Writes an 8-bit RGB PNG. The bytes depend only on the pixels (no timestamps), so a
 // generated dataset is byte-identical however it was sharded. The file is written in

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "data/shapes_benchmark.h"
+#include "data/split_check.h"
 #include "data/splits.h"
 #include "data/vocabulary.h"
 #include "models/clip_model.h"
@@ -58,10 +59,21 @@ void load_dataset(RunContext& ctx) {
   } else {
     check_dataset_layout(config);
   }
+  // Every split the run reads, and every image they name, is checked here, before any
+  // compute: a bad validation item would otherwise surface only after stage 1.
   ctx.train = load_split(config.data, "train");
+  if (const std::string missing = missing_targets(ctx.train); !missing.empty())
+    throw UserError(config.data.root + ": " + missing + "; a training split needs one for every item");
   ctx.eval_split = load_split(config.data, config.eval.split);
-  if (!ctx.train.has_targets())
-    throw UserError(config.data.root + ": split 'train' has no target_hard; it cannot be trained on");
+  if (const std::string missing = missing_targets(ctx.eval_split); !missing.empty())
+    throw UserError(config.where("eval.split") + ": " + missing +
+                    ", so recall cannot be computed (a test split: see eval.submission_split)");
+  std::vector<const CirrSplit*> read = {&ctx.train, &ctx.eval_split};
+  if (submissions_wanted(config)) {
+    ctx.submission_split = load_split(config.data, config.eval.submission_split);
+    read.push_back(&ctx.submission_split);
+  }
+  for (const CirrSplit* split : read) check_split_images(ctx.comm, *split, ctx.show_progress);
 }
 
 void caption_images(RunContext& ctx) {
@@ -182,7 +194,7 @@ void evaluate_stage(RunContext& ctx, Stage trained) {
 void write_stage_submissions(RunContext& ctx, Stage trained) {
   const Stage marker = submissions_of(trained);
   if (ctx.run.stage_done(marker)) return;
-  const CirrSplit test = load_split(ctx.config.data, ctx.config.eval.submission_split);
+  const CirrSplit& test = ctx.submission_split;
   const std::string stage = stage_name(trained);
   const fs::path prefix = ctx.run.dir() / "submissions" / (stage + "-" + test.name);
   if (ctx.comm.rank() == 0) fs::create_directories(prefix.parent_path());

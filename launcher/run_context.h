@@ -29,6 +29,7 @@ struct RunContext {
   // dataset
   CirrSplit train;
   CirrSplit eval_split;
+  CirrSplit submission_split;  // eval.submission_split's, when submissions are wanted
   // training set: the annotated triplets (images mapped to their kept copy when
   // positive scaling de-duplicates), and the training images in row order. Row i of
   // the decoded images, and so of the stage-2 bank, is train.images[image_rows[i]].

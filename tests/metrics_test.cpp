@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "data/cirr.h"
 #include "data/image_io.h"
+#include "data/split_check.h"
 #include "data/vocabulary.h"
 #include "dist/sharding.h"
 #include "test_files.h"
@@ -88,7 +89,7 @@ TEST(DistCirrConformance, ValAndTest1LoadAndEvaluate) {
   const CirrSplit val = load_cirr_split(root, "val");
   EXPECT_EQ(val.triplets.size(), 4181u);
   EXPECT_EQ(val.images.size(), 2297u);
-  EXPECT_TRUE(val.has_targets());
+  EXPECT_EQ(missing_targets(val), "");
   size_t equally_good = 0, queries_with_several_targets = 0;
   for (const auto& t : val.triplets) {
     EXPECT_EQ(t.members.size(), 6u);
@@ -101,7 +102,8 @@ TEST(DistCirrConformance, ValAndTest1LoadAndEvaluate) {
   const CirrSplit test1 = load_cirr_split(root, "test1");
   EXPECT_EQ(test1.triplets.size(), 4148u);
   EXPECT_EQ(test1.images.size(), 2315u);
-  EXPECT_FALSE(test1.has_targets());
+  EXPECT_EQ(missing_targets(test1), "split 'test1' item 0 (pairid " + std::to_string(test1.triplets[0].pairid) +
+                                        ") has no target (target_hard)");
 
   Communicator& comm = testing::world();
   at::manual_seed(1);

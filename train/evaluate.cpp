@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "data/image_tensor.h"
+#include "data/split_check.h"
 #include "dist/sharding.h"
 #include "train/circo_metrics.h"
 #include "train/cirr_metrics.h"
@@ -70,9 +71,9 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
 std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model, const CirrSplit& split,
                                              const Tokenizer& tokenizer, const ExperimentConfig& config,
                                              bool show_progress) {
-  if (!split.has_targets())
-    throw UserError(config.where("eval.split") + ": split '" + split.name +
-                    "' has no targets, so recall cannot be computed (a test split: see eval.submission_split)");
+  if (const std::string missing = missing_targets(split); !missing.empty())
+    throw UserError(config.where("eval.split") + ": " + missing +
+                    ", so recall cannot be computed (a test split: see eval.submission_split)");
   const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress);
   const bool remove_reference = config.eval.remove_reference == RemoveReference::Yes;
   switch (split.format) {
