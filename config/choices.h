@@ -24,6 +24,13 @@ struct ChoiceNames<DataKind> {
   static constexpr std::array<const char*, 3> names = {"shapes", "cirr", "fashioniq"};
 };
 
+// data.shapes.preset: the built-in benchmark's sizes and image format.
+enum class ShapesPreset { None, Cirr };
+template <>
+struct ChoiceNames<ShapesPreset> {
+  static constexpr std::array<const char*, 2> names = {"none", "cirr"};
+};
+
 // data.preprocess: from a decoded image to the encoder's square input.
 enum class Preprocess { Resize, CenterCrop, TargetPad };
 template <>

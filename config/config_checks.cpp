@@ -1,6 +1,7 @@
 #include "config/config_checks.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "config/protocol.h"
 #include "core/error.h"
@@ -39,9 +40,28 @@ void check_evaluation(const ExperimentConfig& config) {
     throw UserError(config.where("eval.submission_split") + ": FashionIQ has no test server or submission format");
 }
 
+// The CIRR-sized preset fixes the benchmark's sizes: a size key set beside it would be
+// silently ignored.
+void check_shapes(const ExperimentConfig& config) {
+  const ShapesConfig& shapes = config.data.shapes;
+  if (shapes.preset == ShapesPreset::None) return;
+  const ShapesConfig defaults;
+  const std::pair<const char*, bool> sizes[] = {{"train_triplets", shapes.train_triplets != defaults.train_triplets},
+                                                {"val_triplets", shapes.val_triplets != defaults.val_triplets},
+                                                {"extra_images", shapes.extra_images != defaults.extra_images},
+                                                {"image_size", shapes.image_size != defaults.image_size},
+                                                {"set_size", shapes.set_size != defaults.set_size}};
+  for (const auto& [key, changed] : sizes)
+    if (changed)
+      throw UserError(config.where(std::string("data.shapes.") + key) + ": data.shapes.preset = \"" +
+                      choice_name(shapes.preset) + "\" fixes the benchmark's sizes; remove data.shapes." + key +
+                      " or set data.shapes.preset = \"none\"");
+}
+
 }  // namespace
 
 void check_config(const ExperimentConfig& config) {
+  check_shapes(config);
   check_positives(config);
   check_evaluation(config);
 }

@@ -5,6 +5,11 @@
 namespace spn {
 
 void ShapesConfig::visit(ConfigVisitor& v) {
+  v.choice("preset", preset,
+           "\"none\": the sizes below, square PNGs; \"cirr\": CIRR's split sizes (16,939 training images in 28,225 "
+           "triplets; a 2,297-image validation gallery with 4,181 queries, each img_set 6 gallery images) as 500x375 "
+           "JPEGs with photo-like grain, so a loader meets real decoding cost. Images come in chains of 6 "
+           "modifications; a query spans 1-3 steps of a chain. With \"cirr\" the size keys below keep their defaults");
   v.integer("seed", seed, 0, INT64_MAX, "seed of the generator; the dataset is a pure function of this section");
   v.integer("train_triplets", train_triplets, 1, 10'000'000, "annotated training triplets (kept scarce on purpose)");
   v.integer("val_triplets", val_triplets, 1, 10'000'000, "validation queries, each with its own image set");

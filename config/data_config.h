@@ -12,6 +12,7 @@ class ConfigVisitor;
 
 // [data.shapes]: the built-in benchmark, a pure function of this section.
 struct ShapesConfig {
+  ShapesPreset preset = ShapesPreset::None;
   int64_t seed = 1;
   int64_t train_triplets = 3000;
   int64_t val_triplets = 1000;

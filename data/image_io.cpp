@@ -7,6 +7,7 @@
 #include <png.h>
 
 #include <csetjmp>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -87,6 +88,37 @@ RgbImage read_jpeg(const fs::path& path) {
   return image;
 }
 
+// Encodes into memory, so a libjpeg error (reported by longjmp) leaves no file behind
+// and no object with a destructor is skipped.
+bool encode_jpeg(const RgbImage& image, int quality, unsigned char** bytes, unsigned long* size,
+                 char message[JMSG_LENGTH_MAX]) {
+  jpeg_compress_struct info;
+  JpegErrorManager errors;
+  info.err = jpeg_std_error(&errors.base);
+  errors.base.error_exit = on_jpeg_error;
+  if (setjmp(errors.jump)) {
+    std::memcpy(message, errors.message, JMSG_LENGTH_MAX);
+    jpeg_destroy_compress(&info);
+    return false;
+  }
+  jpeg_create_compress(&info);
+  jpeg_mem_dest(&info, bytes, size);
+  info.image_width = static_cast<JDIMENSION>(image.width);
+  info.image_height = static_cast<JDIMENSION>(image.height);
+  info.input_components = 3;
+  info.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&info);
+  jpeg_set_quality(&info, quality, TRUE);
+  jpeg_start_compress(&info, TRUE);
+  while (info.next_scanline < info.image_height) {
+    auto* row = const_cast<JSAMPLE*>(image.pixels.data() + static_cast<size_t>(info.next_scanline) * image.width * 3);
+    jpeg_write_scanlines(&info, &row, 1);
+  }
+  jpeg_finish_compress(&info);
+  jpeg_destroy_compress(&info);
+  return true;
+}
+
 }  // namespace
 
 RgbImage read_image(const fs::path& path) {
@@ -137,6 +169,21 @@ void write_png(const fs::path& path, const RgbImage& image) {
   png.format = PNG_FORMAT_RGB;
   if (!png_image_write_to_file(&png, path.c_str(), 0, image.pixels.data(), 0, nullptr))
     throw std::runtime_error(path.string() + ": cannot write PNG (" + std::string(png.message) + ")");
+}
+
+void write_jpeg(const fs::path& path, const RgbImage& image, int quality) {
+  unsigned char* bytes = nullptr;
+  unsigned long size = 0;
+  char message[JMSG_LENGTH_MAX] = "";
+  if (!encode_jpeg(image, quality, &bytes, &size, message)) {
+    std::free(bytes);  // jpeg_mem_dest's buffer, allocated with malloc
+    throw std::runtime_error(path.string() + ": cannot encode JPEG (" + message + ")");
+  }
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes), static_cast<std::streamsize>(size));
+  const bool written = static_cast<bool>(out.flush());
+  std::free(bytes);
+  if (!written) throw std::runtime_error(path.string() + ": cannot write JPEG");
 }
 
 }  // namespace spn

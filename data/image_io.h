@@ -28,4 +28,8 @@ std::string image_file_problem(const std::filesystem::path& path);
 // place: generators write into a staging directory that is renamed when complete.
 void write_png(const std::filesystem::path& path, const RgbImage& image);
 
+// Writes a baseline JPEG (4:2:0, `quality` 1-100) in place, like write_png. The bytes
+// depend only on the pixels and the quality.
+void write_jpeg(const std::filesystem::path& path, const RgbImage& image, int quality);
+
 }  // namespace spn

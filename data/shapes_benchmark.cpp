@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <vector>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -16,36 +17,10 @@ namespace spn {
 namespace {
 
 constexpr const char* kGeneratorVersion = "spn shapes benchmark v1";
-constexpr int kImagesPerFolder = 1000;
-
-std::string image_name(const char* prefix, size_t index) {
-  char buffer[48];
-  std::snprintf(buffer, sizeof buffer, "%s-%07zu", prefix, index);
-  return buffer;
-}
-
-ShapesImage make_image(const char* prefix, const char* folder, size_t index, shapes::Scene scene) {
-  ShapesImage image;
-  image.name = image_name(prefix, index);
-  image.relative_path =
-      "./" + std::string(folder) + "/" + std::to_string(index / kImagesPerFolder) + "/" + image.name + ".png";
-  image.scene = std::move(scene);
-  return image;
-}
-
-// A modification of `reference` whose result is none of `avoid` (bounded retries: a
-// scene always has several distinct modifications, so this ends in practice).
-shapes::Modification distinct_modification(const shapes::Scene& reference, const std::vector<shapes::Scene>& avoid,
-                                           shapes::Rng& rng) {
-  shapes::Modification modification = shapes::random_modification(reference, rng);
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    bool clash = modification.target == reference;
-    for (const auto& scene : avoid) clash = clash || modification.target == scene;
-    if (!clash) break;
-    modification = shapes::random_modification(reference, rng);
-  }
-  return modification;
-}
+// Preset "cirr"'s JPEGs: a quality and a grain that give files of photo size (tens of
+// KB at 500x375) rather than the few KB flat drawings compress to.
+constexpr int kJpegQuality = 90;
+constexpr int kGrainAmplitude = 12;
 
 nlohmann::ordered_json triplets_json(const std::vector<ShapesTriplet>& triplets, int64_t first_pairid) {
   auto out = nlohmann::ordered_json::array();
@@ -107,59 +82,24 @@ std::string benchmark_state(const fs::path& root) {
 
 }  // namespace
 
-std::string shapes_fingerprint(const ShapesConfig& config) {
+std::string shapes_fingerprint(const ShapesConfig& config, const CirrSizes& cirr) {
   std::string key = kGeneratorVersion;
-  for (int64_t value : {config.seed, config.train_triplets, config.val_triplets, config.extra_images, config.image_size,
-                        config.set_size})
-    key += "/" + std::to_string(value);
+  // Preset "none" keeps the key it had before presets existed, so its datasets are reused.
+  const std::vector<int64_t> values =
+      config.preset == ShapesPreset::None
+          ? std::vector<int64_t>{config.seed,         config.train_triplets, config.val_triplets,
+                                 config.extra_images, config.image_size,     config.set_size}
+          : std::vector<int64_t>{config.seed,      cirr.train_images, cirr.train_triplets, cirr.val_images,
+                                 cirr.val_queries, cirr.set_size,     cirr.width,          cirr.height,
+                                 kJpegQuality,     kGrainAmplitude};
+  if (config.preset != ShapesPreset::None) key += std::string("/") + choice_name(config.preset);
+  for (int64_t value : values) key += "/" + std::to_string(value);
   return hex64(fnv1a(key));
 }
 
-ShapesPlan plan_shapes_benchmark(const ShapesConfig& config) {
-  ShapesPlan plan;
-  // Separate streams for train and val, so changing one split's size leaves the other
-  // split's content unchanged.
-  shapes::Rng train_rng(mix_seed(config.seed, 1));
-  for (int64_t i = 0; i < config.train_triplets; ++i) {
-    shapes::Scene reference = shapes::random_scene(train_rng);
-    shapes::Modification modification = distinct_modification(reference, {}, train_rng);
-    const size_t base = plan.train_images.size();
-    plan.train_images.push_back(make_image("shapes-train", "train", base, reference));
-    plan.train_images.push_back(make_image("shapes-train", "train", base + 1, modification.target));
-    plan.train_triplets.push_back({plan.train_images[base].name,
-                                   plan.train_images[base + 1].name,
-                                   modification.text,
-                                   {plan.train_images[base].name, plan.train_images[base + 1].name}});
-  }
-  for (int64_t i = 0; i < config.extra_images; ++i)
-    plan.train_images.push_back(
-        make_image("shapes-train", "train", plan.train_images.size(), shapes::random_scene(train_rng)));
-
-  shapes::Rng val_rng(mix_seed(config.seed, 2));
-  for (int64_t i = 0; i < config.val_triplets; ++i) {
-    const shapes::Scene reference = shapes::random_scene(val_rng);
-    std::vector<shapes::Scene> members = {reference};
-    std::string caption;
-    while (static_cast<int64_t>(members.size()) < config.set_size) {
-      shapes::Modification modification = distinct_modification(reference, members, val_rng);
-      if (members.size() == 1) caption = modification.text;  // the first modification is the query's target
-      members.push_back(modification.target);
-    }
-    ShapesTriplet triplet;
-    triplet.caption = caption;
-    for (auto& scene : members) {
-      plan.val_images.push_back(make_image("shapes-dev", "dev", plan.val_images.size(), std::move(scene)));
-      triplet.members.push_back(plan.val_images.back().name);
-    }
-    triplet.reference = triplet.members[0];
-    triplet.target = triplet.members[1];
-    plan.val_triplets.push_back(std::move(triplet));
-  }
-  return plan;
-}
-
-bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, const fs::path& root, bool show_progress) {
-  const std::string fingerprint = shapes_fingerprint(config);
+bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, const fs::path& root, bool show_progress,
+                             const CirrSizes& cirr) {
+  const std::string fingerprint = shapes_fingerprint(config, cirr);
   // Rank 0 looks, so every rank takes the same branch.
   const std::string found = broadcast_string(comm, comm.rank() == 0 ? benchmark_state(root) : "", 0);
   if (!found.empty()) {
@@ -175,7 +115,7 @@ bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, con
                     "); choose another data.root or remove that directory");
   }
 
-  const ShapesPlan plan = plan_shapes_benchmark(config);
+  const ShapesPlan plan = plan_shapes_benchmark(config, cirr);
   const fs::path staging = root.string() + ".partial";
   if (comm.rank() == 0) {
     fs::remove_all(staging);  // leftovers of a generation that was killed
@@ -192,7 +132,14 @@ bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, con
     const ShapesImage& image = i < static_cast<int64_t>(n_train) ? plan.train_images[i] : plan.val_images[i - n_train];
     const fs::path path = staging / image.relative_path;
     make_directories(path.parent_path());
-    write_png(path, shapes::render_scene(image.scene, static_cast<int>(config.image_size)));
+    if (config.preset == ShapesPreset::None) {
+      write_png(path, shapes::render_scene(image.scene, static_cast<int>(config.image_size)));
+    } else {
+      RgbImage pixels = shapes::render_scene(image.scene, cirr.width, cirr.height);
+      shapes::add_grain(pixels, mix_seed(static_cast<uint64_t>(config.seed), static_cast<uint64_t>(i)),
+                        kGrainAmplitude);
+      write_jpeg(path, pixels, kJpegQuality);
+    }
     progress.update(i - mine.begin + 1);
   }
   progress.finish();

@@ -5,7 +5,8 @@
 //
 // Tensors must be contiguous. Collectives on tensors with rows (all_gather,
 // reduce_scatter) work along dim 0 and allow a different number of rows per rank,
-// including zero.
+// including zero. Messages may have any number of elements (counts are 64-bit; a
+// backend whose library counts in int splits them).
 #include <ATen/core/Tensor.h>
 
 #include <filesystem>
@@ -58,6 +59,11 @@ class Communicator {
 // The communicator for this process: MPI when built with it (a singleton run without
 // mpirun is a world of one), else local.
 std::unique_ptr<Communicator> make_world_communicator(int* argc, char*** argv);
+
+// The MPI world (MPI initialized already) with messages split into pieces of at most
+// `max_message_bytes` instead of the usual 256 MiB: tests cover the splitting with
+// small pieces, which costs no memory.
+std::unique_ptr<Communicator> make_mpi_communicator(int64_t max_message_bytes);
 
 // A world of one, for single-process references in tests and tools.
 std::unique_ptr<Communicator> make_local_communicator();

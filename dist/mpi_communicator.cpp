@@ -1,14 +1,21 @@
 // The MPI backend for CPU tensors (OpenMPI). Variable row counts use the "v"
 // collectives; row counts are exchanged first with an all-gather of one integer.
+//
+// Counts are 64-bit up to the MPI call; a message larger than one piece
+// (dist/message_chunks.h) is split into several calls. Splitting was chosen over a
+// derived "large block" datatype: MPI's predefined reductions (MPI_SUM, MPI_MAX) are not
+// defined on derived datatypes, and a message whose length is not a multiple of the
+// block would need a second collective for its remainder anyway.
 #include <ATen/ATen.h>
 #include <mpi.h>
 
 #include <chrono>
-#include <climits>
+#include <cstring>
 #include <stdexcept>
 #include <thread>
 
 #include "dist/communicator.h"
+#include "dist/message_chunks.h"
 
 namespace spn {
 namespace {
@@ -33,12 +40,6 @@ bool is_16_bit_float(const at::Tensor& tensor) {
   return tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16;
 }
 
-int checked_count(int64_t count) {
-  if (count > INT_MAX)
-    throw std::length_error("MPI backend: message of " + std::to_string(count) + " elements exceeds INT_MAX");
-  return static_cast<int>(count);
-}
-
 void require_cpu_contiguous(const at::Tensor& tensor, const char* what) {
   if (!tensor.is_contiguous() || !tensor.device().is_cpu())
     throw std::invalid_argument(std::string("MPI backend: ") + what + " needs a contiguous CPU tensor");
@@ -52,7 +53,7 @@ int64_t elements_per_row(const at::Tensor& tensor) {
 
 class MpiCommunicator : public Communicator {
  public:
-  MpiCommunicator() {
+  explicit MpiCommunicator(int64_t max_message_bytes) : max_message_bytes_(max_message_bytes) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     MPI_Comm node;
@@ -107,39 +108,50 @@ class MpiCommunicator : public Communicator {
 
   void broadcast(at::Tensor& tensor, int root) override {
     require_cpu_contiguous(tensor, "broadcast");
-    MPI_Bcast(tensor.data_ptr(), checked_count(tensor.numel()), mpi_type(tensor.scalar_type()), root, MPI_COMM_WORLD);
+    const MPI_Datatype type = mpi_type(tensor.scalar_type());
+    auto* data = static_cast<char*>(tensor.data_ptr());
+    const int64_t element_size = tensor.element_size();
+    for (const MessageChunk& chunk : message_chunks(tensor.numel(), max_elements(element_size)))
+      MPI_Bcast(data + chunk.offset * element_size, chunk.count, type, root, MPI_COMM_WORLD);
   }
 
   void all_reduce(at::Tensor& tensor, ReduceOp op) override {
     require_cpu_contiguous(tensor, "all_reduce");
+    const MPI_Op mpi_op = op == ReduceOp::Sum ? MPI_SUM : MPI_MAX;
     if (is_16_bit_float(tensor)) {
-      at::Tensor wide = tensor.to(at::kFloat);
-      all_reduce(wide, op);
-      tensor.copy_(wide);
+      // Widened one piece at a time, so the float32 copy never exceeds one piece.
+      at::Tensor flat = tensor.view({-1});
+      for (const MessageChunk& chunk : message_chunks(flat.numel(), max_elements(sizeof(float)))) {
+        at::Tensor part = flat.narrow(0, chunk.offset, chunk.count);
+        at::Tensor wide = part.to(at::kFloat);
+        MPI_Allreduce(MPI_IN_PLACE, wide.data_ptr(), chunk.count, MPI_FLOAT, mpi_op, MPI_COMM_WORLD);
+        part.copy_(wide);
+      }
       return;
     }
-    MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), checked_count(tensor.numel()), mpi_type(tensor.scalar_type()),
-                  op == ReduceOp::Sum ? MPI_SUM : MPI_MAX, MPI_COMM_WORLD);
+    const MPI_Datatype type = mpi_type(tensor.scalar_type());
+    auto* data = static_cast<char*>(tensor.data_ptr());
+    const int64_t element_size = tensor.element_size();
+    for (const MessageChunk& chunk : message_chunks(tensor.numel(), max_elements(element_size)))
+      MPI_Allreduce(MPI_IN_PLACE, data + chunk.offset * element_size, chunk.count, type, mpi_op, MPI_COMM_WORLD);
   }
 
   at::Tensor all_gather(const at::Tensor& local) override {
     require_cpu_contiguous(local, "all_gather");
     const std::vector<int64_t> rows = all_gather_int(local.dim() == 0 ? 1 : local.size(0));
     const int64_t per_row = local.dim() == 0 ? 1 : elements_per_row(local);
-    std::vector<int> counts(size_), displacements(size_);
+    std::vector<int64_t> counts(size_);
     int64_t total_rows = 0;
     for (int r = 0; r < size_; ++r) {
-      counts[r] = checked_count(rows[r] * per_row);
-      displacements[r] = checked_count(total_rows * per_row);
+      counts[r] = rows[r] * per_row;
       total_rows += rows[r];
     }
     std::vector<int64_t> shape = local.sizes().vec();
     if (shape.empty()) shape.push_back(1);
     shape[0] = total_rows;
     at::Tensor gathered = at::empty(shape, local.options());
-    const MPI_Datatype type = mpi_type(local.scalar_type());
-    MPI_Allgatherv(local.data_ptr(), counts[rank_], type, gathered.data_ptr(), counts.data(), displacements.data(),
-                   type, MPI_COMM_WORLD);
+    gather_elements(local.data_ptr(), static_cast<char*>(gathered.data_ptr()), counts, mpi_type(local.scalar_type()),
+                    local.element_size());
     return gathered;
   }
 
@@ -149,13 +161,31 @@ class MpiCommunicator : public Communicator {
       throw std::invalid_argument("reduce_scatter: one row count per rank");
     if (is_16_bit_float(input)) return reduce_scatter(input.to(at::kFloat), rows_per_rank).to(input.scalar_type());
     const int64_t per_row = elements_per_row(input);
-    std::vector<int> counts(size_);
-    for (int r = 0; r < size_; ++r) counts[r] = checked_count(rows_per_rank[r] * per_row);
+    const int64_t element_size = input.element_size();
+    const int64_t max_count = max_elements(element_size);
+    const MPI_Datatype type = mpi_type(input.scalar_type());
     std::vector<int64_t> shape = input.sizes().vec();
     shape[0] = rows_per_rank[rank_];
     at::Tensor output = at::empty(shape, input.options());
-    MPI_Reduce_scatter(input.data_ptr(), output.data_ptr(), counts.data(), mpi_type(input.scalar_type()), MPI_SUM,
-                       MPI_COMM_WORLD);
+    if (input.numel() <= max_count) {  // the usual case: one call, every count fits
+      std::vector<int> counts(size_);
+      for (int r = 0; r < size_; ++r) counts[r] = static_cast<int>(rows_per_rank[r] * per_row);
+      MPI_Reduce_scatter(input.data_ptr(), output.data_ptr(), counts.data(), type, MPI_SUM, MPI_COMM_WORLD);
+      return output;
+    }
+    // Too large for one call, whose displacements are int too: each rank's rows are
+    // reduced to it, piece by piece. The bytes moved are those of a reduce-scatter.
+    const auto* in = static_cast<const char*>(input.data_ptr());
+    auto* out = static_cast<char*>(output.data_ptr());
+    int64_t displacement = 0;
+    for (int r = 0; r < size_; ++r) {
+      const int64_t count = rows_per_rank[r] * per_row;
+      for (const MessageChunk& chunk : message_chunks(count, max_count))
+        MPI_Reduce(in + (displacement + chunk.offset) * element_size,
+                   r == rank_ ? out + chunk.offset * element_size : nullptr, chunk.count, type, MPI_SUM, r,
+                   MPI_COMM_WORLD);
+      displacement += count;
+    }
     return output;
   }
 
@@ -167,18 +197,16 @@ class MpiCommunicator : public Communicator {
 
   std::vector<std::string> all_gather_string(const std::string& value) override {
     const std::vector<int64_t> lengths = all_gather_int(static_cast<int64_t>(value.size()));
-    std::vector<int> counts(size_), displacements(size_);
     int64_t total = 0;
-    for (int r = 0; r < size_; ++r) {
-      counts[r] = checked_count(lengths[r]);
-      displacements[r] = checked_count(total);
-      total += lengths[r];
-    }
+    for (int64_t length : lengths) total += length;
     std::string all(total, '\0');
-    MPI_Allgatherv(value.data(), counts[rank_], MPI_CHAR, all.data(), counts.data(), displacements.data(), MPI_CHAR,
-                   MPI_COMM_WORLD);
+    gather_elements(value.data(), all.data(), lengths, MPI_CHAR, 1);
     std::vector<std::string> out(size_);
-    for (int r = 0; r < size_; ++r) out[r] = all.substr(displacements[r], lengths[r]);
+    int64_t displacement = 0;
+    for (int r = 0; r < size_; ++r) {
+      out[r] = all.substr(displacement, lengths[r]);
+      displacement += lengths[r];
+    }
     return out;
   }
 
@@ -188,6 +216,37 @@ class MpiCommunicator : public Communicator {
   }
 
  private:
+  int64_t max_elements(int64_t element_size) const { return max_chunk_elements(max_message_bytes_, element_size); }
+
+  // Rank r's counts[r] elements at `local`, concatenated in rank order into `out` on
+  // every rank.
+  void gather_elements(const void* local, char* out, const std::vector<int64_t>& counts, MPI_Datatype type,
+                       int64_t element_size) {
+    const int64_t max_count = max_elements(element_size);
+    int64_t total = 0;
+    for (int64_t count : counts) total += count;
+    if (total <= max_count) {  // the usual case: one call, every count and displacement fits
+      std::vector<int> sizes(size_), displacements(size_);
+      for (int r = 0, at = 0; r < size_; at += sizes[r], ++r) {
+        sizes[r] = static_cast<int>(counts[r]);
+        displacements[r] = at;
+      }
+      MPI_Allgatherv(local, sizes[rank_], type, out, sizes.data(), displacements.data(), type, MPI_COMM_WORLD);
+      return;
+    }
+    // Too large for one call, whose displacements are int too: each rank broadcasts its
+    // block into place, piece by piece. Every rank still receives each block once.
+    int64_t displacement = 0;
+    for (int r = 0; r < size_; ++r) {
+      char* block = out + displacement * element_size;
+      if (r == rank_ && counts[r] > 0) std::memcpy(block, local, static_cast<size_t>(counts[r] * element_size));
+      for (const MessageChunk& chunk : message_chunks(counts[r], max_count))
+        MPI_Bcast(block + chunk.offset * element_size, chunk.count, type, r, MPI_COMM_WORLD);
+      displacement += counts[r];
+    }
+  }
+
+  int64_t max_message_bytes_;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   MPI_Comm agreement_ = MPI_COMM_NULL;  // barrier_within's own channel
 };
@@ -198,7 +257,12 @@ std::unique_ptr<Communicator> make_world_communicator(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) MPI_Init(argc, argv);
-  return std::make_unique<MpiCommunicator>();
+  return std::make_unique<MpiCommunicator>(kMaxMessageBytes);
+}
+
+std::unique_ptr<Communicator> make_mpi_communicator(int64_t max_message_bytes) {
+  if (max_message_bytes < 1) throw std::invalid_argument("make_mpi_communicator: max_message_bytes must be positive");
+  return std::make_unique<MpiCommunicator>(max_message_bytes);
 }
 
 void finalize_communication() {

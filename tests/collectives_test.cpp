@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "dist/autograd_collectives.h"
@@ -146,6 +147,48 @@ TEST(DistCollectives, GradientSyncSumsEveryParameterAcrossBuckets) {
   std::vector<torch::Tensor> state = {torch::full({2}, static_cast<float>(comm.rank()))};
   broadcast_tensors(comm, state, 0);
   EXPECT_TRUE(at::equal(state[0], torch::zeros({2})));
+}
+
+// Messages split into pieces (as those over INT_MAX elements are) give what one call
+// gives. Pieces of 12 bytes split every message here, also across rank blocks, so the
+// split paths run at a size that costs nothing; DistLargeMessages moves real ones.
+TEST(DistCollectives, SplitMessagesGiveWhatOneCallGives) {
+  Communicator& comm = world();
+  const std::unique_ptr<Communicator> split = make_mpi_communicator(12);
+  // Rank r's rows: 2, 4, 0, 2, ... (an empty shard from 3 ranks on), row i of rank r
+  // holding values that name r and i.
+  const auto rows_for = [](int rank, at::ScalarType type) {
+    const int64_t n = (rank + 1) % 3 * 2;
+    return (at::arange(n * 5, at::kDouble).reshape({n, 5}) + 100 * rank).to(type);
+  };
+  for (const auto type : {at::kFloat, at::kDouble, at::kByte, at::kHalf}) {
+    SCOPED_TRACE(at::toString(type));
+    const at::Tensor gathered = split->all_gather(rows_for(comm.rank(), type));
+    EXPECT_TRUE(at::equal(gathered, comm.all_gather(rows_for(comm.rank(), type))));
+
+    const int64_t n = gathered.size(0);
+    const at::Tensor input = (gathered.to(at::kDouble) * (comm.rank() + 1) / 8).to(type).contiguous();
+    EXPECT_TRUE(at::equal(split->reduce_scatter(input, shard_sizes(n, comm.size())),
+                          comm.reduce_scatter(input, shard_sizes(n, comm.size()))));
+
+    at::Tensor summed = input.clone(), expected_sum = input.clone();
+    split->all_reduce(summed, ReduceOp::Sum);
+    comm.all_reduce(expected_sum, ReduceOp::Sum);
+    EXPECT_TRUE(at::equal(summed, expected_sum));
+    at::Tensor maximum = input.clone(), expected_max = input.clone();
+    split->all_reduce(maximum, ReduceOp::Max);
+    comm.all_reduce(expected_max, ReduceOp::Max);
+    EXPECT_TRUE(at::equal(maximum, expected_max));
+
+    const int root = comm.size() - 1;
+    at::Tensor from_root = comm.rank() == root ? gathered.clone() : at::zeros_like(gathered);
+    split->broadcast(from_root, root);
+    EXPECT_TRUE(at::equal(from_root, gathered));
+  }
+  const auto strings =
+      split->all_gather_string(std::string(comm.rank() * 13 % 27, static_cast<char>('a' + comm.rank())));
+  ASSERT_EQ(static_cast<int>(strings.size()), comm.size());
+  for (int r = 0; r < comm.size(); ++r) EXPECT_EQ(strings[r], std::string(r * 13 % 27, static_cast<char>('a' + r)));
 }
 
 // What a sweep's ranks do after a variant failed: they all arrive, or the ones that

@@ -124,6 +124,17 @@ TEST(Config, CrossKeyRulesAreCheckedAtLoad) {
   EXPECT_NE(error_of({"data.kind=fashioniq", "eval.submission_split=test"})
                 .find("eval.submission_split: FashionIQ has no test server"),
             std::string::npos);
+  EXPECT_EQ(error_of({"data.shapes.preset=cirr"}), "");
+  EXPECT_EQ(load_config_text("", "exp.toml", {"data.shapes.preset=cirr"}).data.shapes.preset, ShapesPreset::Cirr);
+  EXPECT_NE(error_of({"data.shapes.preset=cirr", "data.shapes.extra_images=5"})
+                .find("--set data.shapes.extra_images=5: data.shapes.extra_images: data.shapes.preset = \"cirr\" fixes "
+                      "the benchmark's sizes; "
+                      "remove data.shapes.extra_images"),
+            std::string::npos)
+      << error_of({"data.shapes.preset=cirr", "data.shapes.extra_images=5"});
+  EXPECT_NE(error_of({"data.shapes.preset=cirr", "data.shapes.set_size=4"}).find("remove data.shapes.set_size"),
+            std::string::npos);
+  EXPECT_EQ(error_of({"data.shapes.preset=cirr", "data.shapes.seed=4"}), "");  // the seed still chooses the scenes
 }
 
 // Choices are enums once read, and written back by the names they were read with.

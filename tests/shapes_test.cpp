@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/hash.h"
 #include "data/cirr.h"
+#include "data/image_io.h"
 #include "data/shapes_benchmark.h"
 #include "data/shapes_render.h"
 #include "data/split_check.h"
@@ -74,6 +78,119 @@ TEST(Shapes, PlanIsDeterministicAndValidatesAsCirr) {
   EXPECT_NE(
       plan_shapes_benchmark(other).train_triplets[0].caption + plan_shapes_benchmark(other).train_triplets[1].caption,
       a.train_triplets[0].caption + a.train_triplets[1].caption);
+}
+
+// Digest of every file under dir: relative paths in sorted order, each path and its bytes.
+uint64_t tree_digest(const fs::path& dir) {
+  std::vector<std::string> paths;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file()) paths.push_back(fs::relative(entry.path(), dir).generic_string());
+  std::sort(paths.begin(), paths.end());
+  uint64_t hash = kFnvOffset;
+  for (const auto& path : paths) {
+    hash = fnv1a(path + '\0', hash);
+    hash = fnv1a(read_file(dir / path) + '\0', hash);
+  }
+  return hash;
+}
+
+// The default benchmark is what it was before presets existed (so are the quickstart's
+// numbers): the digest and fingerprint were recorded from the generator of commit
+// a81626c, which had no presets.
+TEST(Shapes, DefaultPresetGivesTheBytesItGaveBeforePresets) {
+  auto local = make_local_communicator();
+  const fs::path dir = testing::shared_temp_dir(*local, "shapes-golden");
+  ASSERT_TRUE(ensure_shapes_benchmark(*local, small_shapes(), dir / "benchmark", false));
+  EXPECT_EQ(hex64(tree_digest(dir / "benchmark")), "99a47119600fee28");
+  EXPECT_EQ(shapes_fingerprint(ShapesConfig{}), "1dd32ad9982e6c5c");  // existing datasets are reused
+  fs::remove_all(dir);
+}
+
+size_t json_entries(const fs::path& file) { return nlohmann::json::parse(read_file(file)).size(); }
+
+// Preset "cirr" has the counts of the real CIRR annotation files (its training captions
+// are not among the shared files: 28,225 is the count CIRR publishes), and its plan
+// carries every one of them.
+TEST(Shapes, CirrPresetHasTheRealDatasetsCounts) {
+  const fs::path cirr = testing::shared_datasets_dir() / "cirr";
+  if (!fs::exists(cirr)) GTEST_SKIP() << "no " << cirr;
+  EXPECT_EQ(static_cast<int64_t>(json_entries(cirr / "image_splits/split.rc2.train.json")), kCirrSizes.train_images);
+  EXPECT_EQ(static_cast<int64_t>(json_entries(cirr / "image_splits/split.rc2.val.json")), kCirrSizes.val_images);
+  const nlohmann::json queries = nlohmann::json::parse(read_file(cirr / "captions/cap.rc2.val.json"));
+  EXPECT_EQ(static_cast<int64_t>(queries.size()), kCirrSizes.val_queries);
+  for (const auto& query : queries)
+    ASSERT_EQ(static_cast<int64_t>(query["img_set"]["members"].size()), kCirrSizes.set_size);
+  if (fs::exists(cirr / "captions/cap.rc2.train.json"))
+    EXPECT_EQ(static_cast<int64_t>(json_entries(cirr / "captions/cap.rc2.train.json")), kCirrSizes.train_triplets);
+
+  ShapesConfig config;
+  config.preset = ShapesPreset::Cirr;
+  const ShapesPlan plan = plan_shapes_benchmark(config);
+  EXPECT_EQ(static_cast<int64_t>(plan.train_images.size()), kCirrSizes.train_images);
+  EXPECT_EQ(static_cast<int64_t>(plan.train_triplets.size()), kCirrSizes.train_triplets);
+  EXPECT_EQ(static_cast<int64_t>(plan.val_images.size()), kCirrSizes.val_images);
+  EXPECT_EQ(static_cast<int64_t>(plan.val_triplets.size()), kCirrSizes.val_queries);
+}
+
+// A small preset-"cirr" benchmark: chained img_sets, shared images, and JPEGs of the
+// preset's size that load and decode; the same bytes for any world size.
+TEST(DistShapes, CirrPresetWritesChainedJpegsThatLoadAndDecode) {
+  Communicator& comm = world();
+  const fs::path dir = testing::shared_temp_dir(comm, "shapes-cirr");
+  ShapesConfig config;
+  config.preset = ShapesPreset::Cirr;
+  CirrSizes sizes;
+  sizes.train_images = 14;    // chains of 6, 6 and 2
+  sizes.train_triplets = 20;  // 11 of one step, then 9 of two (of 8) and three
+  sizes.val_images = 6;
+  sizes.val_queries = 4;
+  sizes.width = 120;
+  sizes.height = 90;
+  if (comm.rank() == 0) {
+    auto local = make_local_communicator();
+    ASSERT_TRUE(ensure_shapes_benchmark(*local, config, dir / "reference", false, sizes));
+  }
+  comm.barrier();
+  ASSERT_TRUE(ensure_shapes_benchmark(comm, config, dir / "world", false, sizes));
+  EXPECT_NE(shapes_fingerprint(config, sizes), shapes_fingerprint(config));
+  if (comm.rank() == 0) {
+    EXPECT_EQ(tree_digest(dir / "world"), tree_digest(dir / "reference"));
+    const CirrSplit train = load_cirr_split(dir / "world", "train");
+    ASSERT_EQ(train.images.size(), 14u);
+    ASSERT_EQ(train.triplets.size(), 20u);
+    const CirrSplit val = load_cirr_split(dir / "world", "val");
+    ASSERT_EQ(val.images.size(), 6u);
+    ASSERT_EQ(val.triplets.size(), 4u);
+    EXPECT_TRUE(val.has_targets());
+    for (const auto& triplet : val.triplets) EXPECT_EQ(triplet.members.size(), 6u);  // the one chain
+
+    const ShapesPlan plan = plan_shapes_benchmark(config, sizes);
+    // Steps of one, then of two from the first chain: image 0 -> 2 in two modifications.
+    EXPECT_EQ(plan.train_triplets[0].reference, plan.train_images[0].name);
+    EXPECT_EQ(plan.train_triplets[0].target, plan.train_images[1].name);
+    EXPECT_EQ(plan.train_triplets[11].reference, plan.train_images[0].name);
+    EXPECT_EQ(plan.train_triplets[11].target, plan.train_images[2].name);
+    EXPECT_EQ(plan.train_triplets[11].caption,
+              plan.train_triplets[0].caption + ", then " + plan.train_triplets[1].caption);
+    EXPECT_EQ(plan.train_triplets[19].reference, plan.train_images[0].name);  // three steps
+    EXPECT_EQ(plan.train_triplets[19].target, plan.train_images[3].name);
+
+    for (const auto* images : {&plan.train_images, &plan.val_images}) {
+      for (const auto& image : *images) {
+        const fs::path path = dir / "world" / image.relative_path;
+        ASSERT_EQ(path.extension(), ".jpg");
+        const std::string bytes = read_file(path);
+        ASSERT_GE(bytes.size(), 2u);
+        EXPECT_EQ(static_cast<unsigned char>(bytes[0]), 0xFF) << path;  // JPEG's start-of-image marker
+        EXPECT_EQ(static_cast<unsigned char>(bytes[1]), 0xD8) << path;
+        const RgbImage decoded = read_image(path);
+        EXPECT_EQ(decoded.width, 120);
+        EXPECT_EQ(decoded.height, 90);
+      }
+    }
+  }
+  comm.barrier();
+  if (comm.rank() == 0) fs::remove_all(dir);
 }
 
 // Generation on the world (1, 2 or 3 ranks) gives the same bytes as on one process.
