@@ -97,5 +97,27 @@ TEST_F(ImageIo, BadFilesAreErrorsNamingTheFile) {
   }
 }
 
+// The check every image gets before training: whole files pass, cut ones do not, and
+// bytes after a JPEG's end marker (some cameras and tools write them) are no fault.
+TEST_F(ImageIo, FileCheckTellsCutFilesFromWholeOnes) {
+  const RgbImage image = gradient(48, 40);
+  write_png(dir_ / "whole.png", image);
+  write_jpeg(dir_ / "whole.jpg", image);
+  const std::string png = read_file(dir_ / "whole.png"), jpeg = read_file(dir_ / "whole.jpg");
+  write_file_atomic(dir_ / "cut.png", png.substr(0, png.size() - 20));
+  write_file_atomic(dir_ / "cut.jpg", jpeg.substr(0, jpeg.size() * 3 / 4));
+  write_file_atomic(dir_ / "trailing.jpg", jpeg + std::string(64, '\0'));
+  write_file_atomic(dir_ / "text.jpg", std::string(100, 'x'));
+  EXPECT_EQ(image_file_problem(dir_ / "whole.png"), "");
+  EXPECT_EQ(image_file_problem(dir_ / "whole.jpg"), "");
+  EXPECT_EQ(image_file_problem(dir_ / "trailing.jpg"), "");
+  EXPECT_NE(image_file_problem(dir_ / "cut.png"), "");
+  // libjpeg only warns about a premature end and fills in gray; it is refused here.
+  EXPECT_NE(image_file_problem(dir_ / "cut.jpg").find("corrupt JPEG"), std::string::npos)
+      << image_file_problem(dir_ / "cut.jpg");
+  EXPECT_EQ(image_file_problem(dir_ / "text.jpg"), "not a PNG or JPEG image");
+  EXPECT_EQ(image_file_problem(dir_ / "missing.jpg"), "image not found");
+}
+
 }  // namespace
 }  // namespace spn

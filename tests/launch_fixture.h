@@ -54,6 +54,13 @@ class Launch : public ::testing::Test {
   // Starts `spn-launch <args>` in the background (output in <log_name>.log), to be
   // killed by the test.
   pid_t start_launch(const std::vector<std::string>& args, const std::string& log_name) {
+    std::vector<std::string> command = {SPN_LAUNCH};
+    command.insert(command.end(), args.begin(), args.end());
+    return start_process(command, log_name);
+  }
+
+  // Starts `command` (a program and its arguments; PATH is searched) the same way.
+  pid_t start_process(const std::vector<std::string>& command, const std::string& log_name) {
     const pid_t child = ::fork();
     if (child != 0) return child;
     if (::chdir(dir_.c_str()) != 0) ::_exit(127);
@@ -68,10 +75,10 @@ class Launch : public ::testing::Test {
     const std::string log = (dir_ / (log_name + ".log")).string();
     std::freopen(log.c_str(), "w", stdout);
     std::freopen(log.c_str(), "a", stderr);
-    std::vector<char*> argv = {const_cast<char*>(SPN_LAUNCH)};
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    std::vector<char*> argv;
+    for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
-    ::execv(SPN_LAUNCH, argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
 

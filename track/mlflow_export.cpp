@@ -45,9 +45,10 @@ int export_run(const FoundRun& run, const std::string& experiment_id, const fs::
                {"source_type", 4},  // LOCAL
                {"source_version", ""},
                {"start_time", milliseconds(start)},
-               {"status", state == "finished" ? "FINISHED"
-                          : state == "failed" ? "FAILED"
-                                              : "RUNNING"},
+               {"status", state == "finished"    ? "FINISHED"
+                          : state == "failed"    ? "FAILED"
+                          : state == "preempted" ? "KILLED"  // stopped by a signal, resumable
+                                                 : "RUNNING"},
                {"tags", json::array()},
                {"user_id", "spn"}};
   if (state == "finished" || state == "failed") meta["end_time"] = milliseconds(file_time(run.dir / "status.json"));
