@@ -67,6 +67,23 @@ TEST(CirrMetrics, NanScoresRankLast) {
   EXPECT_EQ(top_indices(row.data(), 5, 5, {}), (std::vector<int64_t>{2, 0, 4, 1, 3}));
 }
 
+// Tied scores go by gallery index, as the reference code's argsort orders them: a
+// collapsed model whose scores all tie must not score every target first.
+TEST(CirrMetrics, TiesGoByGalleryIndexSoACollapsedModelScoresNoBetterThanChance) {
+  std::vector<CirrTriplet> triplets = {triplet(0, 2, {0, 1, 2, 3}), triplet(0, 40, {0, 1, 40, 41})};
+  const at::Tensor scores = at::full({2, 60}, 0.5);  // every score the same
+  CirrHitCounts counts;
+  count_cirr_hits(scores, triplets, 0, counts);
+  // Query 0: only image 1 (index below target 2, reference 0 left out) ties above it;
+  // query 1: images 1..39 do.
+  EXPECT_EQ(counts.recall[0], 0);  // R@1
+  EXPECT_EQ(counts.recall[1], 1);  // R@5: query 0 (rank 1)
+  EXPECT_EQ(counts.recall[2], 1);  // R@10: query 0 only
+  EXPECT_EQ(counts.recall[3], 2);  // R@50: both (query 1 has 39 above)
+  EXPECT_EQ(counts.subset[0], 0);  // Rsubset@1: member 1 ties above both targets
+  EXPECT_EQ(counts.subset[1], 2);  // Rsubset@2
+}
+
 TEST(CirrMetrics, RankFiftyBoundary) {
   // Exactly 49 images above the target: inside R@50; 50 above: outside.
   std::vector<CirrTriplet> triplets = {triplet(0, 1, {0, 1}), triplet(0, 1, {0, 1})};

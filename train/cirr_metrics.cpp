@@ -16,10 +16,11 @@ void count_row_hits(const float* row, int64_t gallery, const CirrTriplet& triple
   const float target_score = row[triplet.target];
   int64_t above = 0;
   for (int64_t g = 0; g < gallery; ++g)
-    above += (g != triplet.reference && g != triplet.target && ranks_above(row[g], target_score));
+    above += (g != triplet.reference && g != triplet.target && ranks_above(row[g], g, target_score, triplet.target));
   int64_t subset_above = 0;
   for (int64_t member : triplet.members)
-    subset_above += (member != triplet.reference && member != triplet.target && ranks_above(row[member], target_score));
+    subset_above += (member != triplet.reference && member != triplet.target &&
+                     ranks_above(row[member], member, target_score, triplet.target));
   ++counts.queries;
   for (size_t k = 0; k < kRecallAt.size(); ++k) counts.recall[k] += above < kRecallAt[k];
   for (size_t k = 0; k < kSubsetRecallAt.size(); ++k) counts.subset[k] += subset_above < kSubsetRecallAt[k];

@@ -18,7 +18,7 @@ std::map<std::string, double> fashioniq_metrics(Communicator& comm, const CirrSp
     int64_t above = 0;
     for (int64_t g : split.category_images[triplet.category])
       above += g != triplet.target && !(remove_reference && g == triplet.reference) &&
-               ranks_above(row[g], row[triplet.target]);
+               ranks_above(row[g], g, row[triplet.target], triplet.target);
     auto& count = counts[static_cast<size_t>(triplet.category)];
     for (size_t k = 0; k < kFashionIqRecallAt.size(); ++k) count[k] += above < kFashionIqRecallAt[k];
     count[2] += 1;

@@ -21,11 +21,15 @@ void for_each_score_row(const at::Tensor& local_queries, const at::Tensor& galle
 // Each value summed over all ranks (every rank passes the same names).
 std::map<std::string, double> sum_over_ranks(Communicator& comm, const std::map<std::string, double>& values);
 
-// Whether a candidate scoring `score` ranks above a target scoring `target`. NaN ranks
-// last: a NaN target is beaten by every candidate and a NaN candidate beats no number,
-// so a diverged model never scores a hit. Ties count in the target's favour.
-inline bool ranks_above(float score, float target) {
-  return std::isnan(target) || (!std::isnan(score) && score > target);
+// Whether gallery image `index` scoring `score` ranks above the target, image
+// `target_index` scoring `target`. NaN ranks last: a NaN target is beaten by every
+// candidate and a NaN candidate beats no number, so a diverged model never scores a hit.
+// Ties go by gallery index, as a stable sort of the scores orders them (the reference
+// code's argsort): a collapsed model whose scores all tie scores about 1/N, not 100.
+inline bool ranks_above(float score, int64_t index, float target, int64_t target_index) {
+  if (std::isnan(target)) return true;
+  if (std::isnan(score)) return false;
+  return score > target || (score == target && index < target_index);
 }
 
 // Gallery indices by decreasing score (NaN last), ties by index, `excluded` left out;
