@@ -2,7 +2,8 @@
 #   make quickstart   install what is missing, build, run the quickstart on 2 MPI ranks
 #   make test         install what is missing, build, run every test (ctest); the first
 #                     time it also makes build/pyenv, TensorBoard and MLflow from PyPI
-#                     for the tests that read our outputs with the real clients
+#                     for the tests that read our outputs with the real clients. The
+#                     tests include the fuzzers (fuzz/), built by clang in $(BUILD)-fuzz
 #   make format       rewrites the C++ sources in the style of .clang-format (make test checks it)
 #   make bench        stage-1 throughput and the stage-2 loss step on 1 and 2 ranks, pair mining,
 #                     CLIP ViT-B/32 encoding (JSON lines); BENCH_PYTHON=<python with torch and
@@ -14,7 +15,7 @@ JOBS ?= $(shell nproc)
 MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --bind-to none
 BENCH_PYTHON ?=
 
-.PHONY: all deps test-deps configure build pyenv test quickstart bench format clean
+.PHONY: all deps test-deps configure build fuzz-build pyenv test quickstart bench format clean
 
 all: build
 
@@ -29,15 +30,25 @@ deps:
 	@bash scripts/install-deps.sh
 	@[ -n "$(TORCH_DIR)" ] || bash scripts/install-torch.sh $(TORCH_VERSION) $(TORCH_HOME)
 
+SPN_TORCH = $(if $(TORCH_DIR),$(TORCH_DIR),$$(cat $(TORCH_HOME)/torch-dir))
+FUZZ_BUILD ?= $(BUILD)-fuzz
+
 configure: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release \
-	  -DSPN_TORCH_DIR=$(if $(TORCH_DIR),$(TORCH_DIR),$$(cat $(TORCH_HOME)/torch-dir)) > /dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DSPN_TORCH_DIR=$(SPN_TORCH) \
+	  -DSPN_FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) > /dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test-deps:
 	@bash scripts/install-deps.sh --test
+
+# The libFuzzer harnesses (fuzz/CMakeLists.txt): clang with ASan and UBSan, only the
+# sources the readers need.
+fuzz-build: deps test-deps
+	@cmake -S fuzz -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DSPN_TORCH_DIR=$(SPN_TORCH) > /dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
 # Debian's python3 with the pinned clients; remade when the pins change.
 PYENV = $(BUILD)/pyenv
@@ -48,7 +59,7 @@ $(PYENV)/installed: tests/clients/requirements.txt | test-deps
 	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
 	touch $@
 
-test: build pyenv
+test: build fuzz-build pyenv
 	cd $(BUILD) && ctest --output-on-failure
 
 # Builds only what it runs: the tests add a minute to a fresh build.
@@ -69,4 +80,4 @@ format: test-deps
 	bash scripts/check-format.sh --fix
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)
