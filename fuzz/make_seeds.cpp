@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include <jpeglib.h>
+#include <zlib.h>
 
 #include <torch/torch.h>
 
@@ -85,7 +86,7 @@ void config_seeds(const fs::path& dir) {
   write_bytes(dir / "unknown_key.toml", "[stage1]\nepochz = 2\n");
   // What the fuzzer found: values that printed as TOML that did not read back the same.
   write_bytes(dir / "found_leading_newline", joined({"", "name=\nx"}));
-  write_bytes(dir / "found_del", joined({"", "name=x\x7f"}));
+  write_bytes(dir / "found_inner_newline", joined({"", "name=a\nb"}));
   write_bytes(dir / "found_not_utf8", joined({"", "name=x\xff\xff"}));
 }
 
@@ -138,7 +139,18 @@ void binary_seeds(const fs::path& corpus) {
   for (const auto& name : {"png", "jpeg", "safetensors", "bank", "checkpoint"}) fs::create_directories(corpus / name);
   spn::write_png(corpus / "png" / "rgb_4x3.png", gradient(4, 3));
   spn::write_png(corpus / "png" / "rgb_1x1.png", gradient(1, 1));
+  // What the fuzzer found: headers claiming a million by a million pixels (PNG, with
+  // the IHDR's CRC redone) and 65500 x 65500 (JPEG's start of frame).
+  std::string png = spn::read_file(corpus / "png" / "rgb_4x3.png");
+  for (size_t at : {16, 20}) png.replace(at, 4, std::string("\x00\x0f\x42\x40", 4));
+  const uint32_t crc = crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17);
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
+  write_bytes(corpus / "png" / "found_huge.png", png);
   write_jpeg(corpus / "jpeg" / "rgb_8x8.jpg", gradient(8, 8), false, false);
+  std::string jpeg = spn::read_file(corpus / "jpeg" / "rgb_8x8.jpg");
+  const size_t frame = jpeg.find("\xff\xc0");
+  for (size_t at : {frame + 5, frame + 7}) jpeg.replace(at, 2, "\xff\xdc");
+  write_bytes(corpus / "jpeg" / "found_huge.jpg", jpeg);
   write_jpeg(corpus / "jpeg" / "gray_5x3.jpg", gradient(5, 3), true, false);
   write_jpeg(corpus / "jpeg" / "progressive_8x8.jpg", gradient(8, 8), false, true);
 
