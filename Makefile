@@ -2,7 +2,9 @@
 #   make quickstart   install what is missing, build, run the quickstart on 2 MPI ranks
 #   make test         install what is missing, build, run every test (ctest); the first
 #                     time it also makes build/pyenv, TensorBoard and MLflow from PyPI
-#                     for the tests that read our outputs with the real clients
+#                     for the tests that read our outputs with the real clients. The
+#                     tests include the fuzzers (fuzz/), built by clang in $(BUILD)-fuzz
+#   make sanitize     the unit tests built with AddressSanitizer and UBSan (gcc), in $(BUILD)-sanitize
 #   make format       rewrites the C++ sources in the style of .clang-format (make test checks it)
 #   make bench        stage-1 throughput and the stage-2 loss step on 1 and 2 ranks, pair mining,
 #                     CLIP ViT-B/32 encoding (JSON lines); BENCH_PYTHON=<python with torch and
@@ -14,7 +16,7 @@ JOBS ?= $(shell nproc)
 MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --bind-to none
 BENCH_PYTHON ?=
 
-.PHONY: all deps test-deps configure build pyenv test quickstart bench format clean
+.PHONY: all deps test-deps configure build fuzz-build pyenv test sanitize quickstart bench format clean
 
 all: build
 
@@ -29,15 +31,26 @@ deps:
 	@bash scripts/install-deps.sh
 	@[ -n "$(TORCH_DIR)" ] || bash scripts/install-torch.sh $(TORCH_VERSION) $(TORCH_HOME)
 
+SPN_TORCH = $(if $(TORCH_DIR),$(TORCH_DIR),$$(cat $(TORCH_HOME)/torch-dir))
+FUZZ_BUILD ?= $(BUILD)-fuzz
+SANITIZE_BUILD ?= $(BUILD)-sanitize
+
 configure: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release \
-	  -DSPN_TORCH_DIR=$(if $(TORCH_DIR),$(TORCH_DIR),$$(cat $(TORCH_HOME)/torch-dir)) > /dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DSPN_TORCH_DIR=$(SPN_TORCH) \
+	  -DSPN_FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) > /dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test-deps:
 	@bash scripts/install-deps.sh --test
+
+# The libFuzzer harnesses (fuzz/CMakeLists.txt): clang with ASan and UBSan, only the
+# sources the readers need.
+fuzz-build: deps test-deps
+	@cmake -S fuzz -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DSPN_TORCH_DIR=$(SPN_TORCH) > /dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
 # Debian's python3 with the pinned clients; remade when the pins change.
 PYENV = $(BUILD)/pyenv
@@ -48,8 +61,19 @@ $(PYENV)/installed: tests/clients/requirements.txt | test-deps
 	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
 	touch $@
 
-test: build pyenv
+test: build fuzz-build pyenv
 	cd $(BUILD) && ctest --output-on-failure
+
+# The library, spn-launch and the unit tests built by gcc with AddressSanitizer and
+# UndefinedBehaviorSanitizer (-O1, line tables), running ctest's `unit` (CI runs it after
+# `make test`). The options are in scripts/sanitizer-env.sh.
+SANITIZE_FLAGS = -O1 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+sanitize: deps pyenv
+	@cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=None -DSPN_TORCH_DIR=$(SPN_TORCH) \
+	  -DCMAKE_C_FLAGS="$(SANITIZE_FLAGS)" -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" \
+	  -DSPN_PYENV_DIR=$(abspath $(PYENV)) > /dev/null
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target spn_tests
+	. scripts/sanitizer-env.sh && cd $(SANITIZE_BUILD) && ctest --output-on-failure -R '^unit$$'
 
 # Builds only what it runs: the tests add a minute to a fresh build.
 quickstart: configure
@@ -69,4 +93,4 @@ format: test-deps
 	bash scripts/check-format.sh --fix
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(SANITIZE_BUILD)

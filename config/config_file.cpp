@@ -11,6 +11,7 @@
 #include "config/visitor.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/utf8.h"
 
 namespace spn {
 namespace {
@@ -174,6 +175,18 @@ class Reader : public ConfigVisitor {
   std::set<std::string> known_;
 };
 
+// Whether a string in `node` starts with a line break.
+bool has_leading_line_break(const toml::node& node) {
+  if (const auto* text = node.as_string()) return text->get().rfind('\n', 0) == 0;
+  if (const auto* table = node.as_table())
+    return std::any_of(table->begin(), table->end(),
+                       [](const auto& entry) { return has_leading_line_break(entry.second); });
+  if (const auto* array = node.as_array())
+    return std::any_of(array->begin(), array->end(),
+                       [](const toml::node& item) { return has_leading_line_break(item); });
+  return false;
+}
+
 // Builds the TOML table of a config struct (the resolved config).
 class Writer : public ConfigVisitor {
  public:
@@ -259,6 +272,9 @@ toml::table parse_toml(const std::string& text, const std::string& source_name) 
 // Sets `key.path` = value in the table, creating intermediate tables.
 void apply_override(toml::table& root, const std::string& assignment, OverrideOrigins& origins) {
   const auto equals = assignment.find('=');
+  // Before the text is quoted into errors or the config: a value that is not UTF-8 would
+  // be printed (config_to_toml, the run's record) as something else.
+  require_utf8(assignment, "a --set argument");
   const std::string origin = "--set " + assignment;
   if (equals == std::string::npos || equals == 0)
     throw UserError(origin + ": expected KEY.PATH=VALUE, e.g. --set stage1.lr=3e-4");
@@ -324,8 +340,15 @@ std::string config_to_toml(const ExperimentConfig& config) {
   Writer writer(table);
   ExperimentConfig copy = config;  // visit() is shared with the reader, so it is non-const
   copy.visit(writer);
+  // toml++ writes a string that starts with a line break as a multi-line string, whose
+  // first line break TOML drops on reading (found by fuzz/config_fuzzer.cpp): such a
+  // config is written with every string basic and escaped. Any other keeps toml++'s
+  // default style, which run ids (a hash of this text) depend on.
+  auto flags = toml::toml_formatter::default_flags;
+  if (has_leading_line_break(table))
+    flags = flags & ~toml::format_flags::allow_multi_line_strings & ~toml::format_flags::allow_literal_strings;
   std::ostringstream out;
-  out << table << "\n";
+  out << toml::toml_formatter(table, flags) << "\n";
   return out.str();
 }
 

@@ -25,6 +25,10 @@ nlohmann::json parse_annotation_file(const fs::path& path) {
   } catch (const nlohmann::json::parse_error& error) {
     throw UserError(path.string() + ":" + std::to_string(line_of(text, error.byte)) + ": invalid JSON (" +
                     error.what() + ")");
+  } catch (const nlohmann::json::exception& error) {
+    // The parser's other errors (a number too large for a double, found by
+    // fuzz/fashioniq_fuzzer.cpp) carry no byte offset.
+    throw UserError(path.string() + ": invalid JSON (" + error.what() + ")");
   }
 }
 

@@ -3,8 +3,10 @@
 #include <ATen/ATen.h>
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 #include "core/clock.h"
@@ -89,6 +91,7 @@ class BankReader {
   explicit BankReader(const fs::path& path) : path_(path), file_(-1, H5Fclose) {
     silence_hdf5();
     if (!fs::exists(path)) throw UserError(path.string() + ": bank not found");
+    require_checksummed_format();
     file_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
     if (!file_.valid()) fail("cannot be opened as HDF5 (truncated or corrupt)");
   }
@@ -119,8 +122,11 @@ class BankReader {
   std::vector<hsize_t> shape(const char* dataset_name) const {
     if (H5Lexists(file_.get(), dataset_name, H5P_DEFAULT) <= 0) fail(std::string("missing dataset ") + dataset_name);
     Handle dataset(H5Dopen2(file_.get(), dataset_name, H5P_DEFAULT), H5Dclose);
+    if (!dataset.valid()) fail(std::string("/") + dataset_name + " is not a readable dataset");
     Handle space(H5Dget_space(dataset.get()), H5Sclose);
-    std::vector<hsize_t> dims(H5Sget_simple_extent_ndims(space.get()));
+    const int rank = space.valid() ? H5Sget_simple_extent_ndims(space.get()) : -1;
+    if (rank < 0) fail(std::string("/") + dataset_name + " has no readable shape");
+    std::vector<hsize_t> dims(rank);
     H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
     return dims;
   }
@@ -128,6 +134,21 @@ class BankReader {
   [[noreturn]] void fail(const std::string& message) const { throw UserError(path_.string() + ": " + message); }
 
  private:
+  // libhdf5 1.10 reads corrupt metadata of its older formats out of bounds (found by
+  // fuzz/bank_fuzzer.cpp: a use-after-free in H5Aexists). Superblock version 2 and later
+  // (what write_bank writes) checksum the metadata, so libhdf5 refuses a damaged file
+  // before parsing it; any other file is refused here, before libhdf5 sees it.
+  void require_checksummed_format() const {
+    static constexpr char kSignature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
+    char head[9] = {};
+    std::ifstream(path_, std::ios::binary).read(head, sizeof head);
+    if (!std::equal(kSignature, kSignature + 8, head)) fail("not an HDF5 file");
+    if (static_cast<unsigned char>(head[8]) < 2)
+      fail("HDF5 superblock version " + std::to_string(static_cast<unsigned char>(head[8])) +
+           " has no checksums: written by another program or by an spn before banks had them; delete it and "
+           "the run rebuilds it");
+  }
+
   fs::path path_;
   Handle file_;
 };
@@ -160,7 +181,11 @@ void write_bank_through(Communicator& comm, const fs::path& temporary, const fs:
                                   std::to_string(metadata.rows) + " rows");
     make_directories(path.parent_path());
     errno = 0;
-    Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    // The newest file format: its superblock, object headers and attributes carry
+    // checksums, which the reader relies on (BankReader).
+    Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    check(H5Pset_libver_bounds(access.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "file format version");
+    Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), H5Fclose);
     if (!file.valid())  // stage2.bank_dir is not writable
       throw UserError(temporary.string() + ": cannot create the bank file (" +
                       (errno != 0 ? std::strerror(errno) : "HDF5 refused it") + ")");
@@ -292,8 +317,12 @@ BankMetadata read_bank_metadata(const fs::path& path) {
 std::vector<std::string> read_bank_ids(const fs::path& path) {
   BankReader reader(path);
   const auto shape = reader.shape("ids");
+  if (shape.size() != 1) reader.fail("/ids must be one-dimensional");
   Handle dataset(H5Dopen2(reader.file(), "ids", H5P_DEFAULT), H5Dclose);
   Handle type(H5Dget_type(dataset.get()), H5Tclose);
+  // Fixed-length strings, as write_bank stores them: the buffer below holds their bytes.
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) != 0)
+    reader.fail("/ids must hold fixed-length strings");
   const size_t width = H5Tget_size(type.get());
   std::string packed(width * shape[0], '\0');
   if (shape[0] > 0 && H5Dread(dataset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, packed.data()) < 0)

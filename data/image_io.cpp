@@ -7,9 +7,11 @@
 #include <png.h>
 
 #include <csetjmp>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <string>
 
 #include "core/error.h"
 
@@ -19,12 +21,30 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A header's width and height are only claims: a corrupt or hostile file can claim a
+// million by a million pixels, which would be allocated (and zero-filled) before the
+// decoder finds the data missing (found by fuzz/image_fuzzer.cpp: hangs and
+// out-of-memory). 2^27 pixels (134 megapixels, 400 MB as RGB) is far above any
+// dataset image spn reads.
+constexpr uint64_t kMaxPixels = uint64_t{1} << 27;
+
+// Why an image of these dimensions is refused, or "".
+std::string dimension_problem(const fs::path& path, uint64_t width, uint64_t height) {
+  if (width > 0 && height > 0 && width * height <= kMaxPixels) return "";
+  return path.string() + ": image of " + std::to_string(width) + " x " + std::to_string(height) +
+         " pixels (corrupt, or more than the " + std::to_string(kMaxPixels) + " pixels spn reads)";
+}
+
 RgbImage read_png(const fs::path& path) {
   png_image png;
   std::memset(&png, 0, sizeof png);
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_file(&png, path.c_str()))
     throw UserError(path.string() + ": not a readable PNG (" + png.message + ")");
+  if (const std::string problem = dimension_problem(path, png.width, png.height); !problem.empty()) {
+    png_image_free(&png);
+    throw UserError(problem);
+  }
   png.format = PNG_FORMAT_RGB;
   RgbImage image;
   image.width = static_cast<int>(png.width);
@@ -73,6 +93,12 @@ RgbImage read_jpeg(const fs::path& path) {
   jpeg_create_decompress(&info);
   jpeg_stdio_src(&info, file);
   jpeg_read_header(&info, TRUE);
+  // Before jpeg_start_decompress, which allocates for the whole image (progressive files).
+  if (const std::string problem = dimension_problem(path, info.image_width, info.image_height); !problem.empty()) {
+    jpeg_destroy_decompress(&info);
+    std::fclose(file);
+    throw UserError(problem);
+  }
   info.out_color_space = JCS_RGB;
   jpeg_start_decompress(&info);
   image.width = static_cast<int>(info.output_width);
@@ -166,6 +192,10 @@ void write_png(const fs::path& path, const RgbImage& image) {
   png.version = PNG_IMAGE_VERSION;
   png.width = static_cast<png_uint_32>(image.width);
   png.height = static_cast<png_uint_32>(image.height);
+  if (const std::string problem = dimension_problem(path, png.width, png.height); !problem.empty()) {
+    png_image_free(&png);
+    throw UserError(problem);
+  }
   png.format = PNG_FORMAT_RGB;
   if (!png_image_write_to_file(&png, path.c_str(), 0, image.pixels.data(), 0, nullptr))
     throw std::runtime_error(path.string() + ": cannot write PNG (" + std::string(png.message) + ")");

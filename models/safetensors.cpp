@@ -214,8 +214,10 @@ void write_safetensors(const std::filesystem::path& path,
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string data;
   for (const auto& [name, tensor] : tensors) {
+    // A named copy: C++17 lambdas cannot capture structured bindings (clang refuses; GCC allows).
+    const at::ScalarType type = tensor.scalar_type();
     auto dtype = std::find_if(dtypes().begin(), dtypes().end(),
-                              [&](const auto& item) { return item.second.torch_type == tensor.scalar_type(); });
+                              [&](const auto& item) { return item.second.torch_type == type; });
     if (dtype == dtypes().end()) throw std::invalid_argument("write_safetensors: unsupported dtype of " + name);
     const at::Tensor bytes = tensor.contiguous().cpu();
     const uint64_t begin = data.size();

@@ -3,7 +3,7 @@
 # each file that is not formatted). With --fix it rewrites them instead (`make format`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(find core config dist data models train track launcher bench tests \
+mapfile -t files < <(find core config dist data models train track launcher bench tests fuzz \
                        \( -name '*.h' -o -name '*.cpp' \) -not -path 'tests/golden/*' | sort)
 if [ "${1:-}" = "--fix" ]; then
   clang-format -i --style=file "${files[@]}"

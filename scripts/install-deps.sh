@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages spn builds and runs with. A no-op when all are present,
 # so `make quickstart` and `make test` can call it every time. With --test, also what
-# only the tests use: Chromium (renders the HTML report) and clang-format (the style
-# check). LibTorch comes from the torch wheel (scripts/install-torch.sh).
+# only the tests use: Chromium (renders the HTML report), clang-format (the style
+# check), and clang 14 with its runtimes (libFuzzer, ASan, UBSan) for the fuzzers. LibTorch comes from the torch wheel (scripts/install-torch.sh).
 set -euo pipefail
 
 packages=(
@@ -20,7 +20,7 @@ packages=(
   python3 python3-venv    # the torch wheel is installed into a venv (scripts/install-torch.sh)
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium clang-format)
+  packages+=(chromium clang-format clang-14 libclang-rt-14-dev)
 fi
 
 missing=()

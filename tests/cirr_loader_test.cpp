@@ -79,6 +79,11 @@ TEST_F(CirrLoader, ErrorsNameFileAndItem) {
   const std::string syntax = error_for("[\n{\"pairid\": 4,\n\"reference\": }\n]");
   EXPECT_NE(syntax.find("cap.rc2.val.json:3: invalid JSON"), std::string::npos) << syntax;
 
+  const std::string overflow = error_for("[{\"pairid\": 1e400}]");
+  EXPECT_NE(overflow.find("cap.rc2.val.json: invalid JSON ([json.exception.out_of_range.406] number overflow"),
+            std::string::npos)
+      << overflow;
+
   const std::string member = error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
       "img_set": {"members": ["a", "q"]}}])");
   EXPECT_NE(member.find("img_set member 'q'"), std::string::npos) << member;

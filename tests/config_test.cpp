@@ -91,6 +91,22 @@ TEST(Config, ResolvedConfigRoundTrips) {
   EXPECT_EQ(again.positives.templates, std::vector<std::string>{"p1"});
 }
 
+// Whatever a string holds, the resolved config reads back the same (toml++ printed one
+// that starts with a line break as a multi-line string, which drops it on reading;
+// found by fuzz/config_fuzzer.cpp).
+TEST(Config, ResolvedStringsRoundTripWhateverTheirCharacters) {
+  for (const std::string name : {"\nleading newline", "inner\nnewline", "\r\nx", "a\x7f", "quote \" and \\ 'x'"}) {
+    const ExperimentConfig config = load_config_text("", "exp.toml", {"name=" + name});
+    ASSERT_EQ(config.name, name);
+    const std::string text = config_to_toml(config);
+    EXPECT_EQ(load_config_text(text, "resolved.toml", {}).name, name) << text;
+  }
+}
+
+TEST(Config, OverrideThatIsNotUtf8IsRefused) {
+  EXPECT_NE(error_of("", {"name=x\xff"}).find("a --set argument: not valid UTF-8 at byte offset 6"), std::string::npos);
+}
+
 TEST(Config, MissingFile) { EXPECT_THROW(load_config("/nonexistent/exp.toml", {}), UserError); }
 
 // Rules across keys fail when the config is read, naming the key and where it was set.

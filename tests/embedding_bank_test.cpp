@@ -125,6 +125,18 @@ TEST_F(BankRefusals, TruncatedFileIsRefused) {
   EXPECT_NE(error_of([&] { read_bank_metadata(dir_ / "none.h5"); }).find("bank not found"), std::string::npos);
 }
 
+// libhdf5 parses its older formats' metadata unchecked (and reads corrupt metadata out of
+// bounds), so only files with checksummed metadata, as write_bank writes them, are opened.
+TEST_F(BankRefusals, FilesWithoutMetadataChecksumsAreRefused) {
+  const fs::path old_format = dir_ / "old.h5";
+  H5Fclose(H5Fcreate(old_format.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));  // libhdf5's default format
+  std::string error = error_of([&] { read_bank_metadata(old_format); });
+  EXPECT_NE(error.find("old.h5: HDF5 superblock version 0 has no checksums"), std::string::npos) << error;
+  write_file_atomic(dir_ / "text.h5", "not a bank");
+  error = error_of([&] { read_bank_ids(dir_ / "text.h5"); });
+  EXPECT_NE(error.find("text.h5: not an HDF5 file"), std::string::npos) << error;
+}
+
 // A value changed inside /embeddings after the bank was written (a flipped byte on disk)
 // no longer hashes to content_hash, and reuse is refused naming the file.
 TEST_F(BankRefusals, ChangedEmbeddingsAreRefused) {

@@ -2,6 +2,7 @@
 
 // jpeglib.h needs <cstdio> first.
 #include <jpeglib.h>
+#include <zlib.h>
 #include <cstdio>
 
 #include "core/error.h"
@@ -117,6 +118,39 @@ TEST_F(ImageIo, FileCheckTellsCutFilesFromWholeOnes) {
       << image_file_problem(dir_ / "cut.jpg");
   EXPECT_EQ(image_file_problem(dir_ / "text.jpg"), "not a PNG or JPEG image");
   EXPECT_EQ(image_file_problem(dir_ / "missing.jpg"), "image not found");
+}
+
+// A header's dimensions are refused before they are allocated: a few bytes can claim a
+// million by a million pixels (found by fuzz/image_fuzzer.cpp).
+TEST_F(ImageIo, ImpossibleDimensionsAreErrors) {
+  std::string png = [&] {
+    write_png(dir_ / "small.png", gradient(4, 4));
+    return read_file(dir_ / "small.png");
+  }();
+  const auto put_be32 = [](std::string& bytes, size_t at, uint32_t value) {
+    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((value >> (24 - 8 * i)) & 0xff);
+  };
+  put_be32(png, 16, 1000000);  // IHDR width and height, then its CRC
+  put_be32(png, 20, 1000000);
+  put_be32(png, 29, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17)));
+  write_file_atomic(dir_ / "huge.png", png);
+
+  write_jpeg(dir_ / "small.jpg", gradient(4, 4));
+  std::string jpeg = read_file(dir_ / "small.jpg");
+  const size_t frame = jpeg.find("\xff\xc0");  // start of frame: length, precision, height, width
+  ASSERT_NE(frame, std::string::npos);
+  for (size_t i : {frame + 5, frame + 7}) jpeg.replace(i, 2, "\xff\xdc");  // 65500
+  write_file_atomic(dir_ / "huge.jpg", jpeg);
+
+  for (const char* name : {"huge.png", "huge.jpg"}) {
+    try {
+      read_image(dir_ / name);
+      ADD_FAILURE() << name << " was read";
+    } catch (const UserError& error) {
+      EXPECT_NE(std::string(error.what()).find(std::string(name) + ": image of "), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find("pixels (corrupt, or more than"), std::string::npos) << error.what();
+    }
+  }
 }
 
 }  // namespace

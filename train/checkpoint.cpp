@@ -110,6 +110,10 @@ auto read_checkpoint(const fs::path& path, const Read& read) {
     return read(archive, model_archive);
   } catch (const c10::Error& error) {
     throw UserError(path.string() + ": unreadable checkpoint (" + error.what_without_backtrace() + ")");
+  } catch (const std::exception& error) {
+    // LibTorch's archive reader also throws other exceptions on malformed files (its
+    // TorchScript parser's std::runtime_error, found by fuzz/checkpoint_fuzzer.cpp).
+    throw UserError(path.string() + ": unreadable checkpoint (" + error.what() + ")");
   }
 }
 

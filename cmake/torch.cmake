@@ -1,0 +1,31 @@
+# LibTorch from a torch wheel (Python package) directory: its headers and libraries,
+# linked directly. find_package(Torch) is not used: it insists on a CUDA toolkit and can
+# pick up another libc10 on the system. SPN_TORCH_DIR is .../site-packages/torch; `make`
+# passes the one scripts/install-torch.sh installed.
+set(SPN_TORCH_DIR "" CACHE PATH "torch package directory (site-packages/torch) to build against")
+if(NOT EXISTS "${SPN_TORCH_DIR}/include/ATen/ATen.h")
+  message(FATAL_ERROR "SPN_TORCH_DIR='${SPN_TORCH_DIR}' is not a torch package directory (no include/ATen/ATen.h); "
+                      "run `make` (it installs the wheel) or pass -DSPN_TORCH_DIR=$(python -c 'import torch, os; print(os.path.dirname(torch.__file__))')")
+endif()
+add_library(spn_torch INTERFACE)
+# After the system's include directories: the wheel also carries its own fmt and
+# protobuf headers, which must not shadow the Debian ones spdlog and the events writer use.
+target_compile_options(spn_torch INTERFACE "SHELL:-idirafter ${SPN_TORCH_DIR}/include"
+                       "SHELL:-idirafter ${SPN_TORCH_DIR}/include/torch/csrc/api/include")
+# The wheel's libtorch.so exports a newer GCC's copies of some libstdc++ functions
+# (std::filesystem among them) that crash when called from code built by this compiler:
+# naming libstdc++ first makes the dynamic linker bind those symbols to the system's.
+target_link_libraries(spn_torch INTERFACE "-Wl,--push-state,--no-as-needed" stdc++ "-Wl,--pop-state"
+                      ${SPN_TORCH_DIR}/lib/libtorch.so ${SPN_TORCH_DIR}/lib/libtorch_cpu.so ${SPN_TORCH_DIR}/lib/libc10.so)
+if(EXISTS ${SPN_TORCH_DIR}/lib/libtorch_cuda.so)
+  # Linked even though nothing calls it directly, so CUDA tensors work when a GPU is there;
+  # its CUDA libraries come from the wheel's nvidia/ packages.
+  file(GLOB SPN_NVIDIA_LIBS LIST_DIRECTORIES true ${SPN_TORCH_DIR}/../nvidia/*/lib ${SPN_TORCH_DIR}/../nvidia/cu*/lib)
+  string(REPLACE ";" ":" SPN_NVIDIA_LINK_PATH "${SPN_NVIDIA_LIBS}")
+  target_link_libraries(spn_torch INTERFACE -Wl,--no-as-needed ${SPN_TORCH_DIR}/lib/libtorch_cuda.so
+                        ${SPN_TORCH_DIR}/lib/libc10_cuda.so -Wl,--as-needed)
+  target_link_options(spn_torch INTERFACE "-Wl,-rpath-link,${SPN_NVIDIA_LINK_PATH}")
+  set(SPN_TORCH_HAS_CUDA ON)
+endif()
+set(CMAKE_BUILD_RPATH ${SPN_TORCH_DIR}/lib)
+set(CMAKE_INSTALL_RPATH ${SPN_TORCH_DIR}/lib)
