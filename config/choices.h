@@ -17,6 +17,21 @@ const char* choice_name(E value) {
   return ChoiceNames<E>::names[static_cast<size_t>(value)];
 }
 
+// precision: the dtype forward passes compute in (dist/autocast.h); weights, optimizer
+// state, losses and gradients stay float32.
+enum class Precision { Fp32, Bf16, Fp16 };
+template <>
+struct ChoiceNames<Precision> {
+  static constexpr std::array<const char*, 3> names = {"fp32", "bf16", "fp16"};
+};
+
+// device: where a rank's model and batches live (dist/device.h).
+enum class DeviceKind { Cpu, Cuda, Auto };
+template <>
+struct ChoiceNames<DeviceKind> {
+  static constexpr std::array<const char*, 3> names = {"cpu", "cuda", "auto"};
+};
+
 // data.kind: which dataset a run trains and evaluates on.
 enum class DataKind { Shapes, Cirr, FashionIq };
 template <>

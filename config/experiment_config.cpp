@@ -9,6 +9,13 @@ void ExperimentConfig::visit(ConfigVisitor& v) {
   v.integer("seed", seed, 0, INT64_MAX, "experiment seed: model initialisation and batch order");
   v.integer("threads", threads, 0, 4096, "torch threads per rank; 0 = cores on the node / ranks on the node");
   v.text("runs_dir", runs_dir, "directory that holds the run directories");
+  v.choice("precision", precision,
+           "dtype of the forward passes (training steps, encoding for evaluation and the bank): \"fp32\"; \"bf16\" "
+           "or \"fp16\" autocast matmuls and convolutions to 16 bits while weights, optimizer state, losses, "
+           "softmax and gradients stay float32; fp16 adds dynamic loss scaling");
+  v.choice("device", device,
+           "where each rank computes: \"cpu\"; \"cuda\" = the GPU of the rank's local rank; \"auto\" = cuda when "
+           "a GPU is usable, else cpu. CUDA needs the NCCL communicator, which spn does not have yet");
   v.section("data", data, "dataset");
   v.section("model", model, "encoders and CIR head");
   v.section("stage1", stage1, "stage 1: joint training with in-batch negatives gathered across ranks");

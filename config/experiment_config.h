@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "config/choices.h"
 #include "config/data_config.h"
 #include "config/eval_config.h"
 #include "config/model_config.h"
@@ -22,6 +23,8 @@ struct ExperimentConfig {
   int64_t seed = 0;
   int64_t threads = 0;
   std::string runs_dir = "runs";
+  Precision precision = Precision::Fp32;
+  DeviceKind device = DeviceKind::Cpu;
   DataConfig data;
   ModelConfig model;
   Stage1Config stage1;

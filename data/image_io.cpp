@@ -6,6 +6,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include <cerrno>
 #include <csetjmp>
 #include <cstdint>
 #include <cstdlib>
@@ -197,8 +198,12 @@ void write_png(const fs::path& path, const RgbImage& image) {
     throw UserError(problem);
   }
   png.format = PNG_FORMAT_RGB;
-  if (!png_image_write_to_file(&png, path.c_str(), 0, image.pixels.data(), 0, nullptr))
+  errno = 0;
+  if (!png_image_write_to_file(&png, path.c_str(), 0, image.pixels.data(), 0, nullptr)) {
+    // A full disk reports through errno (exit 3); anything else is libpng's own refusal.
+    if (errno != 0) throw IoError(path.string(), "write the PNG (" + std::string(png.message) + ")", errno);
     throw std::runtime_error(path.string() + ": cannot write PNG (" + std::string(png.message) + ")");
+  }
 }
 
 void write_jpeg(const fs::path& path, const RgbImage& image, int quality) {
@@ -209,11 +214,13 @@ void write_jpeg(const fs::path& path, const RgbImage& image, int quality) {
     std::free(bytes);  // jpeg_mem_dest's buffer, allocated with malloc
     throw std::runtime_error(path.string() + ": cannot encode JPEG (" + message + ")");
   }
+  errno = 0;
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes), static_cast<std::streamsize>(size));
   const bool written = static_cast<bool>(out.flush());
+  const int error_number = errno;
   std::free(bytes);
-  if (!written) throw std::runtime_error(path.string() + ": cannot write JPEG");
+  if (!written) throw IoError(path.string(), "write the JPEG", error_number != 0 ? error_number : EIO);
 }
 
 }  // namespace spn

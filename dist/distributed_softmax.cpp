@@ -6,6 +6,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "dist/autocast.h"
+
 namespace spn {
 namespace {
 
@@ -67,6 +69,9 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& queries, const torch::Tensor& logit_scale,
                                const torch::Tensor& bank_shard, int64_t arguments_address) {
     const Arguments& args = *reinterpret_cast<const Arguments*>(arguments_address);
+    // Float32 arithmetic even when called inside a mixed-precision scope: the online
+    // softmax's running maxima and sums are exact only in float32.
+    const Autocast float32(Precision::Fp32, queries.device().type());
     const SoftmaxTargets& targets = *args.targets;
     const int64_t rows = queries.size(0), n = bank_shard.size(0);
     check_targets(targets, rows);

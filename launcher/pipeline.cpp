@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/stop_signals.h"
+#include "dist/device.h"
 #include "dist/stop_agreement.h"
 #include "dist/threads.h"
 #include "launcher/environment.h"
@@ -23,6 +24,10 @@ namespace spn {
 void run_experiment(Communicator& comm, const ExperimentConfig& config, const CommandLine& command,
                     const std::string& run_id) {
   const bool rank0 = comm.rank() == 0;
+  // Before the run directory exists: a run that cannot compute where it was asked to
+  // leaves nothing behind.
+  const c10::Device device = resolve_device(config, comm);
+  check_collectives_serve(comm, device, config);
   const std::string resolved = config_to_toml(config);
   RunRecord run(comm, config, resolved, run_id.empty() ? RunRecord::default_run_id(resolved) : run_id);
   log_to_directory(run.dir() / "logs", comm.rank());
@@ -46,7 +51,9 @@ void run_experiment(Communicator& comm, const ExperimentConfig& config, const Co
     spdlog::info("run directory {}", run.dir().string());
 
   const int threads = configure_threads(comm, config.threads);
-  const nlohmann::json environment = describe_environment(comm, threads);
+  nlohmann::json environment = describe_environment(comm, threads);
+  environment["device"] = device.str();
+  environment["precision"] = choice_name(config.precision);
   if (rank0) run.set_status("running");
   run.write_records(command, environment, {{"experiment", config.seed}, {"data.shapes", config.data.shapes.seed}});
   std::optional<Watchdog> watchdog;

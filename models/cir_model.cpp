@@ -12,8 +12,12 @@ namespace {
 
 constexpr double kMaxLogitScale = 100.0;
 
+// Unit rows, in float32 when autocast left `x` in 16 bits: CPU autocast would compute
+// the norm in 16 bits, and the losses and scores downstream need float32 inputs.
 torch::Tensor unit(const torch::Tensor& x) {
-  return torch::nn::functional::normalize(x, torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const bool reduced = x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf;
+  return torch::nn::functional::normalize(reduced ? x.to(torch::kFloat) : x,
+                                          torch::nn::functional::NormalizeFuncOptions().dim(1));
 }
 
 }  // namespace
@@ -54,6 +58,8 @@ void CirModel::set_temperature(double temperature) {
 }
 
 torch::Tensor CirModel::logit_scale() const { return log_logit_scale_.exp().clamp_max(kMaxLogitScale); }
+
+c10::DeviceType CirModel::device_type() const { return log_logit_scale_.device().type(); }
 
 std::vector<torch::Tensor> CirModel::state_tensors() const {
   std::vector<torch::Tensor> tensors = parameters();

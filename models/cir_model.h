@@ -1,6 +1,8 @@
 #pragma once
 // A dual-encoder CIR model: the query side maps (reference image, text) to a unit
-// vector, the target side maps an image to a unit vector. As in CLIP4CIR one image
+// vector, the target side maps an image to a unit vector. Under autocast (mixed
+// precision) the encoders compute in 16 bits, but the unit vectors they return are
+// float32: the norm and everything after it (losses, banks, scores) stay float32. As in CLIP4CIR one image
 // encoder serves both sides. The model also owns the contrastive temperature, as a
 // log-scale parameter (learned or fixed).
 #include <memory>
@@ -36,6 +38,9 @@ class CirModel : public torch::nn::Module {
   torch::Tensor logit_scale() const;
   // Sets the temperature (it stays learned or fixed as constructed).
   void set_temperature(double temperature);
+
+  // The kind of device the model's weights are on (autocast is set per device kind).
+  c10::DeviceType device_type() const;
 
   // Every tensor that defines the model: parameters then buffers (for sync and
   // fingerprints).

@@ -149,7 +149,7 @@ void expect_twenty_steps_match_one_rank(const ExperimentConfig& config) {
       const TripletBatch local{data.reference_images.index_select(0, index), data.tokens.index_select(0, index),
                                data.target_images.index_select(0, index)};
       model->set_step_seed(mix_seed(3, s));  // as the training loop does
-      losses.push_back(step.run(local, kBatch, 1e-2));
+      losses.push_back(step.run(local, kBatch, 1e-2).loss);
     }
     return std::make_pair(losses, model);
   };

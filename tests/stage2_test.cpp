@@ -87,7 +87,7 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
       targets.candidates = candidates_for(variant.negatives, targets, s, kBankRows);
       const auto local = torch::tensor(sampler.local_batch(s, c.size(), c.rank()), torch::kLong);
       model->set_step_seed(mix_seed(5, s));  // as the training loop does
-      losses.push_back(step.run(references.index_select(0, local), tokens.index_select(0, local), targets, 1e-2));
+      losses.push_back(step.run(references.index_select(0, local), tokens.index_select(0, local), targets, 1e-2).loss);
     }
     const auto target_side_after = model->target_side_tensors();
     for (size_t i = 0; i < target_side_after.size(); ++i)

@@ -4,6 +4,7 @@
 
 #include "core/progress.h"
 #include "data/image_tensor.h"
+#include "dist/autocast.h"
 
 namespace spn {
 
@@ -11,6 +12,7 @@ torch::Tensor encode_image_rows(CirModel& model, const PixelRows& pixels, const 
                                 const ExperimentConfig& config, const std::string& label, bool show_progress) {
   const int64_t batch = config.eval.batch_size;
   torch::NoGradGuard no_grad;
+  const Autocast autocast(config.precision, model.device_type());
   const bool training = model.is_training();
   model.eval();
   std::vector<torch::Tensor> chunks = {torch::empty({0, config.model.embed_dim})};

@@ -16,9 +16,9 @@ namespace spn {
 // or decoded from files on demand.
 using PixelRows = std::function<torch::Tensor(int64_t begin, int64_t end)>;
 
-// The target encoder's unit embeddings [rows.size(), D] of images `rows`, without
-// gradients and in eval mode (the model's mode is restored after), eval.batch_size
-// images at a time, with a progress line `label`.
+// The target encoder's unit embeddings [rows.size(), D] (float32) of images `rows`,
+// computed in the config's precision, without gradients and in eval mode (the model's mode is restored after),
+// eval.batch_size images at a time, with a progress line `label`.
 torch::Tensor encode_image_rows(CirModel& model, const PixelRows& pixels, const ShardRange& rows,
                                 const ExperimentConfig& config, const std::string& label, bool show_progress);
 

@@ -6,6 +6,7 @@
 #include "core/files.h"
 #include "data/image_tensor.h"
 #include "data/split_check.h"
+#include "dist/autocast.h"
 #include "dist/sharding.h"
 #include "train/circo_metrics.h"
 #include "train/cirr_metrics.h"
@@ -49,6 +50,7 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
       texts.push_back(split.triplets[i].caption);
     }
     const torch::Tensor reference_features = out.gallery.index_select(0, torch::tensor(references, torch::kLong));
+    const Autocast autocast(config.precision, model.device_type());
     chunks.push_back(
         model.encode_query_from_features(reference_features, tokenizer.encode_batch(texts, config.data.max_words)));
   }

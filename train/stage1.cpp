@@ -9,7 +9,7 @@ TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config,
                              Stage stage) {
   constexpr uint64_t kBatchOrderStream = 101;  // seed stream of the stage-1 batch order
   const Stage1Config& cfg = config.stage1;
-  Stage1Step step(comm, model, cfg);
+  Stage1Step step(comm, model, cfg, config.precision);
   LoopSettings settings = loop_settings_for(Stage::Stage1, cfg, config, data.size(), kBatchOrderStream);
   settings.stage = stage;
   return run_training_loop(

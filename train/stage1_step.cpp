@@ -2,37 +2,45 @@
 
 #include <torch/torch.h>
 
+#include "dist/autocast.h"
 #include "dist/autograd_collectives.h"
 #include "dist/sharding.h"
 #include "train/negative_types.h"
 
 namespace spn {
 
-Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config)
+Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config,
+                       Precision precision)
     : comm_(comm),
       model_(std::move(model)),
       optimizer_(model_->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
       gradient_sync_(comm, model_->parameters(), static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),
-      negatives_(config.negatives) {}
+      negatives_(config.negatives),
+      precision_(precision),
+      scaler_(precision == Precision::Fp16) {}
 
 double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_batch) {
   optimizer_.zero_grad();
   const int64_t first_row = shard_range(global_batch, comm_.size(), comm_.rank()).begin;
-  torch::Tensor loss = negative_types_loss_shard(
-      comm_, *model_, model_->encode_target(local.reference_images), model_->encode_text(local.tokens),
-      model_->encode_target(local.target_images), first_row, global_batch, negatives_);
-  loss.backward();
+  torch::Tensor loss;
+  {
+    // Backward runs outside the scope, as with PyTorch AMP: its ops follow the forward's.
+    const Autocast autocast(precision_, model_->device_type());
+    loss = negative_types_loss_shard(comm_, *model_, model_->encode_target(local.reference_images),
+                                     model_->encode_text(local.tokens), model_->encode_target(local.target_images),
+                                     first_row, global_batch, negatives_);
+  }
+  scaler_.scale_loss(loss).backward();
   gradient_sync_.all_reduce();
+  finite_gradients_ = scaler_.unscale_and_check(comm_, model_->parameters());
   torch::Tensor total = loss.detach().to(torch::kDouble).reshape({1}).contiguous();
   comm_.all_reduce(total, ReduceOp::Sum);
   return total.item<double>();
 }
 
-double Stage1Step::run(const TripletBatch& local, int64_t global_batch, double lr) {
+StepResult Stage1Step::run(const TripletBatch& local, int64_t global_batch, double lr) {
   const double loss = compute_gradients(local, global_batch);
-  for (auto& group : optimizer_.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-  optimizer_.step();
-  return loss;
+  return finish_step(optimizer_, scaler_, finite_gradients_, loss, lr);
 }
 
 }  // namespace spn

@@ -1,16 +1,21 @@
 #pragma once
 // One stage-1 optimisation step on this rank's slice of the global batch: encode,
 // all-gather features with gradient (more in-batch negatives with more ranks), InfoNCE
-// over the configured negative types, backward, gradient sum over ranks, AdamW.
+// over the configured negative types, backward, gradient sum over ranks, AdamW. The
+// forward pass computes in `precision` (dist/autocast.h); with fp16 the loss is scaled
+// (train/loss_scaler.h).
 #include <torch/optim/adamw.h>
 
 #include <memory>
 
+#include "config/choices.h"
 #include "config/stage1_config.h"
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
 #include "models/cir_model.h"
+#include "train/loss_scaler.h"
 #include "train/negative_types.h"
+#include "train/step_result.h"
 
 namespace spn {
 
@@ -23,13 +28,15 @@ struct TripletBatch {
 
 class Stage1Step {
  public:
-  Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config);
+  Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config,
+             Precision precision = Precision::Fp32);
 
-  // Forward, backward and gradient sum over ranks; leaves the gradients in the model.
-  // Returns the mean loss over the global batch (the same on every rank).
+  // Forward, backward and gradient sum over ranks; leaves the (unscaled) gradients in
+  // the model. Returns the mean loss over the global batch (the same on every rank).
   double compute_gradients(const TripletBatch& local, int64_t global_batch);
-  // compute_gradients, then an AdamW update with learning rate `lr`.
-  double run(const TripletBatch& local, int64_t global_batch, double lr);
+  // compute_gradients, then an AdamW update with learning rate `lr` unless fp16's
+  // gradients overflowed.
+  StepResult run(const TripletBatch& local, int64_t global_batch, double lr);
 
   torch::optim::AdamW& optimizer() { return optimizer_; }
 
@@ -39,6 +46,9 @@ class Stage1Step {
   torch::optim::AdamW optimizer_;
   GradientSync gradient_sync_;
   std::vector<NegativeType> negatives_;
+  Precision precision_;
+  LossScaler scaler_;
+  bool finite_gradients_ = true;  // of the last compute_gradients, agreed by all ranks
 };
 
 }  // namespace spn

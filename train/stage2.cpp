@@ -9,6 +9,7 @@
 #include "core/hash.h"
 #include "core/random.h"
 #include "data/image_tensor.h"
+#include "dist/autocast.h"
 #include "dist/sharding.h"
 #include "train/best_checkpoint.h"
 #include "train/stage2_step.h"
@@ -57,7 +58,7 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
   const Stage2Config& cfg = config.stage2;
   // Before the loop, which restores a resumed run's own value from its checkpoint.
   if (cfg.temperature > 0) model->set_temperature(cfg.temperature);
-  Stage2Step step(comm, model, cfg, bank);
+  Stage2Step step(comm, model, cfg, bank, config.precision);
   const LoopSettings settings = loop_settings_for(Stage::Stage2, cfg, config, data.size(), kBatchOrderStream);
   const uint64_t negative_seed = mix_seed(config.seed, kNegativeSampleStream);
 
@@ -68,6 +69,7 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
     if (cfg.reference_features == ReferenceFeatures::Bank)  // SPN: the frozen features the bank already holds
       return bank_rows(comm, bank, references).narrow(0, mine.begin, mine.size());
     torch::NoGradGuard no_grad;
+    const Autocast autocast(config.precision, model->device_type());
     const std::vector<int64_t> local(references.begin() + mine.begin, references.begin() + mine.end);
     return model->encode_target(normalize_images(data.images.index_select(0, torch::tensor(local, torch::kLong))));
   };

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "dist/autocast.h"
 #include "dist/autograd_collectives.h"
 #include "dist/sharding.h"
 
@@ -24,7 +25,7 @@ SoftmaxTargets slice(const SoftmaxTargets& targets, const ShardRange& rows) {
 }  // namespace
 
 Stage2Step::Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage2Config& config,
-                       CandidateBank bank)
+                       CandidateBank bank, Precision precision)
     : comm_(comm),
       this_process_(make_local_communicator()),
       model_(std::move(model)),
@@ -33,7 +34,9 @@ Stage2Step::Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
       bank_(std::move(bank)),
       optimizer_(model_->query_side_parameters(),
                  torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
-      gradient_sync_(comm, model_->query_side_parameters(), kGradientBucketBytes) {
+      gradient_sync_(comm, model_->query_side_parameters(), kGradientBucketBytes),
+      precision_(precision),
+      scaler_(precision == Precision::Fp16) {
   model_->freeze_target_side();
 }
 
@@ -61,23 +64,25 @@ double Stage2Step::compute_gradients(const torch::Tensor& local_reference_featur
   optimizer_.zero_grad();
   const int64_t first_row =
       shard_range(static_cast<int64_t>(targets.positives.size()), comm_.size(), comm_.rank()).begin;
-  const torch::Tensor local_queries =
-      model_->encode_query_from_features(local_reference_features, local_tokens, first_row);
+  torch::Tensor local_queries;
+  {
+    const Autocast autocast(precision_, model_->device_type());
+    local_queries = model_->encode_query_from_features(local_reference_features, local_tokens, first_row);
+  }
   torch::Tensor loss =
       bank_.replicated ? replicated_loss(local_queries, targets) : sharded_loss(local_queries, targets);
-  if (loss.requires_grad()) loss.backward();
+  if (loss.requires_grad()) scaler_.scale_loss(loss).backward();
   gradient_sync_.all_reduce();
+  finite_gradients_ = scaler_.unscale_and_check(comm_, model_->query_side_parameters());
   torch::Tensor value = loss.detach().to(torch::kDouble).reshape({1});
   if (bank_.replicated) comm_.all_reduce(value, ReduceOp::Sum);  // the shares add up to the global mean
   return value.item<double>();
 }
 
-double Stage2Step::run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
-                       const SoftmaxTargets& targets, double lr) {
+StepResult Stage2Step::run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
+                           const SoftmaxTargets& targets, double lr) {
   const double loss = compute_gradients(local_reference_features, local_tokens, targets);
-  for (auto& group : optimizer_.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-  optimizer_.step();
-  return loss;
+  return finish_step(optimizer_, scaler_, finite_gradients_, loss, lr);
 }
 
 }  // namespace spn

@@ -7,29 +7,36 @@
 //                    against its rows and the softmax is reduced across ranks.
 //   replicated bank: every rank scores its own queries against the whole bank (data
 //                    parallel); no collective inside the loss.
+// The queries are encoded in `precision` (dist/autocast.h); the softmax over the bank
+// runs outside autocast, in float32 on float32 queries and bank rows.
 #include <torch/optim/adamw.h>
 
 #include <memory>
 
+#include "config/choices.h"
 #include "config/stage2_config.h"
 #include "dist/communicator.h"
 #include "dist/distributed_softmax.h"
 #include "dist/gradient_sync.h"
 #include "models/cir_model.h"
 #include "train/candidate_bank.h"
+#include "train/loss_scaler.h"
+#include "train/step_result.h"
 
 namespace spn {
 
 class Stage2Step {
  public:
-  Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage2Config& config, CandidateBank bank);
+  Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage2Config& config, CandidateBank bank,
+             Precision precision = Precision::Fp32);
 
   // Returns the mean loss of the global batch. `targets` covers every query of the
   // global batch; this rank's queries are its shard_range slice of it.
   double compute_gradients(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
                            const SoftmaxTargets& targets);
-  double run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
-             const SoftmaxTargets& targets, double lr);
+  // compute_gradients, then AdamW on the query side unless fp16's gradients overflowed.
+  StepResult run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
+                 const SoftmaxTargets& targets, double lr);
 
   torch::optim::AdamW& optimizer() { return optimizer_; }
 
@@ -45,6 +52,9 @@ class Stage2Step {
   CandidateBank bank_;
   torch::optim::AdamW optimizer_;
   GradientSync gradient_sync_;
+  Precision precision_;
+  LossScaler scaler_;
+  bool finite_gradients_ = true;  // of the last compute_gradients, agreed by all ranks
 };
 
 }  // namespace spn

@@ -4,8 +4,8 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "core/error.h"
 #include "core/progress.h"
@@ -15,6 +15,7 @@
 #include "dist/sharding.h"
 #include "dist/stop_agreement.h"
 #include "train/checkpoint.h"
+#include "train/divergence_guard.h"
 #include "train/lr_schedule.h"
 
 namespace spn {
@@ -65,32 +66,41 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
   const auto began = std::chrono::steady_clock::now();
   double window_loss = 0;
   int64_t window_steps = 0;
+  int64_t window_skipped = 0;
+  DivergenceGuard divergence(name);
   for (int64_t s = start; s < total; ++s) {
     const double lr = learning_rate_at(s, total, settings.lr);
     const std::vector<int64_t> global = sampler.global_batch(s);
     const ShardRange mine = shard_range(settings.batch_size, comm.size(), comm.rank());
     model.set_step_seed(mix_seed(draw_seed, static_cast<uint64_t>(s)));
-    last_loss = step(s, global, {global.begin() + mine.begin, global.begin() + mine.end}, lr);
-    // The loss is the global batch's mean, the same on every rank, so all ranks stop
-    // here together, before a checkpoint can keep the broken weights.
-    if (!std::isfinite(last_loss))
-      throw UserError(name + ": the loss is not finite at step " + std::to_string(s + 1) + " of " +
-                      std::to_string(total) + " (" + std::to_string(last_loss) +
-                      "): training diverged; lower its learning rate or check the inputs");
-    window_loss += last_loss;
-    ++window_steps;
+    const StepResult result = step(s, global, {global.begin() + mine.begin, global.begin() + mine.end}, lr);
+    divergence.check(result, s + 1, total);
+    if (result.skipped) {
+      ++window_skipped;
+    } else {
+      last_loss = result.loss;
+      window_loss += last_loss;
+      ++window_steps;
+    }
     const int64_t done = s + 1;
     if (done % settings.log_every == 0 || done == total) {
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-      run.log_metrics({{"stage", name},
-                       {"step", done},
-                       {"epoch", static_cast<double>(done) / steps_per_epoch},
-                       {"loss", window_loss / window_steps},
-                       {"lr", lr},
-                       {"temperature", 1.0 / model.logit_scale().item<double>()},
-                       {"samples_per_s", elapsed > 0 ? (done - start) * settings.batch_size / elapsed : 0.0}});
+      nlohmann::json line = {
+          {"stage", name},
+          {"step", done},
+          {"epoch", static_cast<double>(done) / steps_per_epoch},
+          {"loss", window_steps > 0 ? window_loss / window_steps : std::numeric_limits<double>::quiet_NaN()},
+          {"lr", lr},
+          {"temperature", 1.0 / model.logit_scale().item<double>()},
+          {"samples_per_s", elapsed > 0 ? (done - start) * settings.batch_size / elapsed : 0.0}};
+      if (result.loss_scale) {  // fp16: the scaler's state and the updates it skipped since the last line
+        line["loss_scale"] = *result.loss_scale;
+        line["skipped_steps"] = window_skipped;
+      }
+      run.log_metrics(line);
       window_loss = 0;
       window_steps = 0;
+      window_skipped = 0;
     }
     const bool epoch_end = done % steps_per_epoch == 0;
     if (epoch_end && on_epoch_end) on_epoch_end(done / steps_per_epoch, done);

@@ -13,6 +13,7 @@
 #include "dist/communicator.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
+#include "train/step_result.h"
 
 namespace spn {
 
@@ -55,9 +56,12 @@ LoopSettings loop_settings_for(Stage stage, const StageConfig& section, const Ex
 }
 
 // `step(step_index, global_batch, this_rank_rows, lr)` runs one optimisation step (the
-// index seeds per-step draws, e.g. of FashionIQ's texts) and returns the
-// mean loss of the global batch. Writes checkpoints/<stage>-final.pt at the end.
-using TrainingStep = std::function<double(int64_t, const std::vector<int64_t>&, const std::vector<int64_t>&, double)>;
+// index seeds per-step draws, e.g. of FashionIQ's texts) and returns the mean loss of
+// the global batch and whether fp16 loss scaling skipped the update
+// (train/divergence_guard.h says when a run has diverged; skipped steps do not count
+// towards the logged loss). Writes checkpoints/<stage>-final.pt at the end.
+using TrainingStep =
+    std::function<StepResult(int64_t, const std::vector<int64_t>&, const std::vector<int64_t>&, double)>;
 
 // `on_epoch_end(epoch, step)` (optional; every rank) runs after each epoch's last step
 // and before that epoch's checkpoint, so a run killed inside it redoes the epoch.
