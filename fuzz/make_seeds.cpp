@@ -175,7 +175,7 @@ void binary_seeds(const fs::path& corpus) {
 
   auto model = spn::make_cir_model(spn::testing::tiny_config(), spn::testing::kTestVocab);
   const fs::path checkpoint = corpus / "checkpoint" / "tiny.pt";
-  spn::save_checkpoint(checkpoint, *model, nullptr, 3);
+  spn::save_checkpoint(checkpoint, *model, nullptr, {3});
   fs::remove(checkpoint.string() + ".sum");  // the harness loads checkpoints without one
 }
 
