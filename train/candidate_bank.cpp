@@ -42,8 +42,10 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
 
   CandidateBank bank;
   bank.rows = expected.rows;
+  // "v2": HDF5's checksummed file format (data/embedding_bank.h). Banks an older spn
+  // wrote are named without it, so they are left alone rather than refused.
   bank.path = std::filesystem::path(config.stage2.bank_dir) /
-              ("bank-" + expected.fingerprint + "-" + expected.ids_hash.substr(0, 8) + "-" + expected.dtype + ".h5");
+              ("bank-v2-" + expected.fingerprint + "-" + expected.ids_hash.substr(0, 8) + "-" + expected.dtype + ".h5");
   const ShardRange mine = shard_range(bank.rows, comm.size(), comm.rank());
   bank.begin = mine.begin;
 
