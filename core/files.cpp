@@ -49,6 +49,15 @@ bool write_all(int fd, const void* data, size_t size) {
   return true;
 }
 
+// The last step of an atomic write, once the temporary's bytes are on disk.
+void rename_into_place(const fs::path& temporary, const fs::path& path) {
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error_number = errno;
+    ::unlink(temporary.c_str());
+    throw IoError(path.string(), "rename " + temporary.filename().string() + " into place", error_number);
+  }
+}
+
 }  // namespace
 
 std::string read_file(const fs::path& path) {
@@ -95,7 +104,7 @@ void AtomicFile::commit() {
     ::unlink(temporary_.c_str());
     throw IoError(temporary_.string(), "close", error_number);
   }
-  commit_temporary(temporary_, path_);
+  rename_into_place(temporary_, path_);
 }
 
 void commit_temporary(const fs::path& temporary, const fs::path& path) {
@@ -109,11 +118,7 @@ void commit_temporary(const fs::path& temporary, const fs::path& path) {
       throw IoError(temporary.string(), "sync to disk", error_number);
     }
   }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error_number = errno;
-    ::unlink(temporary.c_str());
-    throw IoError(path.string(), "rename " + temporary.filename().string() + " into place", error_number);
-  }
+  rename_into_place(temporary, path);
 }
 
 void write_file_atomic(const fs::path& path, const std::string& content) {
