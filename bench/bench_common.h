@@ -1,12 +1,21 @@
 #pragma once
 // What the benchmarks share: wall-clock timing with a warm-up call, the peak resident
-// memory of this process (Linux), and the thread count each rank gets.
+// memory of this process (Linux), the thread count each rank gets, and running a
+// Python reference that prints one JSON line.
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <unistd.h>
+#ifdef SPN_WITH_NCCL  // a CUDA build: the GPU's allocator statistics
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,13 +38,50 @@ inline double peak_memory_mib() {
   return 0;
 }
 
+// `wait` returns when the device has done the work queued so far (a GPU runs it after
+// the host has moved on), so the time covers the work, not its launch.
 template <class Step>
-double time_per_call(Step step, int repeats) {
+double time_per_call(
+    Step step, int repeats, const std::function<void()>& wait = [] {}) {
   step();  // warm-up: first-touch of buffers, thread pools
+  wait();
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < repeats; ++i) step();
+  wait();
   return seconds_since(start) / repeats;
 }
+
+// What a benchmark reads from the device it runs on: the peak memory since reset()
+// (this process's resident set on the CPU, the caching allocator's peak on a GPU) and
+// `wait` for time_per_call.
+class DeviceMeter {
+ public:
+  explicit DeviceMeter(const c10::Device& device) : device_(device) {
+    if (device.is_cuda()) wait = [index = device.index()] { torch::cuda::synchronize(index); };
+  }
+  void reset() const {
+#ifdef SPN_WITH_NCCL
+    if (device_.is_cuda()) return c10::cuda::CUDACachingAllocator::resetPeakStats(device_.index());
+#endif
+    reset_peak_memory();
+  }
+  double peak_mib() const {
+#ifdef SPN_WITH_NCCL
+    if (device_.is_cuda())
+      return c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index())
+                 .allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
+                 .peak /
+             1048576.0;
+#endif
+    return peak_memory_mib();
+  }
+  // The JSON key of the peaks: which memory they are.
+  std::string key() const { return device_.is_cuda() ? "peak_gpu_memory_mib_per_rank" : "peak_memory_mib_per_rank"; }
+  std::function<void()> wait = [] {};
+
+ private:
+  c10::Device device_;
+};
 
 // The node's cores split over the ranks on it; sets torch's thread count to that.
 inline int use_cores_per_rank(const Communicator& comm) {
@@ -51,6 +97,27 @@ inline std::vector<int64_t> parse_sizes(const std::string& text) {
   std::stringstream list(text);
   for (std::string item; std::getline(list, item, ',');) sizes.push_back(std::stoll(item));
   return sizes;
+}
+
+// The source tree (its bench/ scripts): the one spn was built from, or the environment's
+// SPN_SOURCE_DIR when the binaries run from a copy elsewhere (scripts/gpu-check.sh).
+inline std::string source_dir() {
+  const char* dir = std::getenv("SPN_SOURCE_DIR");
+  return dir && *dir ? dir : SPN_SOURCE_DIR;
+}
+
+// The last JSON object `command` prints (its stderr is dropped), or an object whose
+// "skipped" says the command failed.
+inline nlohmann::json run_python_reference(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return {{"skipped", command + " could not start"}};
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  const size_t line = output.rfind('{');
+  if (status != 0 || line == std::string::npos) return {{"skipped", command + " failed"}};
+  return nlohmann::json::parse(output.substr(line));
 }
 
 }  // namespace spn::bench

@@ -1,21 +1,31 @@
 // The stage-2 loss step (forward + backward with respect to the queries) over a bank of
-// N candidates sharded across the ranks, at B = 256, D = 640. One JSON line per N with:
-// time per step, GFLOP/s counting 4*B*N*D, peak memory per rank, and two references
-// measured in the same run: a plain matmul of the same shape (B x D by D x N/W) and the
-// naive step as the reference implementation does it (full B x N logits, ordinary cross
-// entropy), on rank 0 with the whole bank.
+// N candidates sharded across the ranks, at B = 256, D = 640, in float32 and bfloat16
+// (the bank multiplied in that type). One JSON line per N and precision with: time per
+// step, GFLOP/s counting 4*B*N*D, peak memory per rank, and two references measured in
+// the same run: a plain matmul of the same shape and precision (B x D by D x N/W), and,
+// on one rank, the peer: the naive float32 step as the PyTorch reference code does it
+// (full B x N logits, cross entropy), run by bench/stage2_peer.py with the Python of the
+// torch installation spn links, on the same cores. `speedup_vs_peer` is peer time / step
+// time.
 //
-//   mpirun -np W spn-bench-softmax [--sizes 17000,100000,1000000] [--repeats 3]
+// With --device cuda each rank uses the GPU of its local rank and NCCL; the peer runs on
+// rank 0's GPU, and the memory figures are the GPU's peak allocation. The environment's
+// SPN_TORCH_PYTHON overrides the Python the build found (another machine's torch).
+//
+//   mpirun -np W spn-bench-softmax [--sizes 17000,100000,1000000] [--repeats 3] [--device cpu|cuda]
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "bench/bench_common.h"
 #include "dist/autograd_collectives.h"
 #include "dist/communicator.h"
 #include "dist/distributed_softmax.h"
+#include "dist/nccl_communicator.h"
 #include "dist/sharding.h"
 
 namespace {
@@ -24,91 +34,97 @@ using namespace spn::bench;
 
 constexpr int64_t kBatch = 256, kDim = 640, kChunk = 4096;
 
-torch::Tensor unit_rows(int64_t rows, uint64_t seed) {
+torch::Tensor unit_rows(int64_t rows, uint64_t seed, const torch::Device& device) {
   torch::manual_seed(seed);
-  torch::Tensor x = torch::randn({rows, kDim});
+  torch::Tensor x = torch::randn({rows, kDim}).to(device);
   return x / x.norm(2, 1, true);
+}
+
+// The peer's JSON line (seconds per step, peak memory), on this rank's cores or GPU.
+nlohmann::json peer_step(int threads, int64_t n, int repeats, const torch::Device& device) {
+  const char* python = std::getenv("SPN_TORCH_PYTHON");
+  return run_python_reference(std::string(python && *python ? python : SPN_TORCH_PYTHON) + " " + source_dir() +
+                              "/bench/stage2_peer.py " + std::to_string(threads) + " " + std::to_string(kBatch) + " " +
+                              std::to_string(kDim) + " " + std::to_string(n) + " " + std::to_string(repeats) + " " +
+                              (device.is_cuda() ? "cuda" : "cpu"));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto comm = spn::make_world_communicator(&argc, &argv);
+  std::unique_ptr<spn::Communicator> comm = spn::make_world_communicator(&argc, &argv);
   std::vector<int64_t> sizes = {17000, 100000, 1000000};
   int repeats = 3;
+  torch::Device device = torch::kCPU;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--sizes")) sizes = parse_sizes(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--device") && !std::strcmp(argv[i + 1], "cuda"))
+      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm->local_rank()));
   }
   const int threads = use_cores_per_rank(*comm);
+  if (device.is_cuda() && !torch::cuda::is_available()) {
+    std::cerr << "spn-bench-softmax: --device cuda, but torch finds no usable GPU here\n";
+    return 2;
+  }
+  if (device.is_cuda()) comm = spn::make_nccl_communicator(std::move(comm), device);
+  const DeviceMeter memory(device);
 
   for (int64_t n : sizes) {
     const spn::ShardRange shard_rows = spn::shard_range(n, comm->size(), comm->rank());
     const spn::ShardRange query_rows = spn::shard_range(kBatch, comm->size(), comm->rank());
     spn::SoftmaxTargets targets;
     for (int64_t i = 0; i < kBatch; ++i) targets.positives.push_back({(i * 7919) % n});
-    const torch::Tensor all_queries = unit_rows(kBatch, 1);
+    const torch::Tensor all_queries = unit_rows(kBatch, 1, device);
+    const torch::Tensor float32_shard = unit_rows(shard_rows.size(), 100 + comm->rank(), device);
+    // With more ranks the peer would compete with the other ranks for the same cores.
+    const nlohmann::json peer = comm->size() == 1 ? peer_step(threads, n, repeats, device)
+                                                  : nlohmann::json{{"skipped", "measured with one rank only"}};
 
-    const torch::Tensor shard = unit_rows(shard_rows.size(), 100 + comm->rank());
-    reset_peak_memory();  // the peak then counts the resident shard and the step, not generating it
-    const torch::Tensor scale = torch::tensor(50.0f);
-    const double sharded = time_per_call(
-        [&] {
-          torch::Tensor local =
-              all_queries.narrow(0, query_rows.begin, query_rows.size()).clone().set_requires_grad(true);
-          const torch::Tensor loss =
-              spn::distributed_softmax_cross_entropy(*comm, spn::all_gather_with_grad(*comm, local), scale, shard,
-                                                     shard_rows.begin, targets, spn::MultiPositive::LogSumExp, kChunk);
-          loss.backward();
-        },
-        repeats);
-    comm->barrier();
-    const double memory = peak_memory_mib();
-    const std::vector<int64_t> memory_per_rank = comm->all_gather_int(static_cast<int64_t>(memory));
-
-    // Plain matmul of the same shape as this rank's logits.
-    torch::Tensor logits = torch::empty({kBatch, shard_rows.size()});
-    const double matmul = time_per_call([&] { torch::mm_out(logits, all_queries, shard.t()); }, repeats);
-    logits = torch::Tensor();
-    comm->barrier();
-
-    nlohmann::json line = {{"bench", "stage2_softmax_step"},
-                           {"B", kBatch},
-                           {"D", kDim},
-                           {"N", n},
-                           {"ranks", comm->size()},
-                           {"threads_per_rank", threads},
-                           {"chunk", kChunk},
-                           {"step_s", sharded},
-                           {"gflops", 4.0 * kBatch * n * kDim / sharded / 1e9},
-                           {"peak_memory_mib_per_rank", memory_per_rank},
-                           {"matmul_s", matmul},
-                           {"matmul_gflops", 2.0 * kBatch * shard_rows.size() * kDim / matmul / 1e9}};
-    line["ratio_to_matmul_throughput"] =
-        line["gflops"].get<double>() / comm->size() / line["matmul_gflops"].get<double>();
-
-    // The naive step, on rank 0 with the whole bank, for W = 1 only (with more ranks the
-    // other ranks would compete for the same cores).
-    if (comm->size() == 1) {
-      reset_peak_memory();
-      const torch::Tensor labels = torch::tensor(
+    for (const auto& [precision, dtype] : {std::pair{"fp32", torch::kFloat}, std::pair{"bf16", torch::kBFloat16}}) {
+      const torch::Tensor shard = float32_shard.to(dtype);
+      memory.reset();  // the peak then counts the resident shards and the step, not generating them
+      const torch::Tensor scale = torch::tensor(50.0f, torch::TensorOptions().device(device));
+      const double sharded = time_per_call(
           [&] {
-            std::vector<int64_t> ids;
-            for (const auto& p : targets.positives) ids.push_back(p[0]);
-            return ids;
-          }(),
-          torch::kLong);
-      const double naive = time_per_call(
-          [&] {
-            torch::Tensor q = all_queries.clone().set_requires_grad(true);
-            torch::nn::functional::cross_entropy(scale * torch::matmul(q, shard.t()), labels).backward();
+            torch::Tensor local =
+                all_queries.narrow(0, query_rows.begin, query_rows.size()).clone().set_requires_grad(true);
+            const torch::Tensor loss = spn::distributed_softmax_cross_entropy(
+                *comm, spn::all_gather_with_grad(*comm, local), scale, shard, shard_rows.begin, targets,
+                spn::MultiPositive::LogSumExp, kChunk);
+            loss.backward();
           },
-          repeats);
-      line["naive_step_s"] = naive;
-      line["naive_peak_memory_mib"] = peak_memory_mib();
-      line["speedup_vs_naive"] = naive / sharded;
+          repeats, memory.wait);
+      comm->barrier();
+      const std::vector<int64_t> memory_per_rank = comm->all_gather_int(static_cast<int64_t>(memory.peak_mib()));
+
+      // Plain matmul of the same shape and precision as this rank's logits.
+      const torch::Tensor queries = all_queries.to(dtype);
+      torch::Tensor logits = torch::empty({kBatch, shard_rows.size()}, queries.options());
+      const double matmul = time_per_call([&] { torch::mm_out(logits, queries, shard.t()); }, repeats, memory.wait);
+      logits = torch::Tensor();
+      comm->barrier();
+
+      nlohmann::json line = {{"bench", "stage2_softmax_step"},
+                             {"precision", precision},
+                             {"device", device.str()},
+                             {"B", kBatch},
+                             {"D", kDim},
+                             {"N", n},
+                             {"ranks", comm->size()},
+                             {"threads_per_rank", threads},
+                             {"chunk", kChunk},
+                             {"step_s", sharded},
+                             {"gflops", 4.0 * kBatch * n * kDim / sharded / 1e9},
+                             {memory.key(), memory_per_rank},
+                             {"matmul_s", matmul},
+                             {"matmul_gflops", 2.0 * kBatch * shard_rows.size() * kDim / matmul / 1e9},
+                             {"peer", peer}};
+      line["ratio_to_matmul_throughput"] =
+          line["gflops"].get<double>() / comm->size() / line["matmul_gflops"].get<double>();
+      if (peer.contains("step_s")) line["speedup_vs_peer"] = peer["step_s"].get<double>() / sharded;
+      if (comm->rank() == 0) std::cout << line.dump() << std::endl;
     }
-    if (comm->rank() == 0) std::cout << line.dump() << std::endl;
   }
   spn::finalize_communication();
   return 0;

@@ -16,6 +16,8 @@ using torch::autograd::variable_list;
 
 constexpr double kNegativeInfinity = -std::numeric_limits<double>::infinity();
 
+bool is_16_bit(c10::ScalarType type) { return type == torch::kBFloat16 || type == torch::kHalf; }
+
 struct Arguments {
   Communicator* comm;
   const SoftmaxTargets* targets;
@@ -40,8 +42,14 @@ void check_targets(const SoftmaxTargets& targets, int64_t rows) {
     throw std::invalid_argument("softmax targets: candidates must be sorted");
 }
 
+// Host-side index lists become tensors on the device of the values they index (a CUDA
+// index_select takes no host index).
+torch::Tensor index_tensor(const std::vector<int64_t>& ids, const torch::Device& device) {
+  return torch::tensor(ids, torch::kLong).to(device);
+}
+
 // For bank rows [begin, begin + n): true where a row is not a candidate; undefined
-// when every row is.
+// when every row is. On the CPU; callers move it.
 torch::Tensor excluded_rows(const SoftmaxTargets& targets, int64_t begin, int64_t n) {
   if (targets.candidates.empty()) return torch::Tensor();
   torch::Tensor excluded = torch::ones({n}, torch::kBool);
@@ -61,7 +69,7 @@ void mask_ignored(torch::Tensor& logits, const SoftmaxTargets& targets, int64_t 
         columns.push_back(id - begin);
       }
   if (rows.empty()) return;
-  logits.index_put_({torch::tensor(rows, torch::kLong), torch::tensor(columns, torch::kLong)},
+  logits.index_put_({index_tensor(rows, logits.device()), index_tensor(columns, logits.device())},
                     torch::full({}, kNegativeInfinity, logits.options()));
 }
 
@@ -75,13 +83,18 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     const SoftmaxTargets& targets = *args.targets;
     const int64_t rows = queries.size(0), n = bank_shard.size(0);
     check_targets(targets, rows);
-    // Work in the queries' precision (float32 in training, float64 in gradient checks).
-    // The shard should already be in that dtype (then .to() is free): banks stored as
-    // float16 are widened once when loaded, not at every step.
+    // Statistics in the queries' precision (float32 in training, float64 in gradient
+    // checks). A 16-bit shard (bf16/fp16 training) is multiplied in its own type, which
+    // accumulates in float32 and halves the bytes the matmuls read; any other shard is
+    // widened to the queries' type (free when it already is).
     const auto options = queries.options().requires_grad(false);
+    const bool multiply_in_16_bits = is_16_bit(bank_shard.scalar_type());
+    const auto multiply_type = multiply_in_16_bits ? bank_shard.scalar_type() : queries.scalar_type();
     const torch::Tensor q = queries.detach().contiguous();
-    const torch::Tensor shard = bank_shard.to(queries.scalar_type()).contiguous();
-    const double scale = logit_scale.item<double>();
+    const torch::Tensor shard = bank_shard.to(multiply_type).contiguous();
+    // The scale stays a tensor: reading it (.item()) would make a GPU wait at every step.
+    const torch::Tensor scale = logit_scale.detach().to(q.scalar_type());
+    const torch::Tensor scaled_queries = (q * scale).to(multiply_type);
     const bool needs_grad = args.needs_grad;
 
     // One pass over the shard: running max m, running sum of exp(l - m) and, for the
@@ -89,23 +102,39 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     torch::Tensor running_max = torch::full({rows}, kNegativeInfinity, options);
     torch::Tensor running_sum = torch::zeros({rows}, options);
     torch::Tensor weighted_rows = torch::zeros({rows, q.size(1)}, options);
-    torch::Tensor logits = torch::empty({rows, std::min(args.chunk, std::max<int64_t>(n, 1))}, options);
-    const torch::Tensor excluded = excluded_rows(targets, args.shard_begin, n);
+    const int64_t buffer_columns = std::min(args.chunk, std::max<int64_t>(n, 1));
+    torch::Tensor logits = torch::empty({rows, buffer_columns}, options.dtype(multiply_type));
+    // 16 bits: the exponentials are taken in float32, and the gradient's matmul reads a
+    // 16-bit copy of them.
+    torch::Tensor exponentials = multiply_in_16_bits ? torch::empty({rows, buffer_columns}, options) : logits;
+    torch::Tensor exponentials_16 = multiply_in_16_bits && needs_grad ? torch::empty_like(logits) : torch::Tensor();
+    torch::Tensor excluded = excluded_rows(targets, args.shard_begin, n);
+    if (excluded.defined()) excluded = excluded.to(q.device());
     for (int64_t begin = 0; begin < n; begin += args.chunk) {
       const int64_t width = std::min(args.chunk, n - begin);
       const torch::Tensor columns = shard.narrow(0, begin, width);
       torch::Tensor chunk_logits = logits.narrow(1, 0, width);
-      torch::mm_out(chunk_logits, q, columns.t());
-      chunk_logits.mul_(scale);
+      torch::mm_out(chunk_logits, scaled_queries, columns.t());
       mask_ignored(chunk_logits, targets, args.shard_begin + begin, width);
       if (excluded.defined()) chunk_logits.masked_fill_(excluded.narrow(0, begin, width), kNegativeInfinity);
-      const torch::Tensor new_max = torch::maximum(running_max, std::get<0>(chunk_logits.max(1)));
+      const torch::Tensor new_max =
+          torch::maximum(running_max, std::get<0>(chunk_logits.max(1)).to(running_max.scalar_type()));
       // A row whose logits are all -inf so far keeps offset 0 (its exps are all 0).
       const torch::Tensor offset = torch::where(torch::isinf(new_max), torch::zeros_like(new_max), new_max);
       const torch::Tensor rescale = torch::exp(running_max - offset);
-      chunk_logits.sub_(offset.unsqueeze(1)).exp_();
-      running_sum.mul_(rescale).add_(chunk_logits.sum(1));
-      if (needs_grad) weighted_rows.mul_(rescale.unsqueeze(1)).addmm_(chunk_logits, columns);
+      torch::Tensor chunk_exponentials = exponentials.narrow(1, 0, width);
+      torch::sub_out(chunk_exponentials, chunk_logits, offset.unsqueeze(1)).exp_();
+      running_sum.mul_(rescale).add_(chunk_exponentials.sum(1));
+      if (needs_grad) {
+        weighted_rows.mul_(rescale.unsqueeze(1));
+        if (multiply_in_16_bits) {
+          torch::Tensor chunk_exponentials_16 = exponentials_16.narrow(1, 0, width);
+          chunk_exponentials_16.copy_(chunk_exponentials);
+          weighted_rows.add_(torch::mm(chunk_exponentials_16, columns));
+        } else {
+          weighted_rows.addmm_(chunk_exponentials, columns);
+        }
+      }
       running_max = new_max;
     }
 
@@ -131,9 +160,15 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
         query_index.push_back(i);
         row_index.push_back(r);
       }
-      owned_queries = torch::tensor(query_index, torch::kLong);
-      owned_rows = shard.index_select(0, torch::tensor(row_index, torch::kLong));
-      owned_logits = (q.index_select(0, owned_queries) * owned_rows).sum(1) * scale;
+      owned_queries = index_tensor(query_index, q.device());
+      owned_rows = shard.index_select(0, index_tensor(row_index, q.device())).to(q.scalar_type());
+      // Rounded as the matmul rounds them, so a positive's logit is the one its softmax
+      // term used: a confident query's small loss then stays exact instead of being
+      // swamped by the 16-bit rounding of its positive.
+      owned_logits = (scaled_queries.index_select(0, owned_queries).to(q.scalar_type()) * owned_rows)
+                         .sum(1)
+                         .to(multiply_type)
+                         .to(q.scalar_type());
       const torch::Tensor values = args.mode == MultiPositive::LogSumExp
                                        ? torch::exp(owned_logits - global_max.index_select(0, owned_queries))
                                        : owned_logits;
@@ -201,15 +236,15 @@ at::Tensor full_softmax_cross_entropy(const at::Tensor& queries, const at::Tenso
     torch::Tensor mask = torch::zeros(logits.sizes(), torch::kBool);
     for (size_t i = 0; i < targets.ignored.size(); ++i)
       for (int64_t id : targets.ignored[i]) mask[i][id] = true;
-    logits = logits.masked_fill(mask, kNegativeInfinity);
+    logits = logits.masked_fill(mask.to(logits.device()), kNegativeInfinity);
   }
   if (!targets.candidates.empty())
-    logits = logits.masked_fill(excluded_rows(targets, 0, bank.size(0)), kNegativeInfinity);
+    logits = logits.masked_fill(excluded_rows(targets, 0, bank.size(0)).to(logits.device()), kNegativeInfinity);
   const torch::Tensor log_probabilities = torch::log_softmax(logits, 1);
   std::vector<torch::Tensor> losses;
   for (size_t i = 0; i < targets.positives.size(); ++i) {
     const torch::Tensor positive =
-        log_probabilities[i].index_select(0, torch::tensor(targets.positives[i], torch::kLong));
+        log_probabilities[i].index_select(0, index_tensor(targets.positives[i], logits.device()));
     losses.push_back(mode == MultiPositive::LogSumExp ? -torch::logsumexp(positive, 0) : -positive.mean());
   }
   return torch::stack(losses).mean();

@@ -34,7 +34,10 @@ struct SoftmaxTargets {
 
 // Mean over the B queries of the loss. `queries` [B, D] are the same on every rank,
 // `bank_shard` [n, D] holds global bank rows [shard_begin, shard_begin + n) (n may be 0),
-// `logit_scale` is a scalar (1/temperature; may require grad). The returned value is
+// `logit_scale` is a scalar (1/temperature; may require grad). A bfloat16 or float16 shard
+// is multiplied in that type (float32 accumulation; statistics, positives' logits and
+// the gradient's sums stay in the queries' float32); the logits then carry the 16-bit
+// rounding of each dot product (about 0.4% of it). The returned value is
 // the full loss on every rank; each rank's backward yields its shard's part of the
 // gradient, which the query all-gather and the parameter gradient sum add up.
 at::Tensor distributed_softmax_cross_entropy(Communicator& comm, const at::Tensor& queries,

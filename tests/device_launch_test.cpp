@@ -35,12 +35,13 @@ TEST_F(Launch, UnknownPrecisionExitsNamingTheKey) {
       << outcome.output;
 }
 
-TEST_F(Launch, Bf16RunTrainsAndRecordsDeviceAndPrecision) {
+TEST_F(Launch, Bf16RunTrainsBothStagesAndRecordsDeviceAndPrecision) {
   write("tiny.toml", kTinyExperiment);
   // "auto" picks the CPU here; on a GPU machine it would pick CUDA, which stops (above).
   const std::string device = torch::cuda::is_available() ? "cpu" : "auto";
   const Outcome outcome =
-      launch("tiny.toml --run-id bf16 --set precision=bf16 --set device=" + device + " --set stage1.epochs=1");
+      launch("tiny.toml --run-id bf16 --set precision=bf16 --set device=" + device +
+             " --set stage1.epochs=1 --set stage2.enabled=true --set stage2.epochs=1 --set stage2.batch_size=16");
   ASSERT_EQ(outcome.status, 0) << outcome.output;
   const fs::path run = dir_ / "runs/tiny/bf16";
   const nlohmann::json environment = nlohmann::json::parse(read_file(run / "environment.json"));
@@ -48,6 +49,7 @@ TEST_F(Launch, Bf16RunTrainsAndRecordsDeviceAndPrecision) {
   EXPECT_EQ(environment["device"], "cpu");
   const nlohmann::json results = nlohmann::json::parse(read_file(run / "results.json"));
   EXPECT_TRUE(results.contains("stage1")) << results;
+  EXPECT_TRUE(results.contains("stage2")) << "stage 2 over a bf16 bank: " << results;
 }
 
 }  // namespace

@@ -55,7 +55,11 @@ struct Case {
   bool mask;
   MultiPositive mode;
   int64_t chunk;
-  int64_t extra_candidates = 0;  // > 0: softmax over the positives and this many drawn rows only
+  int64_t extra_candidates = 0;             // > 0: softmax over the positives and this many drawn rows only
+  torch::Dtype shard_type = torch::kFloat;  // 16 bits: the shard is multiplied in that type
+  // Largest relative error of the loss and of the query gradients (relative to the
+  // largest gradient element); the temperature's gradient gets ten times as much.
+  double tolerance = 1e-5;
 };
 
 void expect_matches_full_softmax(const Case& c) {
@@ -74,9 +78,9 @@ void expect_matches_full_softmax(const Case& c) {
       all_queries.narrow(0, query_rows.begin, query_rows.size()).clone().set_requires_grad(true);
   torch::Tensor scale = torch::tensor(20.0f).set_requires_grad(true);
   const torch::Tensor gathered = all_gather_with_grad(comm, local_queries);
-  const torch::Tensor loss =
-      distributed_softmax_cross_entropy(comm, gathered, scale, bank.narrow(0, bank_rows.begin, bank_rows.size()),
-                                        bank_rows.begin, targets, c.mode, c.chunk);
+  const torch::Tensor loss = distributed_softmax_cross_entropy(
+      comm, gathered, scale, bank.narrow(0, bank_rows.begin, bank_rows.size()).to(c.shard_type), bank_rows.begin,
+      targets, c.mode, c.chunk);
   loss.backward();
   torch::Tensor scale_grad = scale.grad().reshape({1}).clone();
   comm.all_reduce(scale_grad, ReduceOp::Sum);  // as the gradient sync does for a parameter
@@ -87,18 +91,19 @@ void expect_matches_full_softmax(const Case& c) {
   const torch::Tensor reference = full_softmax_cross_entropy(reference_queries, reference_scale, bank, targets, c.mode);
   reference.backward();
 
-  const std::string label =
-      "B=" + std::to_string(c.queries) + " N=" + std::to_string(c.bank) + " positives=" + std::to_string(c.positives) +
-      " mask=" + std::to_string(c.mask) + " chunk=" + std::to_string(c.chunk) +
-      " candidates=" + std::to_string(targets.candidates.size()) + " W=" + std::to_string(comm.size());
-  EXPECT_NEAR(loss.item<double>(), reference.item<double>(), 1e-5 * std::abs(reference.item<double>())) << label;
+  const std::string label = "B=" + std::to_string(c.queries) + " N=" + std::to_string(c.bank) +
+                            " positives=" + std::to_string(c.positives) + " mask=" + std::to_string(c.mask) +
+                            " chunk=" + std::to_string(c.chunk) +
+                            " candidates=" + std::to_string(targets.candidates.size()) +
+                            " W=" + std::to_string(comm.size()) + " shard=" + std::string(c10::toString(c.shard_type));
+  EXPECT_NEAR(loss.item<double>(), reference.item<double>(), c.tolerance * std::abs(reference.item<double>())) << label;
   const torch::Tensor expected_rows = reference_queries.grad().narrow(0, query_rows.begin, query_rows.size());
   if (query_rows.size() > 0)
     EXPECT_LE((local_queries.grad() - expected_rows).abs().max().item<double>(),
-              1e-5 * reference_queries.grad().abs().max().item<double>() + 1e-9)
+              c.tolerance * reference_queries.grad().abs().max().item<double>() + 1e-9)
         << label;
   EXPECT_NEAR(scale_grad.item<double>(), reference_scale.grad().item<double>(),
-              1e-4 * std::abs(reference_scale.grad().item<double>()) + 1e-7)
+              10 * c.tolerance * std::abs(reference_scale.grad().item<double>()) + 1e-7)
       << label;
 }
 
@@ -151,6 +156,43 @@ TEST(DistributedSoftmax, CandidatesAreTheSoftmaxOverThoseRowsAlone) {
   EXPECT_GT(full_softmax_cross_entropy(queries, scale, bank, whole_bank, MultiPositive::LogSumExp).item<double>(),
             masked + 1e-3)
       << "more negatives, a larger loss";
+}
+
+// bf16 and fp16 training: a 16-bit shard against the float32 reference, within the
+// rounding of the 16-bit dot products (bf16 keeps 8 significant bits, fp16 11).
+TEST(DistSoftmax, SixteenBitShardsWithinTheirRoundingOfFloat32) {
+  for (MultiPositive mode : {MultiPositive::LogSumExp, MultiPositive::Mean}) {
+    expect_matches_full_softmax({7, 101, 2, true, mode, 16, 0, torch::kBFloat16, 2e-2});
+    expect_matches_full_softmax({7, 101, 2, true, mode, 16, 0, torch::kHalf, 2e-3});
+  }
+  expect_matches_full_softmax({5, 47, 1, false, MultiPositive::LogSumExp, 4, 3, torch::kBFloat16, 2e-2});
+}
+
+// A query that already ranks its positive well above the rest (here above one hard
+// negative, a near-copy of it) has a loss much smaller than the bf16 rounding of its
+// positive's logit (up to 0.125 at scale 50): the loss must still come out near the
+// float32 one. (Scoring the positive in float32 against a bf16 partition gives -0.017
+// here, a negative loss.)
+TEST(DistributedSoftmax, ConfidentQueriesKeepTheirSmallLossInBfloat16) {
+  auto comm = make_local_communicator();
+  torch::manual_seed(9);
+  const auto unit = [](const torch::Tensor& x) { return x / x.norm(2, 1, true); };
+  torch::Tensor bank = unit(torch::randn({500, 64}));
+  const torch::Tensor positives = torch::arange(0, 8 * 37, 37);
+  bank.index_copy_(0, positives + 1, unit(bank.index_select(0, positives) + 0.5 * torch::randn({8, 64}) / 8.0));
+  const torch::Tensor queries = unit(bank.index_select(0, positives) + 0.3 * torch::randn({8, 64}) / 8.0);
+  SoftmaxTargets targets;
+  for (int64_t i = 0; i < 8; ++i) targets.positives.push_back({i * 37});
+  const torch::Tensor scale = torch::tensor(50.0f);
+  const double float32 =
+      distributed_softmax_cross_entropy(*comm, queries, scale, bank, 0, targets, MultiPositive::LogSumExp, 128)
+          .item<double>();
+  const double bfloat16 = distributed_softmax_cross_entropy(*comm, queries, scale, bank.to(torch::kBFloat16), 0,
+                                                            targets, MultiPositive::LogSumExp, 128)
+                              .item<double>();
+  ASSERT_GT(float32, 1e-3) << "the case needs a loss well above float32's rounding";
+  ASSERT_LT(float32, 0.05) << "the case needs confident queries";
+  EXPECT_NEAR(bfloat16, float32, 0.1 * float32);
 }
 
 TEST(DistSoftmax, EmptyShard) {

@@ -7,6 +7,7 @@
 #include "core/files.h"
 #include "core/hash.h"
 #include "data/embedding_bank.h"
+#include "dist/autocast.h"
 #include "dist/sharding.h"
 #include "track/git_info.h"
 #include "train/encode_images.h"
@@ -78,18 +79,23 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   // Every rank hashes the rows it owns; a bank changed since it was written is refused.
   verify_bank_content(comm, bank.path, read_bank_metadata(bank.path),
                       bank.shard.narrow(0, mine.begin - bank.begin, mine.size()), mine.begin);
+  // 16-bit training multiplies the bank in its 16-bit type (dist/distributed_softmax.h):
+  // converted once here, so the shard is held once, in half the memory.
+  if (config.precision != Precision::Fp32) bank.shard = bank.shard.to(autocast_dtype(config.precision));
   return bank;
 }
 
 torch::Tensor bank_rows(Communicator& comm, const CandidateBank& bank, const std::vector<int64_t>& ids) {
   const torch::Tensor index = torch::tensor(ids, torch::kLong);
-  if (bank.replicated) return bank.shard.index_select(0, index);
+  // Features in float32 whatever the shard's type: they enter the model like any input.
+  if (bank.replicated) return bank.shard.index_select(0, index).to(torch::kFloat);
   // Each id is owned by exactly one rank; the others add zeros, so the sum is exact.
   const int64_t end = bank.begin + bank.shard.size(0);
   const torch::Tensor owned = (index >= bank.begin) & (index < end);
-  torch::Tensor rows = torch::zeros({static_cast<int64_t>(ids.size()), bank.shard.size(1)}, bank.shard.options());
+  torch::Tensor rows =
+      torch::zeros({static_cast<int64_t>(ids.size()), bank.shard.size(1)}, bank.shard.options().dtype(torch::kFloat));
   const torch::Tensor where = owned.nonzero().squeeze(1);
-  rows.index_copy_(0, where, bank.shard.index_select(0, index.index_select(0, where) - bank.begin));
+  rows.index_copy_(0, where, bank.shard.index_select(0, index.index_select(0, where) - bank.begin).to(torch::kFloat));
   comm.all_reduce(rows, ReduceOp::Sum);
   return rows;
 }

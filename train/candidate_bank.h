@@ -18,7 +18,8 @@
 namespace spn {
 
 struct CandidateBank {
-  torch::Tensor shard;      // float32 [rows held by this rank, D], read back from the file
+  torch::Tensor shard;      // [rows held by this rank, D] read back from the file: float32, or
+                            // the 16-bit type of a bf16/fp16 run
   int64_t begin = 0;        // global row of shard[0]
   int64_t rows = 0;         // all rows
   bool replicated = false;  // shard is the whole bank on every rank (begin 0)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The GPU checks in one command, for a machine with NVIDIA GPUs and a CUDA build of torch
+# (the version spn was built against) whose Python is `python3`. Run from the source
+# tree's root with the bundle scripts/gpu-bundle.sh made on the build machine:
+#
+#   bash scripts/gpu-check.sh build/gpu-bundle.tar.xz [OUT_DIR]
+#
+# It prints JSON lines: the machine; the Cuda* tests (the same operations on CPU and
+# CUDA, compared) on one rank, then on one rank per GPU when there are several; the
+# stage-2 step on the GPU at N = 100k and 1M in fp32 and bf16, next to the same-shape
+# cuBLAS matmul and the PyTorch naive step (bench/stage2_peer.py). Sized to finish within
+# 8 minutes on one H200. Exit status: the number of checks that failed.
+set -uo pipefail
+bundle="${1:?usage: gpu-check.sh BUNDLE.tar.xz [OUT_DIR]}"
+out="${2:-${OUT:-/tmp/spn-gpu-check}}"
+mkdir -p "$out"
+dir=$(mktemp -d)
+tar -C "$dir" -xJf "$bundle" || { echo '{"check": "bundle", "ok": false}'; exit 1; }
+
+torch_dir=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))')
+library_path="$dir/lib:$torch_dir/lib"
+for nvidia in "$torch_dir"/../nvidia/*/lib "$torch_dir"/../nvidia/cu*/lib; do
+  [ -d "$nvidia" ] && library_path="$library_path:$nvidia"
+done
+export LD_LIBRARY_PATH="$library_path:${LD_LIBRARY_PATH:-}"
+export OPAL_PREFIX="$dir/ompi" PATH="$dir/ompi/bin:$PATH"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export SPN_TORCH_PYTHON=$(command -v python3) SPN_SOURCE_DIR=$(pwd)
+mpirun=(mpirun --oversubscribe --bind-to none)
+
+gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+python3 - "$gpus" <<'PY'
+import json, sys, torch
+print(json.dumps({"check": "machine", "gpus": int(sys.argv[1]), "torch": torch.__version__,
+                  "name": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}))
+PY
+
+failed=0
+# One check: its output goes to OUT_DIR/<name>.log; a JSON line says how it went.
+check() {
+  local name="$1"; shift
+  local start=$SECONDS
+  "$@" > "$out/$name.log" 2>&1
+  local status=$?
+  [ $status -eq 0 ] || failed=$((failed + 1))
+  printf '{"check": "%s", "ok": %s, "exit": %d, "seconds": %d, "log": "%s"}\n' "$name" \
+    "$([ $status -eq 0 ] && echo true || echo false)" $status $((SECONDS - start)) "$out/$name.log"
+}
+
+check cuda_tests_np1 timeout 180 "$dir/bin/spn_tests" --gtest_filter='*Cuda*'
+grep -E '^\[  (SKIPPED|FAILED) +\] .* \([0-9]+ ms\)' "$out/cuda_tests_np1.log" | sed 's/^/  /'
+if [ "$gpus" -ge 2 ]; then
+  check cuda_tests_np$gpus timeout 240 "${mpirun[@]}" -np "$gpus" "$dir/bin/spn_tests" --gtest_filter='DistCuda*'
+fi
+check stage2_softmax_gpu timeout 300 "${mpirun[@]}" -np 1 "$dir/bin/spn-bench-softmax" --device cuda \
+  --sizes 100000,1000000 --repeats 10
+grep '^{' "$out/stage2_softmax_gpu.log"
+exit $failed
