@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "dist/autocast.h"
 #include "models/bert_tokenizer.h"
 #include "models/blip2_sprc.h"
 #include "models/clip_image_tower.h"
@@ -86,6 +87,29 @@ TEST(Blip2Parity, SprcPassesMatchTransformers) {
   const torch::Tensor chained =
       f.model->composed_query(f.model->fuse(f.model->encode_pixels(f.read("pixels")), tokens), tokens);
   EXPECT_LT(shaped_error(chained, f.read("composed_query")), kTolerance);
+}
+
+TEST(Blip2Parity, PassesRunUnderBf16Autocast) {
+  torch::NoGradGuard no_grad;
+  Blip2Fixture f;
+  const torch::Tensor tokens = f.read("tokens");
+  auto passes = [&] {
+    const torch::Tensor image = f.model->encode_pixels(f.read("pixels"));
+    const torch::Tensor fused = f.model->fuse(image, tokens);
+    return std::vector<torch::Tensor>{f.model->target_features(image), f.model->composed_query(fused, tokens),
+                                      f.model->prompt_query(tokens), f.model->text_features(tokens)};
+  };
+  const std::vector<torch::Tensor> full = passes();
+  std::vector<torch::Tensor> half;
+  {
+    Autocast bf16(Precision::Bf16, c10::DeviceType::CPU);
+    half = passes();
+  }
+  for (size_t i = 0; i < full.size(); ++i) {
+    const double error = shaped_error(half[i].to(torch::kFloat), full[i]);
+    std::printf("bf16 autocast vs float32, pass %zu: rel. error %.3g\n", i, error);
+    EXPECT_LT(error, 5e-2) << "pass " << i;
+  }
 }
 
 TEST(Blip2Parity, TokenizerMakesTheFixtureRows) {
