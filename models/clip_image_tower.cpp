@@ -14,11 +14,13 @@ torch::Tensor ClipImageTower::encode(const torch::Tensor& pixels) {
   return encode_pixels(pixels);
 }
 
-torch::Tensor ClipImageTower::forward(const torch::Tensor& images) {
+torch::Tensor clip_normalize(const torch::Tensor& images) {
   auto options = images.options();
   torch::Tensor mean = torch::tensor({kClipMean[0], kClipMean[1], kClipMean[2]}, options).view({1, 3, 1, 1});
   torch::Tensor std = torch::tensor({kClipStd[0], kClipStd[1], kClipStd[2]}, options).view({1, 3, 1, 1});
-  return encode(((images + 1) * 0.5 - mean) / std);
+  return ((images + 1) * 0.5 - mean) / std;
 }
+
+torch::Tensor ClipImageTower::forward(const torch::Tensor& images) { return encode(clip_normalize(images)); }
 
 }  // namespace spn

@@ -9,6 +9,10 @@ namespace spn {
 inline constexpr double kClipMean[3] = {0.48145466, 0.4578275, 0.40821073};
 inline constexpr double kClipStd[3] = {0.26862954, 0.26130258, 0.27577711};
 
+// [B, 3, S, S] images in [-1, 1] -> pixels normalised with kClipMean / kClipStd (also
+// BLIP's and BLIP-2's normalisation).
+torch::Tensor clip_normalize(const torch::Tensor& images);
+
 class ClipImageTower : public ImageEncoder {
  public:
   explicit ClipImageTower(int64_t image_size) : image_size_(image_size) {}

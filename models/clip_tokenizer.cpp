@@ -14,26 +14,10 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "models/unicode_text.h"
 
 namespace spn {
 namespace {
-
-using CodePoints = std::u32string;
-
-CodePoints decode_utf8(const std::string& text) {
-  icu::UnicodeString unicode = icu::UnicodeString::fromUTF8(text);
-  CodePoints out;
-  for (int32_t i = 0; i < unicode.length(); i = unicode.moveIndex32(i, 1)) out.push_back(unicode.char32At(i));
-  return out;
-}
-
-std::string encode_utf8(const CodePoints& code_points) {
-  icu::UnicodeString unicode;
-  for (char32_t c : code_points) unicode.append(static_cast<UChar32>(c));
-  std::string out;
-  unicode.toUTF8String(out);
-  return out;
-}
 
 std::string utf8_of(char32_t c) { return encode_utf8(CodePoints(1, c)); }
 
@@ -160,9 +144,6 @@ std::string ftfy_fixes(const std::string& segment) {
   normalised.toUTF8String(out);
   return out;
 }
-
-// Python's str.split() whitespace: Unicode White_Space plus the separators U+1C..U+1F.
-bool is_python_space(char32_t c) { return u_isUWhiteSpace(static_cast<UChar32>(c)) || (c >= 0x1c && c <= 0x1f); }
 
 bool is_letter(char32_t c) {
   switch (u_charType(static_cast<UChar32>(c))) {

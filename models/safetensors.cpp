@@ -231,7 +231,7 @@ void write_safetensors(const std::filesystem::path& path,
 }
 
 void load_safetensors_into(const std::vector<torch::nn::Module*>& modules, const SafetensorsFile& file,
-                           const std::vector<std::string>& ignored) {
+                           const std::vector<std::string>& ignored, const std::vector<std::string>& optional) {
   std::vector<std::pair<std::string, at::Tensor>> targets;
   for (const auto* module : modules) {
     for (const auto& item : module->named_parameters(true)) targets.emplace_back(item.key(), item.value());
@@ -242,7 +242,7 @@ void load_safetensors_into(const std::vector<torch::nn::Module*>& modules, const
   std::set<std::string> used(ignored.begin(), ignored.end());
   for (const auto& [name, target] : targets) {
     if (!file.contains(name)) {
-      missing.push_back(name);
+      if (std::find(optional.begin(), optional.end(), name) == optional.end()) missing.push_back(name);
       continue;
     }
     used.insert(name);

@@ -65,8 +65,9 @@ void write_safetensors(const std::filesystem::path& path,
 // `modules` (converting dtype, e.g. F16 -> float32). Keys a module has and the file
 // lacks, keys the file has and no module uses, and shape mismatches are all listed by
 // name in one UserError. `ignored` names file keys that may be left unused (e.g. an
-// old Hugging Face checkpoint's `position_ids` buffers).
+// old Hugging Face checkpoint's `position_ids` buffers); `optional` names module keys
+// the file may lack (they keep their values).
 void load_safetensors_into(const std::vector<torch::nn::Module*>& modules, const SafetensorsFile& file,
-                           const std::vector<std::string>& ignored = {});
+                           const std::vector<std::string>& ignored = {}, const std::vector<std::string>& optional = {});
 
 }  // namespace spn

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "models/clip_model.h"
 #include "models/safetensors.h"
+#include "parity.h"
 #include "test_files.h"
 
 namespace spn {
@@ -16,10 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double relative_error(const torch::Tensor& ours, const torch::Tensor& reference) {
-  return (ours.to(torch::kDouble) - reference.to(torch::kDouble)).abs().max().item<double>() /
-         reference.to(torch::kDouble).abs().max().item<double>();
-}
+using testing::relative_error;
 
 void expect_parity(const std::string& model) {
   torch::NoGradGuard no_grad;
