@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "dist/nccl_communicator.h"
 
 namespace spn {
 namespace {
@@ -43,12 +44,11 @@ c10::Device resolve_device(const ExperimentConfig& config, const Communicator& c
   return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(comm.local_rank()));
 }
 
-void check_collectives_serve(const Communicator& comm, const c10::Device& device, const ExperimentConfig& config) {
-  if (device.is_cpu()) return;
+void check_collectives_serve(const c10::Device& device, const ExperimentConfig& config) {
+  if (device.is_cpu() || nccl_built_in()) return;
   throw UserError(config.where("device") + ": \"" + choice_name(config.device) + "\" chose " + device.str() +
-                  ", but the " + comm.backend() +
-                  " communicator moves host memory only; CUDA tensors need the NCCL communicator, which spn does not "
-                  "have yet. Set device = \"cpu\"");
+                  ", but this spn was built without NCCL, which CUDA tensors' collectives need; rebuild it against a "
+                  "CUDA build of torch, or set device = \"cpu\"");
 }
 
 }  // namespace spn

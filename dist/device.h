@@ -13,10 +13,8 @@ namespace spn {
 // host runs more ranks than it has GPUs.
 c10::Device resolve_device(const ExperimentConfig& config, const Communicator& comm);
 
-// A UserError naming the key when the communicator's tensor collectives cannot move
-// tensors on `device`. The local and MPI backends move host memory; CUDA tensors need
-// an NCCL backend, which spn does not have yet, so a CUDA run stops here, before any
-// work, instead of failing in its first collective.
-void check_collectives_serve(const Communicator& comm, const c10::Device& device, const ExperimentConfig& config);
+// A UserError naming the key when `device` is a GPU and this spn was built without
+// NCCL (its torch has no CUDA), which CUDA tensors' collectives need.
+void check_collectives_serve(const c10::Device& device, const ExperimentConfig& config);
 
 }  // namespace spn

@@ -5,7 +5,7 @@
 
 #ifdef SPN_WITH_NCCL
 #include <ATen/ATen.h>
-#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAStream.h>
 #include <nccl.h>
 
@@ -49,7 +49,8 @@ class NcclCommunicator : public Communicator {
   NcclCommunicator(std::unique_ptr<Communicator> host, c10::Device device) : host_(std::move(host)), device_(device) {
     if (!device_.is_cuda() || !device_.has_index())
       throw std::invalid_argument("NCCL backend: needs a CUDA device with an index, not " + device_.str());
-    const c10::cuda::CUDAGuard on_device(device_);
+    // For the process's lifetime: tensors made on "cuda" then land on this rank's GPU.
+    c10::cuda::set_device(device_.index());
     at::Tensor id = at::zeros({static_cast<int64_t>(sizeof(ncclUniqueId))}, at::kByte);
     ncclUniqueId unique_id;
     if (host_->rank() == 0) {

@@ -20,8 +20,9 @@ namespace spn {
 // Whether this build links NCCL (a torch with CUDA and the wheel's NCCL were found).
 bool nccl_built_in();
 
-// `host` with NCCL for the CUDA tensors of `device` (cuda:<local rank>). A collective
-// over the host communicator: every rank calls it. Throws std::runtime_error naming
+// `host` with NCCL for the CUDA tensors of `device` (cuda:<local rank>), which becomes
+// the process's current CUDA device. A collective over the host communicator: every
+// rank calls it. Throws std::runtime_error naming
 // NCCL's error when NCCL cannot start, and when the build has no NCCL.
 std::unique_ptr<Communicator> make_nccl_communicator(std::unique_ptr<Communicator> host, c10::Device device);
 

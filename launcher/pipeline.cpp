@@ -12,6 +12,8 @@
 #include "core/log.h"
 #include "core/stop_signals.h"
 #include "dist/device.h"
+#include "dist/message_chunks.h"
+#include "dist/nccl_communicator.h"
 #include "dist/stop_agreement.h"
 #include "dist/threads.h"
 #include "launcher/environment.h"
@@ -21,13 +23,17 @@
 
 namespace spn {
 
-void run_experiment(Communicator& comm, const ExperimentConfig& config, const CommandLine& command,
+void run_experiment(Communicator& host, const ExperimentConfig& config, const CommandLine& command,
                     const std::string& run_id) {
-  const bool rank0 = comm.rank() == 0;
+  const bool rank0 = host.rank() == 0;
   // Before the run directory exists: a run that cannot compute where it was asked to
   // leaves nothing behind.
-  const c10::Device device = resolve_device(config, comm);
-  check_collectives_serve(comm, device, config);
+  const c10::Device device = resolve_device(config, host);
+  check_collectives_serve(device, config);
+  // A CUDA run's tensor collectives go through NCCL, its host ones through MPI.
+  const std::unique_ptr<Communicator> nccl =
+      device.is_cuda() ? make_nccl_communicator(make_mpi_communicator(kMaxMessageBytes), device) : nullptr;
+  Communicator& comm = nccl ? *nccl : host;
   const std::string resolved = config_to_toml(config);
   RunRecord run(comm, config, resolved, run_id.empty() ? RunRecord::default_run_id(resolved) : run_id);
   log_to_directory(run.dir() / "logs", comm.rank());

@@ -10,8 +10,9 @@
 
 namespace spn {
 
-// `run_id` empty means the config's hash.
-void run_experiment(Communicator& comm, const ExperimentConfig& config, const CommandLine& command,
+// `run_id` empty means the config's hash. `host` is the world's host communicator
+// (MPI); a run on CUDA adds NCCL for its tensors.
+void run_experiment(Communicator& host, const ExperimentConfig& config, const CommandLine& command,
                     const std::string& run_id);
 
 }  // namespace spn

@@ -59,7 +59,8 @@ void CirModel::set_temperature(double temperature) {
 
 torch::Tensor CirModel::logit_scale() const { return log_logit_scale_.exp().clamp_max(kMaxLogitScale); }
 
-c10::DeviceType CirModel::device_type() const { return log_logit_scale_.device().type(); }
+c10::Device CirModel::device() const { return log_logit_scale_.device(); }
+c10::DeviceType CirModel::device_type() const { return device().type(); }
 
 std::vector<torch::Tensor> CirModel::state_tensors() const {
   std::vector<torch::Tensor> tensors = parameters();

@@ -39,7 +39,8 @@ class CirModel : public torch::nn::Module {
   // Sets the temperature (it stays learned or fixed as constructed).
   void set_temperature(double temperature);
 
-  // The kind of device the model's weights are on (autocast is set per device kind).
+  // The device the model's weights are on, and its kind (autocast is set per kind).
+  c10::Device device() const;
   c10::DeviceType device_type() const;
 
   // Every tensor that defines the model: parameters then buffers (for sync and

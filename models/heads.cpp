@@ -26,7 +26,8 @@ torch::Tensor dropout_by_global_row(const torch::Tensor& x, double p, const RowD
       }
     }
   });
-  return x * (keep.to(x.scalar_type()) * (1.0 / (1.0 - p)));
+  // Drawn on the host (a hash per element), then moved to the activations' device.
+  return x * (keep.to(x.device(), x.scalar_type()) * (1.0 / (1.0 - p)));
 }
 
 }  // namespace

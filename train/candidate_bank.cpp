@@ -79,14 +79,15 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   // Every rank hashes the rows it owns; a bank changed since it was written is refused.
   verify_bank_content(comm, bank.path, read_bank_metadata(bank.path),
                       bank.shard.narrow(0, mine.begin - bank.begin, mine.size()), mine.begin);
-  // 16-bit training multiplies the bank in its 16-bit type (dist/distributed_softmax.h):
-  // converted once here, so the shard is held once, in half the memory.
-  if (config.precision != Precision::Fp32) bank.shard = bank.shard.to(autocast_dtype(config.precision));
+  // On the model's device, and in a 16-bit run in its 16-bit type, which the softmax
+  // multiplies in (dist/distributed_softmax.h): converted once here, so the shard is held
+  // once, in half the memory.
+  bank.shard = bank.shard.to(model.device(), autocast_dtype(config.precision));
   return bank;
 }
 
 torch::Tensor bank_rows(Communicator& comm, const CandidateBank& bank, const std::vector<int64_t>& ids) {
-  const torch::Tensor index = torch::tensor(ids, torch::kLong);
+  const torch::Tensor index = torch::tensor(ids, torch::kLong).to(bank.shard.device());
   // Features in float32 whatever the shard's type: they enter the model like any input.
   if (bank.replicated) return bank.shard.index_select(0, index).to(torch::kFloat);
   // Each id is owned by exactly one rank; the others add zeros, so the sum is exact.

@@ -95,16 +95,18 @@ void save_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimi
 
 namespace {
 
-// Opens the checkpoint and runs `read` on it; a missing or unreadable file, or one
-// that does not fit the model, is a UserError naming it.
+// Opens the checkpoint with its tensors on `device` and runs `read` on it; a missing or
+// unreadable file, or one that does not fit the model, is a UserError naming it.
+// (LibTorch's reader replaces a parameter by the stored tensor when their devices
+// differ, which would move a GPU model's weights to the host.)
 template <class Read>
-auto read_checkpoint(const fs::path& path, const Read& read) {
+auto read_checkpoint(const fs::path& path, const c10::Device& device, const Read& read) {
   if (!fs::exists(path)) throw UserError(path.string() + ": checkpoint not found");
   if (const std::string damage = checkpoint_damage(path); !damage.empty())
     throw UserError(path.string() + ": corrupt checkpoint: " + damage);
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path.string());
+    archive.load_from(path.string(), device);
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     return read(archive, model_archive);
@@ -120,30 +122,32 @@ auto read_checkpoint(const fs::path& path, const Read& read) {
 }  // namespace
 
 CheckpointProgress load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer) {
-  return read_checkpoint(
-      path, [&](torch::serialize::InputArchive& archive, torch::serialize::InputArchive& model_archive) {
-        model.load(model_archive);
-        if (optimizer) {
-          torch::serialize::InputArchive optimizer_archive;
-          archive.read("optimizer", optimizer_archive);
-          optimizer->load(optimizer_archive);
-        }
-        CheckpointProgress progress;
-        torch::Tensor steps_done, last_loss;  // one tensor each: reading into a used one keeps its dtype
-        archive.read("steps_done", steps_done);
-        progress.steps_done = steps_done.item<int64_t>();
-        if (archive.try_read("last_loss", last_loss)) progress.last_loss = last_loss.item<double>();
-        return progress;
-      });
+  return read_checkpoint(path, model.device(),
+                         [&](torch::serialize::InputArchive& archive, torch::serialize::InputArchive& model_archive) {
+                           model.load(model_archive);
+                           if (optimizer) {
+                             torch::serialize::InputArchive optimizer_archive;
+                             archive.read("optimizer", optimizer_archive);
+                             optimizer->load(optimizer_archive);
+                           }
+                           CheckpointProgress progress;
+                           torch::Tensor steps_done,
+                               last_loss;  // one tensor each: reading into a used one keeps its dtype
+                           archive.read("steps_done", steps_done);
+                           progress.steps_done = steps_done.item<int64_t>();
+                           if (archive.try_read("last_loss", last_loss)) progress.last_loss = last_loss.item<double>();
+                           return progress;
+                         });
 }
 
 void load_target_side(const fs::path& path, CirModel& model) {
-  read_checkpoint(path, [&](torch::serialize::InputArchive&, torch::serialize::InputArchive& model_archive) {
-    torch::serialize::InputArchive encoder_archive;
-    model_archive.read("image_encoder", encoder_archive);
-    model.named_children()["image_encoder"]->load(encoder_archive);
-    return 0;
-  });
+  read_checkpoint(path, model.device(),
+                  [&](torch::serialize::InputArchive&, torch::serialize::InputArchive& model_archive) {
+                    torch::serialize::InputArchive encoder_archive;
+                    model_archive.read("image_encoder", encoder_archive);
+                    model.named_children()["image_encoder"]->load(encoder_archive);
+                    return 0;
+                  });
 }
 
 std::optional<fs::path> latest_checkpoint(const fs::path& dir, const std::string& prefix) {

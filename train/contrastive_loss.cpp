@@ -15,7 +15,8 @@ torch::Tensor contrastive_loss_shard(const torch::Tensor& local_queries, const t
 }
 
 torch::Tensor cross_entropy_shard(const torch::Tensor& logits, int64_t first_row, int64_t global_batch) {
-  const torch::Tensor positives = torch::arange(first_row, first_row + logits.size(0), torch::kLong);
+  const torch::Tensor positives =
+      torch::arange(first_row, first_row + logits.size(0), torch::TensorOptions(torch::kLong).device(logits.device()));
   namespace F = torch::nn::functional;
   return F::cross_entropy(logits, positives, F::CrossEntropyFuncOptions().reduction(torch::kSum)) /
          static_cast<double>(global_batch);

@@ -26,9 +26,13 @@ double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_b
   {
     // Backward runs outside the scope, as with PyTorch AMP: its ops follow the forward's.
     const Autocast autocast(precision_, model_->device_type());
-    loss = negative_types_loss_shard(comm_, *model_, model_->encode_target(local.reference_images),
-                                     model_->encode_text(local.tokens), model_->encode_target(local.target_images),
-                                     first_row, global_batch, negatives_);
+    // Batches arrive in host memory (pinned when the model is on a GPU, so the copies
+    // overlap with the work already queued); no-ops on the CPU.
+    const auto on_model_device = [&](const torch::Tensor& t) { return t.to(model_->device(), /*non_blocking=*/true); };
+    loss = negative_types_loss_shard(comm_, *model_, model_->encode_target(on_model_device(local.reference_images)),
+                                     model_->encode_text(on_model_device(local.tokens)),
+                                     model_->encode_target(on_model_device(local.target_images)), first_row,
+                                     global_batch, negatives_);
   }
   scaler_.scale_loss(loss).backward();
   gradient_sync_.all_reduce();

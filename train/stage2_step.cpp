@@ -67,7 +67,8 @@ double Stage2Step::compute_gradients(const torch::Tensor& local_reference_featur
   torch::Tensor local_queries;
   {
     const Autocast autocast(precision_, model_->device_type());
-    local_queries = model_->encode_query_from_features(local_reference_features, local_tokens, first_row);
+    local_queries = model_->encode_query_from_features(local_reference_features.to(model_->device(), true),
+                                                       local_tokens.to(model_->device(), true), first_row);
   }
   torch::Tensor loss =
       bank_.replicated ? replicated_loss(local_queries, targets) : sharded_loss(local_queries, targets);
