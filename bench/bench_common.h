@@ -6,14 +6,37 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "dist/communicator.h"
 
 namespace spn::bench {
+
+// The last JSON line a Python peer prints: the interpreter command in environment
+// variable `python_variable` runs bench/<script_and_arguments>; {"skipped": why} when the
+// variable is unset (`needs` says what it must name) or the script fails.
+inline nlohmann::json python_peer_line(const char* python_variable, const std::string& script_and_arguments,
+                                       const std::string& needs) {
+  const char* python = std::getenv(python_variable);
+  if (!python || !*python) return {{"skipped", std::string("set ") + python_variable + " to a Python with " + needs}};
+  const std::string command =
+      std::string(python) + " " + SPN_SOURCE_DIR + "/bench/" + script_and_arguments + " 2>/dev/null";
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  const size_t line = output.rfind('{');
+  if (status != 0 || line == std::string::npos) return {{"skipped", command + " failed"}};
+  return nlohmann::json::parse(output.substr(line));
+}
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

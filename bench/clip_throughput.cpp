@@ -7,7 +7,6 @@
 //   spn-bench-clip [--image-batch 32] [--text-batch 64] [--repeats 3]
 #include <torch/torch.h>
 
-#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -21,19 +20,10 @@ using namespace spn::bench;
 
 // The Python reference's JSON line, or an object saying why there is none.
 nlohmann::json transformers_reference(int threads, int64_t image_batch, int64_t text_batch, int repeats) {
-  const char* python = std::getenv("SPN_BENCH_PYTHON");
-  if (!python || !*python) return {{"skipped", "set SPN_BENCH_PYTHON to a Python with torch and transformers"}};
-  const std::string command = std::string(python) + " " + SPN_SOURCE_DIR + "/bench/clip_transformers.py " +
-                              std::to_string(threads) + " " + std::to_string(image_batch) + " " +
-                              std::to_string(text_batch) + " " + std::to_string(repeats) + " 2>/dev/null";
-  std::string output;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  char buffer[4096];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  const size_t line = output.rfind('{');
-  if (status != 0 || line == std::string::npos) return {{"skipped", command + " failed"}};
-  return nlohmann::json::parse(output.substr(line));
+  return python_peer_line("SPN_BENCH_PYTHON",
+                          "clip_transformers.py " + std::to_string(threads) + " " + std::to_string(image_batch) + " " +
+                              std::to_string(text_batch) + " " + std::to_string(repeats),
+                          "torch and transformers");
 }
 
 }  // namespace
