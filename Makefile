@@ -8,7 +8,9 @@
 #   make format       rewrites the C++ sources in the style of .clang-format (make test checks it)
 #   make bench        stage-1 throughput and the stage-2 loss step on 1 and 2 ranks, pair mining,
 #                     CLIP ViT-B/32 encoding (JSON lines); BENCH_PYTHON=<python with torch and
-#                     transformers> adds Hugging Face's CLIP to the last for comparison
+#                     transformers> adds Hugging Face's CLIP to the last for comparison; the
+#                     data loader next to PyTorch's DataLoader with PIL and torchvision (installed
+#                     for the torch installation's Python into $(BUILD)/bench-pylib)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 # Root is allowed (containers, CI); more ranks than cores are allowed; ranks are not
@@ -80,7 +82,17 @@ quickstart: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target spn-launch
 	$(MPIRUN) -np 2 $(BUILD)/spn-launch experiments/quickstart.toml
 
-bench: build
+# torchvision, Pillow and numpy for the loader benchmark's PyTorch peer, for the Python
+# of the torch installation spn links (TORCH_HOME), kept under the build directory.
+BENCH_PYLIB = $(BUILD)/bench-pylib
+$(BENCH_PYLIB)/installed: bench/loader_requirements.txt
+	rm -rf $(BENCH_PYLIB)
+	$(TORCH_HOME)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(BENCH_PYLIB) \
+	  -r bench/loader_requirements.txt
+	touch $@
+
+bench: build $(BENCH_PYLIB)/installed
+	SPN_LOADER_PYTHON="env PYTHONPATH=$(abspath $(BENCH_PYLIB)) $(TORCH_HOME)/bin/python" $(BUILD)/spn-bench-loader
 	$(MPIRUN) -np 1 $(BUILD)/spn-bench
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench
 	$(MPIRUN) -np 1 $(BUILD)/spn-bench-softmax

@@ -120,4 +120,14 @@ inline nlohmann::json run_python_reference(const std::string& command) {
   return nlohmann::json::parse(output.substr(line));
 }
 
+// The last JSON line a Python peer prints: the interpreter command in environment
+// variable `python_variable` runs bench/<script_and_arguments>; {"skipped": why} when the
+// variable is unset (`needs` says what it must name) or the script fails.
+inline nlohmann::json python_peer_line(const char* python_variable, const std::string& script_and_arguments,
+                                       const std::string& needs) {
+  const char* python = std::getenv(python_variable);
+  if (!python || !*python) return {{"skipped", std::string("set ") + python_variable + " to a Python with " + needs}};
+  return run_python_reference(std::string(python) + " " + source_dir() + "/bench/" + script_and_arguments);
+}
+
 }  // namespace spn::bench

@@ -20,11 +20,10 @@ using namespace spn::bench;
 
 // The Python reference's JSON line, or an object saying why there is none.
 nlohmann::json transformers_reference(int threads, int64_t image_batch, int64_t text_batch, int repeats) {
-  const char* python = std::getenv("SPN_BENCH_PYTHON");
-  if (!python || !*python) return {{"skipped", "set SPN_BENCH_PYTHON to a Python with torch and transformers"}};
-  return run_python_reference(std::string(python) + " " + source_dir() + "/bench/clip_transformers.py " +
-                              std::to_string(threads) + " " + std::to_string(image_batch) + " " +
-                              std::to_string(text_batch) + " " + std::to_string(repeats));
+  return python_peer_line("SPN_BENCH_PYTHON",
+                          "clip_transformers.py " + std::to_string(threads) + " " + std::to_string(image_batch) + " " +
+                              std::to_string(text_batch) + " " + std::to_string(repeats),
+                          "torch and transformers");
 }
 
 }  // namespace

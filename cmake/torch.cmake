@@ -17,6 +17,12 @@ target_compile_options(spn_torch INTERFACE "SHELL:-idirafter ${SPN_TORCH_DIR}/in
 # naming libstdc++ first makes the dynamic linker bind those symbols to the system's.
 target_link_libraries(spn_torch INTERFACE "-Wl,--push-state,--no-as-needed" stdc++ "-Wl,--pop-state"
                       ${SPN_TORCH_DIR}/lib/libtorch.so ${SPN_TORCH_DIR}/lib/libtorch_cpu.so ${SPN_TORCH_DIR}/lib/libc10.so)
+# The wheel's OpenMP runtime, the one libtorch_cpu loads: the data loader's threads set
+# their own OpenMP team size (dist/threads.h).
+if(EXISTS ${SPN_TORCH_DIR}/lib/libgomp.so.1)
+  target_link_libraries(spn_torch INTERFACE ${SPN_TORCH_DIR}/lib/libgomp.so.1)
+  target_compile_definitions(spn_torch INTERFACE SPN_TORCH_OPENMP=1)
+endif()
 if(EXISTS ${SPN_TORCH_DIR}/lib/libtorch_cuda.so)
   # Linked even though nothing calls it directly, so CUDA tensors work when a GPU is there;
   # its CUDA libraries come from the wheel's nvidia/ packages.

@@ -53,6 +53,13 @@ struct ChoiceNames<Preprocess> {
   static constexpr std::array<const char*, 3> names = {"resize", "center_crop", "targetpad"};
 };
 
+// data.cache: where the loader takes a split's preprocessed images from.
+enum class ImageCacheMode { None, Hdf5 };
+template <>
+struct ChoiceNames<ImageCacheMode> {
+  static constexpr std::array<const char*, 2> names = {"none", "hdf5"};
+};
+
 // data.fashioniq.caption_join: how a FashionIQ query's two captions become one text.
 enum class CaptionJoin { Capitalized, Plain };
 template <>

@@ -43,6 +43,19 @@ void DataConfig::visit(ConfigVisitor& v) {
   v.real("target_ratio", target_ratio, 1, 100, "aspect ratio targetpad pads to (CLIP4CIR: 1.25)");
   v.integer("max_words", max_words, 2, 512,
             "text length in tokens; longer modification texts are truncated (CLIP: at most its context, 77)");
+  v.integer("workers", workers, 1, 256,
+            "decode threads per rank: they decode, resize and pad the images of the next steps (and gallery chunks) "
+            "while the rank computes");
+  v.integer("prefetch", prefetch, 0, 64,
+            "training steps (or gallery chunks) decoded ahead of the one computing; a rank holds the pixels of "
+            "prefetch + 1 of its batch slices");
+  v.choice("cache", cache,
+           "\"hdf5\": decode each split once, after preprocessing, into a decoded-image cache under cache_dir that "
+           "later runs and experiments with the same images and transform read instead of the image files; \"none\": "
+           "decode the image files every time");
+  v.text("cache_dir", cache_dir,
+         "directory of decoded-image caches shared by runs (like stage2.bank_dir); relative paths are taken from "
+         "the working directory");
   v.section("shapes", shapes, "built-in benchmark generator (used when kind = \"shapes\")");
   v.section("fashioniq", fashioniq, "FashionIQ (used when kind = \"fashioniq\")");
 }

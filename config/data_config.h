@@ -39,6 +39,10 @@ struct DataConfig {
   Preprocess preprocess = Preprocess::Resize;
   double target_ratio = 1.25;
   int64_t max_words = 24;
+  int64_t workers = 4;   // decode threads of the loader
+  int64_t prefetch = 2;  // items decoded ahead
+  ImageCacheMode cache = ImageCacheMode::None;
+  std::string cache_dir = "cache";
   ShapesConfig shapes;
   FashionIqConfig fashioniq;
 

@@ -1,66 +1,29 @@
 #include "data/embedding_bank.h"
 
 #include <ATen/ATen.h>
-#include <hdf5.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <optional>
 #include <stdexcept>
 
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
+#include "data/hdf5_file.h"
 
 namespace spn {
 namespace {
 
-// Closes an HDF5 handle when it goes out of scope.
-class Handle {
- public:
-  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  Handle(Handle&& other) noexcept : id_(other.id_), close_(other.close_) { other.id_ = -1; }
-  Handle& operator=(Handle&& other) noexcept {
-    if (this != &other) {
-      if (id_ >= 0) close_(id_);
-      id_ = other.id_;
-      close_ = other.close_;
-      other.id_ = -1;
-    }
-    return *this;
-  }
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
+using hdf5::check;
+using hdf5::Handle;
+using hdf5::write_int_attribute;
+using hdf5::write_string_attribute;
 
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-// HDF5 prints its own error stack by default; spn reports errors itself.
-void silence_hdf5() {
-  static bool done = false;
-  if (!done) H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  done = true;
-}
-
-void check(herr_t status, const std::string& what) {
-  if (status < 0) throw std::runtime_error("HDF5: " + what + " failed");
-}
-
-// A write of the bank file: the system's reason when it gave one (a full bank_dir is
-// ENOSPC), else HDF5's refusal, both naming the file. Call with errno cleared before.
 void check_write(herr_t status, const std::string& what, const fs::path& file) {
-  if (status >= 0) return;
-  if (errno != 0) throw IoError(file.string(), "write the bank (HDF5 " + what + ")", errno);
-  throw std::runtime_error(file.string() + ": HDF5 " + what + " failed");
+  hdf5::check_write(status, what, file, "the bank");
 }
 
 // IEEE 754 half precision, as numpy and h5py define float16.
@@ -72,26 +35,13 @@ Handle half_type() {
   return type;
 }
 
-void write_string_attribute(hid_t object, const char* name, const std::string& value) {
-  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  check(H5Tset_size(type.get(), std::max<size_t>(1, value.size())), "string size");
-  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  Handle attribute(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  check(H5Awrite(attribute.get(), type.get(), value.empty() ? "" : value.data()), std::string("attribute ") + name);
-}
-
-void write_int_attribute(hid_t object, const char* name, int64_t value) {
-  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-  Handle attribute(H5Acreate2(object, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  check(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value), std::string("attribute ") + name);
-}
-
 class BankReader {
  public:
   explicit BankReader(const fs::path& path) : path_(path), file_(-1, H5Fclose) {
-    silence_hdf5();
+    hdf5::silence();
     if (!fs::exists(path)) throw UserError(path.string() + ": bank not found");
-    require_checksummed_format();
+    const std::string format_problem = hdf5::checksummed_format_problem(path);
+    if (!format_problem.empty()) fail(format_problem);
     file_ = Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
     if (!file_.valid()) fail("cannot be opened as HDF5 (truncated or corrupt)");
   }
@@ -101,21 +51,16 @@ class BankReader {
 
   int64_t integer(const char* name) const {
     if (!has_attribute(name)) fail(std::string("missing attribute '") + name + "'");
-    Handle attribute(H5Aopen(file_.get(), name, H5P_DEFAULT), H5Aclose);
-    int64_t value = 0;
-    if (H5Aread(attribute.get(), H5T_NATIVE_INT64, &value) < 0)
-      fail(std::string("unreadable attribute '") + name + "'");
-    return value;
+    const std::optional<int64_t> value = hdf5::read_int_attribute(file_.get(), name);
+    if (!value) fail(std::string("unreadable attribute '") + name + "'");
+    return *value;
   }
 
   std::string text(const char* name) const {
     if (!has_attribute(name)) fail(std::string("missing attribute '") + name + "'");
-    Handle attribute(H5Aopen(file_.get(), name, H5P_DEFAULT), H5Aclose);
-    Handle type(H5Aget_type(attribute.get()), H5Tclose);
-    std::string value(H5Tget_size(type.get()), '\0');
-    if (H5Tget_class(type.get()) != H5T_STRING || H5Aread(attribute.get(), type.get(), value.data()) < 0)
-      fail(std::string("attribute '") + name + "' is not a string");
-    return value.substr(0, value.find('\0'));
+    const std::optional<std::string> value = hdf5::read_string_attribute(file_.get(), name);
+    if (!value) fail(std::string("attribute '") + name + "' is not a string");
+    return *value;
   }
 
   // The [rows, cols] shape of a 1- or 2-dimensional dataset.
@@ -134,21 +79,6 @@ class BankReader {
   [[noreturn]] void fail(const std::string& message) const { throw UserError(path_.string() + ": " + message); }
 
  private:
-  // libhdf5 1.10 reads corrupt metadata of its older formats out of bounds (found by
-  // fuzz/bank_fuzzer.cpp: a use-after-free in H5Aexists). Superblock version 2 and later
-  // (what write_bank writes) checksum the metadata, so libhdf5 refuses a damaged file
-  // before parsing it; any other file is refused here, before libhdf5 sees it.
-  void require_checksummed_format() const {
-    static constexpr char kSignature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
-    char head[9] = {};
-    std::ifstream(path_, std::ios::binary).read(head, sizeof head);
-    if (!std::equal(kSignature, kSignature + 8, head)) fail("not an HDF5 file");
-    if (static_cast<unsigned char>(head[8]) < 2)
-      fail("HDF5 superblock version " + std::to_string(static_cast<unsigned char>(head[8])) +
-           " has no checksums: written by another program or by an spn before banks had them; delete it and "
-           "the run rebuilds it");
-  }
-
   fs::path path_;
   Handle file_;
 };
@@ -183,8 +113,7 @@ void write_bank_through(Communicator& comm, const fs::path& temporary, const fs:
     errno = 0;
     // The newest file format: its superblock, object headers and attributes carry
     // checksums, which the reader relies on (BankReader).
-    Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-    check(H5Pset_libver_bounds(access.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), "file format version");
+    const Handle access = hdf5::checksummed_file_access();
     Handle file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), H5Fclose);
     if (!file.valid())  // stage2.bank_dir is not writable
       throw UserError(temporary.string() + ": cannot create the bank file (" +
@@ -272,7 +201,7 @@ void write_bank_through(Communicator& comm, const fs::path& temporary, const fs:
 
 void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& local_rows, int64_t first_row,
                 const std::vector<std::string>& ids, BankMetadata metadata) {
-  silence_hdf5();
+  hdf5::silence();
   if (metadata.dtype != "float16" && metadata.dtype != "float32")
     throw std::invalid_argument("bank dtype must be float16 or float32, not " + metadata.dtype);
   const fs::path temporary = path.string() + ".partial";

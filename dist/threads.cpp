@@ -7,6 +7,10 @@
 
 #include <algorithm>
 
+#ifdef SPN_TORCH_OPENMP
+#include <omp.h>
+#endif
+
 namespace spn {
 
 int configure_threads(const Communicator& comm, int64_t requested) {
@@ -25,6 +29,16 @@ int configure_threads(const Communicator& comm, int64_t requested) {
           comm.rank(), threads, usable, threads);
   }
   return threads;
+}
+
+void use_one_torch_thread_here() {
+#ifdef SPN_TORCH_OPENMP
+  // torch's OpenMP backend takes a thread's team size from the OpenMP setting of that
+  // thread, which torch initialises from the rank's setting on the thread's first
+  // operation: initialise it first, then narrow this thread's setting alone.
+  at::get_num_threads();
+  omp_set_num_threads(1);
+#endif
 }
 
 }  // namespace spn

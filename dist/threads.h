@@ -8,4 +8,9 @@ namespace spn {
 // cores than threads (e.g. mpirun's default binding of a rank to one core).
 int configure_threads(const Communicator& comm, int64_t requested);
 
+// Makes torch run the calling thread's operations on that thread alone, leaving the
+// rank's setting (configure_threads) to its other threads: for pools of worker threads
+// (the data loader), whose parallelism is the pool.
+void use_one_torch_thread_here();
+
 }  // namespace spn

@@ -1,12 +1,16 @@
 #include "launcher/run_context.h"
 
 #include "core/hash.h"
+#include "data/image_cache.h"
 
 namespace spn {
 
 const TripletData& RunContext::training_images() {
-  if (!decoded_) decoded_ = load_training_images(comm, train, image_rows, config.data, show_progress);
-  return *decoded_;
+  if (!images_) {
+    images_.emplace();
+    images_->images = split_image_rows(comm, train, image_rows, config.data, show_progress);
+  }
+  return *images_;
 }
 
 TripletData RunContext::training_data() {

@@ -32,7 +32,7 @@ struct RunContext {
   CirrSplit submission_split;  // eval.submission_split's, when submissions are wanted
   // training set: the annotated triplets (images mapped to their kept copy when
   // positive scaling de-duplicates), and the training images in row order. Row i of
-  // the decoded images, and so of the stage-2 bank, is train.images[image_rows[i]].
+  // the training images, and so of the stage-2 bank, is train.images[image_rows[i]].
   std::vector<CirrTriplet> annotated;
   std::vector<int64_t> image_rows;
   // captions (positive scaling only): de-duplication and a caption per image
@@ -46,15 +46,16 @@ struct RunContext {
   // bank (stage 2)
   std::optional<CandidateBank> bank;
 
-  // The training images, decoded on first use only: a resumed run whose training is
-  // done decodes none.
+  // The training images (image_rows through [data]'s transform), which the loader
+  // decodes as steps, the bank and mining need them; with data.cache = "hdf5" read from
+  // the split's decoded-image cache, built on first use (a collective).
   const TripletData& training_images();
   // The training images with the triplets the stages train on: the annotated ones
   // (positives.annotated_repeats times with positive scaling) and the generated ones.
   TripletData training_data();
 
  private:
-  std::optional<TripletData> decoded_;
+  std::optional<TripletData> images_;
 };
 
 }  // namespace spn

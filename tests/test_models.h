@@ -54,6 +54,30 @@ inline void write_placeholder_images(const CirrSplit& split) {
   }
 }
 
+// A split named "train" of `n` PNGs in `dir`, of different sizes (10-13 x 7-9) and
+// contents, written by rank 0 of `comm`.
+inline CirrSplit varied_png_split(Communicator& comm, const std::filesystem::path& dir, int64_t n) {
+  CirrSplit split;
+  split.name = "train";
+  split.root = dir;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string name = "img" + std::to_string(i);
+    split.index_of[name] = i;
+    split.images.push_back(name);
+    split.relative_paths.push_back(name + ".png");
+    if (comm.rank() != 0) continue;
+    RgbImage image;
+    image.width = 10 + static_cast<int>(i % 4);
+    image.height = 7 + static_cast<int>(i % 3);
+    for (int p = 0; p < image.width * image.height * 3; ++p)
+      image.pixels.push_back(static_cast<uint8_t>((i * 53 + p * 7) % 256));
+    std::filesystem::create_directories(dir);
+    write_png(dir / split.relative_paths.back(), image);
+  }
+  comm.barrier();
+  return split;
+}
+
 // `split` evaluated by a seeded random tiny model (vocabulary from its captions) on
 // `comm`, and by the same model in one process: {world's metrics, one process's}.
 inline std::pair<std::map<std::string, double>, std::map<std::string, double>> random_model_metrics(

@@ -32,7 +32,7 @@ std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& c
 CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const TripletData& data,
                                      const CirrSplit& train, const ExperimentConfig& config, bool show_progress) {
   std::vector<std::string> ids;
-  for (int64_t index : data.image_index) ids.push_back(train.images[index]);
+  for (int64_t index : data.images.split_index) ids.push_back(train.images[index]);
   BankMetadata expected;
   expected.fingerprint = encoder_fingerprint(model, config);
   expected.rows = static_cast<int64_t>(ids.size());
@@ -66,7 +66,7 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
     spdlog::info("reusing bank {} ({} rows, built by a run with the same encoder)", bank.path.string(), bank.rows);
   } else {
     const torch::Tensor embeddings =
-        encode_image_rows(model, rows_of(data.images), mine, config, "building bank", show_progress);
+        encode_image_rows(model, data.images, mine, config, "building bank", show_progress);
     write_bank(comm, bank.path, embeddings, mine.begin, ids, expected);
     spdlog::info("built bank {} ({} rows, {})", bank.path.string(), bank.rows, expected.dtype);
   }

@@ -3,32 +3,41 @@
 #include <torch/torch.h>
 
 #include "core/progress.h"
+#include "data/image_prefetcher.h"
 #include "data/image_tensor.h"
 #include "dist/autocast.h"
 
 namespace spn {
 
-torch::Tensor encode_image_rows(CirModel& model, const PixelRows& pixels, const ShardRange& rows,
+torch::Tensor encode_image_rows(CirModel& model, const ImageRows& images, const ShardRange& rows,
                                 const ExperimentConfig& config, const std::string& label, bool show_progress) {
   const int64_t batch = config.eval.batch_size;
+  const auto chunk = [&](int64_t k) {
+    const int64_t begin = rows.begin + k * batch;
+    return ShardRange{begin, std::min(rows.end, begin + batch)};
+  };
+  const int64_t chunks = (rows.size() + batch - 1) / batch;
+  ImagePrefetcher pixels(
+      images,
+      [&](int64_t k) {
+        std::vector<int64_t> list;
+        for (int64_t row = chunk(k).begin; row < chunk(k).end; ++row) list.push_back(row);
+        return list;
+      },
+      chunks, loader_options_of(config.data, model.device_type() == c10::kCUDA));
   torch::NoGradGuard no_grad;
   const Autocast autocast(config.precision, model.device_type());
   const bool training = model.is_training();
   model.eval();
-  std::vector<torch::Tensor> chunks = {torch::empty({0, config.model.embed_dim})};
+  std::vector<torch::Tensor> encoded = {torch::empty({0, config.model.embed_dim})};
   Progress progress(label, rows.size(), show_progress);
-  for (int64_t begin = rows.begin; begin < rows.end; begin += batch) {
-    const int64_t end = std::min(rows.end, begin + batch);
-    chunks.push_back(model.encode_target(normalize_images(pixels(begin, end))));
-    progress.update(end - rows.begin);
+  for (int64_t k = 0; k < chunks; ++k) {
+    encoded.push_back(model.encode_target(normalize_images(pixels.take(k))));
+    progress.update(chunk(k).end - rows.begin);
   }
   progress.finish();
   model.train(training);
-  return torch::cat(chunks);
-}
-
-PixelRows rows_of(const torch::Tensor& images) {
-  return [images](int64_t begin, int64_t end) { return images.narrow(0, begin, end - begin); };
+  return torch::cat(encoded);
 }
 
 }  // namespace spn

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "data/image_cache.h"
 #include "data/image_tensor.h"
 #include "data/split_check.h"
 #include "dist/autocast.h"
@@ -15,28 +16,15 @@
 #include "train/submissions.h"
 
 namespace spn {
-namespace {
-
-// The split's images [begin, end), decoded and transformed as the data config says.
-PixelRows decoded_split_images(const CirrSplit& split, const ExperimentConfig& config) {
-  return [&split, &config](int64_t begin, int64_t end) {
-    std::vector<int64_t> indices;
-    for (int64_t i = begin; i < end; ++i) indices.push_back(i);
-    return decode_split_images(split, indices, image_transform_of(config.data));
-  };
-}
-
-}  // namespace
-
 SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit& split, const Tokenizer& tokenizer,
                             const ExperimentConfig& config, bool show_progress) {
   torch::NoGradGuard no_grad;
   model.eval();
   SplitEmbeddings out;
   const int64_t n_images = static_cast<int64_t>(split.images.size());
-  const torch::Tensor local_gallery =
-      encode_image_rows(model, decoded_split_images(split, config), shard_range(n_images, comm.size(), comm.rank()),
-                        config, "embedding " + split.name + " gallery", show_progress);
+  const torch::Tensor local_gallery = encode_image_rows(model, all_images_of(split, image_transform_of(config.data)),
+                                                        shard_range(n_images, comm.size(), comm.rank()), config,
+                                                        "embedding " + split.name + " gallery", show_progress);
   out.gallery = comm.all_gather(local_gallery.contiguous());
 
   const ShardRange queries = shard_range(static_cast<int64_t>(split.triplets.size()), comm.size(), comm.rank());

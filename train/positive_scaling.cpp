@@ -132,9 +132,8 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
   const int64_t n = static_cast<int64_t>(sources.dedup.unique.size());
   const MiningWindow window = mining_window(config, n);
   const ModificationTemplates templates(config.positives.templates, config.where("positives.templates"));
-  const torch::Tensor local =
-      encode_image_rows(miner, rows_of(images().images), shard_range(n, comm.size(), comm.rank()), config,
-                        "embedding images for mining", show_progress);
+  const torch::Tensor local = encode_image_rows(miner, images().images, shard_range(n, comm.size(), comm.rank()),
+                                                config, "embedding images for mining", show_progress);
   const torch::Tensor embeddings = comm.all_gather(local.contiguous());
   const std::vector<int64_t> queries = mining_queries(config, sources, annotated);
   const torch::Tensor partners = mine_partners(comm, embeddings, queries, window, show_progress);

@@ -1,6 +1,7 @@
 #include "train/stage1.h"
 
 #include "train/stage1_step.h"
+#include "train/step_images.h"
 
 namespace spn {
 
@@ -12,10 +13,13 @@ TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config,
   Stage1Step step(comm, model, cfg, config.precision);
   LoopSettings settings = loop_settings_for(Stage::Stage1, cfg, config, data.size(), kBatchOrderStream);
   settings.stage = stage;
+  const auto pixels = step_images(
+      comm, settings, data.images, [&](const std::vector<int64_t>& local) { return data.images_of(local); },
+      loader_options_of(config.data, model->device_type() == c10::kCUDA));
   return run_training_loop(
       comm, run, settings, *model, step.optimizer(),
       [&](int64_t s, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
-        return step.run(data.batch(local, s), cfg.batch_size, lr);
+        return step.run(data.batch(pixels->take(s), local, s), cfg.batch_size, lr);
       },
       show_progress);
 }

@@ -13,6 +13,7 @@
 #include "dist/sharding.h"
 #include "train/best_checkpoint.h"
 #include "train/stage2_step.h"
+#include "train/step_images.h"
 
 namespace spn {
 
@@ -62,16 +63,23 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
   const LoopSettings settings = loop_settings_for(Stage::Stage2, cfg, config, data.size(), kBatchOrderStream);
   const uint64_t negative_seed = mix_seed(config.seed, kNegativeSampleStream);
 
-  const auto reference_features = [&](const std::vector<int64_t>& global) {
-    const ShardRange mine = shard_range(static_cast<int64_t>(global.size()), comm.size(), comm.rank());
+  // SPN takes the frozen reference features the bank already holds, and decodes no image.
+  const bool from_bank = cfg.reference_features == ReferenceFeatures::Bank;
+  const auto references_of = [&](const std::vector<int64_t>& triplets) {
     std::vector<int64_t> references;
-    for (int64_t triplet : global) references.push_back(data.reference[triplet]);
-    if (cfg.reference_features == ReferenceFeatures::Bank)  // SPN: the frozen features the bank already holds
-      return bank_rows(comm, bank, references).narrow(0, mine.begin, mine.size());
+    for (int64_t triplet : triplets) references.push_back(data.reference[triplet]);
+    return references;
+  };
+  const auto reference_pixels = from_bank
+                                    ? nullptr
+                                    : step_images(comm, settings, data.images, references_of,
+                                                  loader_options_of(config.data, model->device_type() == c10::kCUDA));
+  const auto reference_features = [&](int64_t s, const std::vector<int64_t>& global) {
+    const ShardRange mine = shard_range(static_cast<int64_t>(global.size()), comm.size(), comm.rank());
+    if (from_bank) return bank_rows(comm, bank, references_of(global)).narrow(0, mine.begin, mine.size());
     torch::NoGradGuard no_grad;
     const Autocast autocast(config.precision, model->device_type());
-    const std::vector<int64_t> local(references.begin() + mine.begin, references.begin() + mine.end);
-    return model->encode_target(normalize_images(data.images.index_select(0, torch::tensor(local, torch::kLong))));
+    return model->encode_target(normalize_images(reference_pixels->take(s)));
   };
 
   spdlog::info("stage2: bank of {} rows {}, reference features from the {}, positives: {}, negatives: {}", bank.rows,
@@ -102,8 +110,8 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
       comm, run, settings, *model, step.optimizer(),
       [&](int64_t s, const std::vector<int64_t>& global, const std::vector<int64_t>& local, double lr) {
         const torch::Tensor tokens = data.tokens_at(local, s);
-        return step.run(reference_features(global), tokens, stage2_targets(data, global, cfg, bank.rows, negative_seed),
-                        lr);
+        return step.run(reference_features(s, global), tokens,
+                        stage2_targets(data, global, cfg, bank.rows, negative_seed), lr);
       },
       show_progress, after_epoch);
   if (!best.record().is_null()) run.record_result(Stage::Stage2, "best_epoch", best.record());

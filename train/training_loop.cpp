@@ -12,6 +12,7 @@
 #include "core/stop_signals.h"
 #include "data/batch_sampler.h"
 #include "dist/gradient_sync.h"
+#include "dist/peak_memory.h"
 #include "dist/sharding.h"
 #include "dist/stop_agreement.h"
 #include "train/checkpoint.h"
@@ -92,7 +93,11 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
           {"loss", window_steps > 0 ? window_loss / window_steps : std::numeric_limits<double>::quiet_NaN()},
           {"lr", lr},
           {"temperature", 1.0 / model.logit_scale().item<double>()},
-          {"samples_per_s", elapsed > 0 ? (done - start) * settings.batch_size / elapsed : 0.0}};
+          {"samples_per_s", elapsed > 0 ? (done - start) * settings.batch_size / elapsed : 0.0},
+          {"peak_rss_mib", nlohmann::json::object()}};
+      // Per rank, keyed so that metric exporters see one scalar series per rank.
+      const std::vector<double> peak = peak_resident_mib_per_rank(comm);
+      for (size_t r = 0; r < peak.size(); ++r) line["peak_rss_mib"]["rank" + std::to_string(r)] = peak[r];
       if (result.loss_scale) {  // fp16: the scaler's state and the updates it skipped since the last line
         line["loss_scale"] = *result.loss_scale;
         line["skipped_steps"] = window_skipped;

@@ -21,33 +21,27 @@ torch::Tensor TripletData::tokens_at(const std::vector<int64_t>& rows, int64_t s
   return tokens.flatten(0, 1).index_select(0, torch::tensor(flat, torch::kLong));
 }
 
-TripletBatch TripletData::batch(const std::vector<int64_t>& rows, int64_t step) const {
-  std::vector<int64_t> references, targets;
-  for (int64_t row : rows) {
-    references.push_back(reference[row]);
-    targets.push_back(target[row]);
-  }
-  const auto index = [](const std::vector<int64_t>& values) { return torch::tensor(values, torch::kLong); };
-  TripletBatch out;
-  out.reference_images = normalize_images(images.index_select(0, index(references)));
-  out.target_images = normalize_images(images.index_select(0, index(targets)));
-  out.tokens = tokens_at(rows, step);
-  return out;
+std::vector<int64_t> TripletData::images_of(const std::vector<int64_t>& rows) const {
+  std::vector<int64_t> images;
+  for (int64_t row : rows) images.push_back(reference[row]);
+  for (int64_t row : rows) images.push_back(target[row]);
+  return images;
 }
 
-TripletData load_training_images(Communicator& comm, const CirrSplit& split, const std::vector<int64_t>& image_indices,
-                                 const DataConfig& config, bool show_progress) {
-  TripletData data;
-  data.images = load_split_images(comm, split, image_indices, image_transform_of(config), show_progress);
-  data.image_index = image_indices;
-  return data;
+TripletBatch TripletData::batch(const torch::Tensor& pixels, const std::vector<int64_t>& rows, int64_t step) const {
+  const int64_t n = static_cast<int64_t>(rows.size());
+  TripletBatch out;
+  out.reference_images = normalize_images(pixels.narrow(0, 0, n));
+  out.target_images = normalize_images(pixels.narrow(0, n, n));
+  out.tokens = tokens_at(rows, step);
+  return out;
 }
 
 TripletData with_triplets(const TripletData& images, const std::vector<CirrTriplet>& triplets,
                           const Tokenizer& tokenizer, int64_t max_words, uint64_t text_seed) {
   std::unordered_map<int64_t, int64_t> row_of_image;
-  for (size_t row = 0; row < images.image_index.size(); ++row)
-    row_of_image.emplace(images.image_index[row], static_cast<int64_t>(row));
+  for (size_t row = 0; row < images.images.split_index.size(); ++row)
+    row_of_image.emplace(images.images.split_index[row], static_cast<int64_t>(row));
   const auto row = [&](int64_t image) {
     const auto found = row_of_image.find(image);
     if (found == row_of_image.end()) throw std::logic_error("with_triplets: a triplet uses an image not loaded");
@@ -55,7 +49,6 @@ TripletData with_triplets(const TripletData& images, const std::vector<CirrTripl
   };
   TripletData data;
   data.images = images.images;
-  data.image_index = images.image_index;
   // Every triplet gets as many texts as the one with the most; a triplet with fewer
   // repeats its own (annotated and generated triplets mix).
   size_t variants = 1;

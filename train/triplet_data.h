@@ -1,8 +1,8 @@
 #pragma once
-// Training triplets in memory: the images they may use (decoded once, uint8), the rows
-// of each triplet's reference and target(s) in that tensor, and the tokens of each
-// modification text. Images are decoded once per run; each stage pairs them with its
-// own triplet list (annotated, or annotated plus generated).
+// Training triplets: the images they may use (as rows the loader decodes on demand,
+// data/image_rows.h; no rank holds them all), the rows of each triplet's reference and
+// target(s), and the tokens of each modification text. Each stage pairs the images
+// with its own triplet list (annotated, or annotated plus generated).
 #include <torch/types.h>
 
 #include <unordered_map>
@@ -10,15 +10,14 @@
 
 #include "config/data_config.h"
 #include "data/cirr.h"
+#include "data/image_rows.h"
 #include "data/tokenizer.h"
-#include "dist/communicator.h"
 #include "train/stage1_step.h"
 
 namespace spn {
 
 struct TripletData {
-  torch::Tensor images;                                    // uint8 [n_images, 3, S, S]
-  std::vector<int64_t> image_index;                        // per row of images: its index in the split
+  ImageRows images;                                        // the training images, rows of the bank too
   std::vector<int64_t> reference;                          // per triplet: row in images
   std::vector<int64_t> target;                             // per triplet: row in images
   std::vector<std::vector<int64_t>> equally_good_targets;  // per triplet: rows (CIRR target_soft 1.0)
@@ -32,14 +31,12 @@ struct TripletData {
   // each drawn uniformly from (text_seed, step, row), so every rank and every world
   // size draws the same and a resumed run redraws what it drew.
   torch::Tensor tokens_at(const std::vector<int64_t>& rows, int64_t step) const;
-  // The batch of triplets `rows` (normalised images) at training step `step`.
-  TripletBatch batch(const std::vector<int64_t>& rows, int64_t step) const;
+  // The image rows a batch of triplets `rows` needs: their references, then their targets.
+  std::vector<int64_t> images_of(const std::vector<int64_t>& rows) const;
+  // The batch of triplets `rows` at training step `step`, from `pixels`, the uint8
+  // images of images_of(rows).
+  TripletBatch batch(const torch::Tensor& pixels, const std::vector<int64_t>& rows, int64_t step) const;
 };
-
-// The split images `image_indices` decoded (sharded across ranks, on every rank), with
-// no triplets yet.
-TripletData load_training_images(Communicator& comm, const CirrSplit& split, const std::vector<int64_t>& image_indices,
-                                 const DataConfig& config, bool show_progress);
 
 // `images`' pixels with `triplets` (whose images must all be among its rows); the
 // texts are drawn with `text_seed`.

@@ -1,0 +1,23 @@
+#pragma once
+// The loader over a training stage's steps: the images of this rank's slice of each
+// step's global batch, decoded ahead of the step by data/image_prefetcher.h. The slices
+// come from the stage's own batch order (data/batch_sampler.h), so every world size and
+// a resumed run decode what the loop trains on.
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "data/image_prefetcher.h"
+#include "dist/communicator.h"
+#include "train/training_loop.h"
+
+namespace spn {
+
+// `images_of(local_triplets)` lists the rows of `images` a step with this rank's
+// triplets `local_triplets` needs; take(step) returns them decoded.
+std::unique_ptr<ImagePrefetcher> step_images(const Communicator& comm, const LoopSettings& settings,
+                                             const ImageRows& images,
+                                             std::function<std::vector<int64_t>(const std::vector<int64_t>&)> images_of,
+                                             const LoaderOptions& options);
+
+}  // namespace spn
