@@ -12,10 +12,11 @@ void ExperimentConfig::visit(ConfigVisitor& v) {
   v.choice("precision", precision,
            "dtype of the forward passes (training steps, encoding for evaluation and the bank): \"fp32\"; \"bf16\" "
            "or \"fp16\" autocast matmuls and convolutions to 16 bits while weights, optimizer state, losses, "
-           "softmax and gradients stay float32; fp16 adds dynamic loss scaling");
+           "softmax and gradients stay float32; the stage-2 bank is held and multiplied in the 16-bit type "
+           "(statistics float32); fp16 adds dynamic loss scaling");
   v.choice("device", device,
            "where each rank computes: \"cpu\"; \"cuda\" = the GPU of the rank's local rank; \"auto\" = cuda when "
-           "a GPU is usable, else cpu. CUDA needs the NCCL communicator, which spn does not have yet");
+           "a GPU is usable, else cpu. CUDA runs use NCCL for tensor collectives (not yet run on a GPU)");
   v.section("data", data, "dataset");
   v.section("model", model, "encoders and CIR head");
   v.section("stage1", stage1, "stage 1: joint training with in-batch negatives gathered across ranks");

@@ -66,7 +66,7 @@ void run_experiment(Communicator& host, const ExperimentConfig& config, const Co
   if (command.watchdog_seconds > 0)
     watchdog.emplace(run.dir() / "heartbeats", comm.rank(), comm.size(), command.watchdog_seconds,
                      [&run](const std::string& message) { run.record_failure(message); });
-  RunContext context(comm, config, run, rank0);
+  RunContext context(comm, config, run, device, rank0);
   try {
     for (const PipelineStep& step : pipeline_steps()) {
       if (!step.applies(config)) continue;

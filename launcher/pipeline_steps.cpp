@@ -126,6 +126,7 @@ void make_tokenizer(RunContext& ctx) {
 void make_model(RunContext& ctx) {
   torch::manual_seed(static_cast<uint64_t>(ctx.config.seed));
   ctx.model = make_cir_model(ctx.config, ctx.tokenizer->size());
+  ctx.model->to(ctx.device);
 }
 
 void record_training(RunRecord& run, Stage stage, const TrainingSummary& summary, const fs::path& checkpoint) {
@@ -156,6 +157,7 @@ void train_or_load(RunContext& ctx, Stage stage, CirModel& model, const std::sha
 
 void prepare_mining_encoder(RunContext& ctx) {
   ctx.miner = make_cir_model(ctx.config, ctx.tokenizer->size());
+  ctx.miner->to(ctx.device);
   if (!ctx.config.positives.encoder_checkpoint.empty())
     load_target_side(ctx.config.positives.encoder_checkpoint, *ctx.miner);
   else

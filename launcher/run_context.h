@@ -18,12 +18,14 @@
 namespace spn {
 
 struct RunContext {
-  RunContext(Communicator& comm, const ExperimentConfig& config, RunRecord& run, bool show_progress)
-      : comm(comm), config(config), run(run), show_progress(show_progress) {}
+  RunContext(Communicator& comm, const ExperimentConfig& config, RunRecord& run, const c10::Device& device,
+             bool show_progress)
+      : comm(comm), config(config), run(run), device(device), show_progress(show_progress) {}
 
   Communicator& comm;
   const ExperimentConfig& config;
   RunRecord& run;
+  c10::Device device;  // where the models compute (dist/device.h)
   bool show_progress;  // rank 0 shows progress lines
 
   // dataset

@@ -23,7 +23,7 @@ std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& c
   uint64_t hash = fnv1a("spn target encoder v1/" + config.model.image_encoder + "/size " +
                         std::to_string(config.data.image_size) + preprocess + "/pixels /127.5-1");
   for (const torch::Tensor& tensor : model.target_side_tensors()) {
-    const torch::Tensor values = tensor.detach().to(torch::kFloat).contiguous();
+    const torch::Tensor values = tensor.detach().to(torch::kCPU, torch::kFloat).contiguous();
     hash = fnv1a(values.data_ptr(), static_cast<size_t>(values.numel()) * sizeof(float), hash);
   }
   return hex64(hash);

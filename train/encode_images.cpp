@@ -32,7 +32,9 @@ torch::Tensor encode_image_rows(CirModel& model, const ImageRows& images, const 
   std::vector<torch::Tensor> encoded = {torch::empty({0, config.model.embed_dim})};
   Progress progress(label, rows.size(), show_progress);
   for (int64_t k = 0; k < chunks; ++k) {
-    encoded.push_back(model.encode_target(normalize_images(pixels.take(k))));
+    // Pixels go to the model's device (from pinned memory when it is a GPU); the
+    // embeddings come back to the host, where banks, mining and metrics read them.
+    encoded.push_back(model.encode_target(normalize_images(pixels.take(k).to(model.device(), true))).cpu());
     progress.update(chunk(k).end - rows.begin);
   }
   progress.finish();

@@ -40,7 +40,10 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
     const torch::Tensor reference_features = out.gallery.index_select(0, torch::tensor(references, torch::kLong));
     const Autocast autocast(config.precision, model.device_type());
     chunks.push_back(
-        model.encode_query_from_features(reference_features, tokenizer.encode_batch(texts, config.data.max_words)));
+        model
+            .encode_query_from_features(reference_features.to(model.device()),
+                                        tokenizer.encode_batch(texts, config.data.max_words).to(model.device()))
+            .cpu());
   }
   out.local_queries = chunks.empty() ? torch::empty({0, out.gallery.size(1)}) : torch::cat(chunks);
   model.train();

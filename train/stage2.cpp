@@ -79,7 +79,7 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
     if (from_bank) return bank_rows(comm, bank, references_of(global)).narrow(0, mine.begin, mine.size());
     torch::NoGradGuard no_grad;
     const Autocast autocast(config.precision, model->device_type());
-    return model->encode_target(normalize_images(reference_pixels->take(s)));
+    return model->encode_target(normalize_images(reference_pixels->take(s).to(model->device(), true)));
   };
 
   spdlog::info("stage2: bank of {} rows {}, reference features from the {}, positives: {}, negatives: {}", bank.rows,
