@@ -53,7 +53,9 @@ int64_t elements_per_row(const at::Tensor& tensor) {
 
 class MpiCommunicator : public Communicator {
  public:
-  explicit MpiCommunicator(int64_t max_message_bytes) : max_message_bytes_(max_message_bytes) {
+  // Collectives run on `channel` (the world, or a duplicate this object then owns).
+  MpiCommunicator(int64_t max_message_bytes, MPI_Comm channel, bool owns_channel)
+      : max_message_bytes_(max_message_bytes), channel_(channel), owns_channel_(owns_channel) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     MPI_Comm node;
@@ -62,6 +64,14 @@ class MpiCommunicator : public Communicator {
     MPI_Comm_size(node, &local_size_);
     MPI_Comm_free(&node);
     MPI_Comm_dup(MPI_COMM_WORLD, &agreement_);
+  }
+
+  ~MpiCommunicator() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return;
+    MPI_Comm_free(&agreement_);
+    if (owns_channel_) MPI_Comm_free(&channel_);
   }
 
   int rank() const override { return rank_; }
@@ -82,7 +92,7 @@ class MpiCommunicator : public Communicator {
   // would take a core from it when ranks share a node's cores.
   void barrier() override {
     MPI_Request request;
-    MPI_Ibarrier(MPI_COMM_WORLD, &request);
+    MPI_Ibarrier(channel_, &request);
     int done = 0;
     MPI_Test(&request, &done, MPI_STATUS_IGNORE);
     while (!done) {
@@ -112,7 +122,7 @@ class MpiCommunicator : public Communicator {
     auto* data = static_cast<char*>(tensor.data_ptr());
     const int64_t element_size = tensor.element_size();
     for (const MessageChunk& chunk : message_chunks(tensor.numel(), max_elements(element_size)))
-      MPI_Bcast(data + chunk.offset * element_size, chunk.count, type, root, MPI_COMM_WORLD);
+      MPI_Bcast(data + chunk.offset * element_size, chunk.count, type, root, channel_);
   }
 
   void all_reduce(at::Tensor& tensor, ReduceOp op) override {
@@ -124,7 +134,7 @@ class MpiCommunicator : public Communicator {
       for (const MessageChunk& chunk : message_chunks(flat.numel(), max_elements(sizeof(float)))) {
         at::Tensor part = flat.narrow(0, chunk.offset, chunk.count);
         at::Tensor wide = part.to(at::kFloat);
-        MPI_Allreduce(MPI_IN_PLACE, wide.data_ptr(), chunk.count, MPI_FLOAT, mpi_op, MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, wide.data_ptr(), chunk.count, MPI_FLOAT, mpi_op, channel_);
         part.copy_(wide);
       }
       return;
@@ -133,7 +143,7 @@ class MpiCommunicator : public Communicator {
     auto* data = static_cast<char*>(tensor.data_ptr());
     const int64_t element_size = tensor.element_size();
     for (const MessageChunk& chunk : message_chunks(tensor.numel(), max_elements(element_size)))
-      MPI_Allreduce(MPI_IN_PLACE, data + chunk.offset * element_size, chunk.count, type, mpi_op, MPI_COMM_WORLD);
+      MPI_Allreduce(MPI_IN_PLACE, data + chunk.offset * element_size, chunk.count, type, mpi_op, channel_);
   }
 
   at::Tensor all_gather(const at::Tensor& local) override {
@@ -170,7 +180,7 @@ class MpiCommunicator : public Communicator {
     if (input.numel() <= max_count) {  // the usual case: one call, every count fits
       std::vector<int> counts(size_);
       for (int r = 0; r < size_; ++r) counts[r] = static_cast<int>(rows_per_rank[r] * per_row);
-      MPI_Reduce_scatter(input.data_ptr(), output.data_ptr(), counts.data(), type, MPI_SUM, MPI_COMM_WORLD);
+      MPI_Reduce_scatter(input.data_ptr(), output.data_ptr(), counts.data(), type, MPI_SUM, channel_);
       return output;
     }
     // Too large for one call, whose displacements are int too: each rank's rows are
@@ -182,8 +192,7 @@ class MpiCommunicator : public Communicator {
       const int64_t count = rows_per_rank[r] * per_row;
       for (const MessageChunk& chunk : message_chunks(count, max_count))
         MPI_Reduce(in + (displacement + chunk.offset) * element_size,
-                   r == rank_ ? out + chunk.offset * element_size : nullptr, chunk.count, type, MPI_SUM, r,
-                   MPI_COMM_WORLD);
+                   r == rank_ ? out + chunk.offset * element_size : nullptr, chunk.count, type, MPI_SUM, r, channel_);
       displacement += count;
     }
     return output;
@@ -191,7 +200,7 @@ class MpiCommunicator : public Communicator {
 
   std::vector<int64_t> all_gather_int(int64_t value) override {
     std::vector<int64_t> values(size_);
-    MPI_Allgather(&value, 1, MPI_INT64_T, values.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
+    MPI_Allgather(&value, 1, MPI_INT64_T, values.data(), 1, MPI_INT64_T, channel_);
     return values;
   }
 
@@ -215,6 +224,17 @@ class MpiCommunicator : public Communicator {
     std::_Exit(exit_code);
   }
 
+  // Two threads may run collectives at once only under MPI_THREAD_MULTIPLE, which
+  // make_world_communicator asks for; an MPI that grants less gets no duplicate.
+  std::unique_ptr<Communicator> duplicate() override {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&provided);
+    if (provided < MPI_THREAD_MULTIPLE) return nullptr;
+    MPI_Comm copy;
+    MPI_Comm_dup(channel_, &copy);
+    return std::make_unique<MpiCommunicator>(max_message_bytes_, copy, true);
+  }
+
  private:
   int64_t max_elements(int64_t element_size) const { return max_chunk_elements(max_message_bytes_, element_size); }
 
@@ -231,7 +251,7 @@ class MpiCommunicator : public Communicator {
         sizes[r] = static_cast<int>(counts[r]);
         displacements[r] = at;
       }
-      MPI_Allgatherv(local, sizes[rank_], type, out, sizes.data(), displacements.data(), type, MPI_COMM_WORLD);
+      MPI_Allgatherv(local, sizes[rank_], type, out, sizes.data(), displacements.data(), type, channel_);
       return;
     }
     // Too large for one call, whose displacements are int too: each rank broadcasts its
@@ -241,12 +261,14 @@ class MpiCommunicator : public Communicator {
       char* block = out + displacement * element_size;
       if (r == rank_ && counts[r] > 0) std::memcpy(block, local, static_cast<size_t>(counts[r] * element_size));
       for (const MessageChunk& chunk : message_chunks(counts[r], max_count))
-        MPI_Bcast(block + chunk.offset * element_size, chunk.count, type, r, MPI_COMM_WORLD);
+        MPI_Bcast(block + chunk.offset * element_size, chunk.count, type, r, channel_);
       displacement += counts[r];
     }
   }
 
   int64_t max_message_bytes_;
+  MPI_Comm channel_;  // every collective's
+  bool owns_channel_;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   MPI_Comm agreement_ = MPI_COMM_NULL;  // barrier_within's own channel
 };
@@ -256,13 +278,19 @@ class MpiCommunicator : public Communicator {
 std::unique_ptr<Communicator> make_world_communicator(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
-  if (!initialized) MPI_Init(argc, argv);
-  return std::make_unique<MpiCommunicator>(kMaxMessageBytes);
+  if (!initialized) {
+    // MPI_THREAD_MULTIPLE: gradient buckets are all-reduced by a thread of their own
+    // during backward (dist/gradient_sync.h). An MPI that grants less still runs
+    // everything else; duplicate() then says so.
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+  }
+  return std::make_unique<MpiCommunicator>(kMaxMessageBytes, MPI_COMM_WORLD, false);
 }
 
 std::unique_ptr<Communicator> make_mpi_communicator(int64_t max_message_bytes) {
   if (max_message_bytes < 1) throw std::invalid_argument("make_mpi_communicator: max_message_bytes must be positive");
-  return std::make_unique<MpiCommunicator>(max_message_bytes);
+  return std::make_unique<MpiCommunicator>(max_message_bytes, MPI_COMM_WORLD, false);
 }
 
 void finalize_communication() {

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
+#include "train/sharded_adamw.h"
 
 namespace spn {
 namespace {
@@ -108,6 +109,8 @@ auto read_checkpoint(const fs::path& path, const Read& read) {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     return read(archive, model_archive);
+  } catch (const UserError&) {
+    throw;  // says what is wrong already
   } catch (const c10::Error& error) {
     throw UserError(path.string() + ": unreadable checkpoint (" + error.what_without_backtrace() + ")");
   } catch (const std::exception& error) {
@@ -126,6 +129,12 @@ CheckpointProgress load_checkpoint(const fs::path& path, CirModel& model, torch:
         if (optimizer) {
           torch::serialize::InputArchive optimizer_archive;
           archive.read("optimizer", optimizer_archive);
+          const bool saved_sharded = is_sharded_adamw_archive(optimizer_archive);
+          if (saved_sharded != (dynamic_cast<ShardedAdamW*>(optimizer) != nullptr))
+            throw UserError(path.string() + ": its optimizer state is " +
+                            (saved_sharded ? "sharded across ranks (ZeRO-1)" : "unsharded") +
+                            "; resume with shard_optimizer = " + (saved_sharded ? "true" : "false") +
+                            " in this stage's section, as the run that wrote it had it");
           optimizer->load(optimizer_archive);
         }
         CheckpointProgress progress;
