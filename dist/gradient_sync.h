@@ -28,11 +28,12 @@
 // duplicate of the communicator (Communicator::duplicate, an MPI_Comm_dup), whose
 // collectives can never be matched with the world's, from one thread that owns that
 // duplicate; MPI runs with MPI_THREAD_MULTIPLE so the two threads may call it at once.
-// A blocking all-reduce on its own thread progresses by itself, where a nonblocking
-// MPI_Iallreduce issued from a hook would only progress inside later MPI calls (Open
-// MPI has no asynchronous progress thread for collectives), i.e. mostly at the final
-// wait. When the library grants no duplicate, finish() sums every bucket after
-// backward on the calling thread (no overlap, the same sums).
+// The thread drives its all-reduce to the end (the duplicate polls it every 50 us
+// rather than spinning, so backward keeps the cores), where a nonblocking
+// MPI_Iallreduce issued from a hook with nobody polling would only progress inside
+// later MPI calls (Open MPI has no asynchronous progress thread for collectives), i.e.
+// mostly at the final wait. When the library grants no duplicate, finish() sums every
+// bucket after backward on the calling thread (no overlap, the same sums).
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>

@@ -45,6 +45,17 @@ void require_cpu_contiguous(const at::Tensor& tensor, const char* what) {
     throw std::invalid_argument(std::string("MPI backend: ") + what + " needs a contiguous CPU tensor");
 }
 
+// Waits for `request` polling every `interval`, sleeping in between: a rank's compute
+// threads get the core that MPI's blocking calls would poll flat out.
+void wait_without_spinning(MPI_Request& request, std::chrono::microseconds interval) {
+  int done = 0;
+  MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  while (!done) {
+    std::this_thread::sleep_for(interval);
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  }
+}
+
 int64_t elements_per_row(const at::Tensor& tensor) {
   int64_t per_row = 1;
   for (int64_t d = 1; d < tensor.dim(); ++d) per_row *= tensor.size(d);
@@ -53,9 +64,11 @@ int64_t elements_per_row(const at::Tensor& tensor) {
 
 class MpiCommunicator : public Communicator {
  public:
-  // Collectives run on `channel` (the world, or a duplicate this object then owns).
-  MpiCommunicator(int64_t max_message_bytes, MPI_Comm channel, bool owns_channel)
-      : max_message_bytes_(max_message_bytes), channel_(channel), owns_channel_(owns_channel) {
+  // Collectives run on `channel`: the world, or a duplicate this object then owns,
+  // whose all-reduces wait without spinning (a thread beside the compute threads runs
+  // them: dist/gradient_sync.h).
+  MpiCommunicator(int64_t max_message_bytes, MPI_Comm channel, bool is_duplicate)
+      : max_message_bytes_(max_message_bytes), channel_(channel), is_duplicate_(is_duplicate) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     MPI_Comm node;
@@ -71,7 +84,7 @@ class MpiCommunicator : public Communicator {
     MPI_Finalized(&finalized);
     if (finalized) return;
     MPI_Comm_free(&agreement_);
-    if (owns_channel_) MPI_Comm_free(&channel_);
+    if (is_duplicate_) MPI_Comm_free(&channel_);
   }
 
   int rank() const override { return rank_; }
@@ -93,12 +106,7 @@ class MpiCommunicator : public Communicator {
   void barrier() override {
     MPI_Request request;
     MPI_Ibarrier(channel_, &request);
-    int done = 0;
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    while (!done) {
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-      MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    }
+    wait_without_spinning(request, std::chrono::microseconds(200));
   }
 
   // On a communicator of its own: a peer stuck in a collective of the world cannot
@@ -134,7 +142,7 @@ class MpiCommunicator : public Communicator {
       for (const MessageChunk& chunk : message_chunks(flat.numel(), max_elements(sizeof(float)))) {
         at::Tensor part = flat.narrow(0, chunk.offset, chunk.count);
         at::Tensor wide = part.to(at::kFloat);
-        MPI_Allreduce(MPI_IN_PLACE, wide.data_ptr(), chunk.count, MPI_FLOAT, mpi_op, channel_);
+        all_reduce_piece(wide.data_ptr(), chunk.count, MPI_FLOAT, mpi_op);
         part.copy_(wide);
       }
       return;
@@ -143,7 +151,7 @@ class MpiCommunicator : public Communicator {
     auto* data = static_cast<char*>(tensor.data_ptr());
     const int64_t element_size = tensor.element_size();
     for (const MessageChunk& chunk : message_chunks(tensor.numel(), max_elements(element_size)))
-      MPI_Allreduce(MPI_IN_PLACE, data + chunk.offset * element_size, chunk.count, type, mpi_op, channel_);
+      all_reduce_piece(data + chunk.offset * element_size, chunk.count, type, mpi_op);
   }
 
   at::Tensor all_gather(const at::Tensor& local) override {
@@ -238,6 +246,18 @@ class MpiCommunicator : public Communicator {
  private:
   int64_t max_elements(int64_t element_size) const { return max_chunk_elements(max_message_bytes_, element_size); }
 
+  // One all-reduce call, in place. A duplicate's polls every 50 us instead of spinning:
+  // its thread shares the rank's cores with backward, which it is meant to overlap.
+  void all_reduce_piece(void* data, int count, MPI_Datatype type, MPI_Op op) {
+    if (!is_duplicate_) {
+      MPI_Allreduce(MPI_IN_PLACE, data, count, type, op, channel_);
+      return;
+    }
+    MPI_Request request;
+    MPI_Iallreduce(MPI_IN_PLACE, data, count, type, op, channel_, &request);
+    wait_without_spinning(request, std::chrono::microseconds(50));
+  }
+
   // Rank r's counts[r] elements at `local`, concatenated in rank order into `out` on
   // every rank.
   void gather_elements(const void* local, char* out, const std::vector<int64_t>& counts, MPI_Datatype type,
@@ -268,7 +288,7 @@ class MpiCommunicator : public Communicator {
 
   int64_t max_message_bytes_;
   MPI_Comm channel_;  // every collective's
-  bool owns_channel_;
+  bool is_duplicate_;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   MPI_Comm agreement_ = MPI_COMM_NULL;  // barrier_within's own channel
 };
