@@ -60,15 +60,15 @@ TEST(DistShardedAdamW, SameParametersAsUnshardedAdamW) {
         << "parameter " << i << ", W=" << comm.size();
   EXPECT_FALSE(torch::equal(parameters[0], seeded_parameters()[0]));  // it moved
 
-  // The slices tile the 85 elements in rank order; this rank's state is 3 slice-sized
-  // vectors (two moments and the slice), 2 x 85 unsharded.
+  // The slices tile the 85 elements in rank order; this rank's state is its slice of
+  // the two moments, 2 x 85 unsharded.
   EXPECT_EQ(sharded.total_elements(), 85);
   const std::vector<int64_t> begins = comm.all_gather_int(sharded.slice().begin);
   const std::vector<int64_t> ends = comm.all_gather_int(sharded.slice().end);
   EXPECT_EQ(begins.front(), 0);
   EXPECT_EQ(ends.back(), 85);
   for (size_t r = 1; r < begins.size(); ++r) EXPECT_EQ(begins[r], ends[r - 1]);
-  EXPECT_EQ(sharded.state_bytes(), 3 * sharded.slice().size() * 8);
+  EXPECT_EQ(sharded.state_bytes(), 2 * sharded.slice().size() * 8);
   EXPECT_EQ(sharded.unsharded_state_bytes(), 2 * 85 * 8);
 }
 

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace spn {
@@ -19,6 +20,7 @@ ShardedAdamW::ShardedAdamW(Communicator& comm, std::vector<torch::Tensor> parame
     : Optimizer(parameters, std::make_unique<torch::optim::AdamWOptions>(options)),
       comm_(comm),
       parameters_(std::move(parameters)) {
+  if (options.amsgrad()) throw std::invalid_argument("ShardedAdamW: no amsgrad");
   for (const torch::Tensor& p : parameters_) {
     if (p.scalar_type() != parameters_.front().scalar_type())
       throw std::invalid_argument("ShardedAdamW: parameters of one dtype only");
@@ -26,9 +28,9 @@ ShardedAdamW::ShardedAdamW(Communicator& comm, std::vector<torch::Tensor> parame
     total_ += p.numel();
   }
   slice_ = shard_range(total_, comm_.size(), comm_.rank());
-  torch::NoGradGuard no_grad;
-  shard_ = flat_slice_of([](const torch::Tensor& p) { return p.detach(); }).clone().set_requires_grad(true);
-  inner_ = std::make_unique<torch::optim::AdamW>(std::vector<torch::Tensor>{shard_}, options);
+  const auto like = parameters_.empty() ? at::TensorOptions() : parameters_.front().options();
+  exp_avg_ = torch::zeros({slice_.size()}, like.requires_grad(false));
+  exp_avg_sq_ = torch::zeros({slice_.size()}, like.requires_grad(false));
 }
 
 at::Tensor ShardedAdamW::flat_slice_of(const std::function<at::Tensor(const torch::Tensor&)>& part) const {
@@ -38,40 +40,39 @@ at::Tensor ShardedAdamW::flat_slice_of(const std::function<at::Tensor(const torc
     const int64_t end = std::min(slice_.end, offsets_[i] + parameters_[i].numel());
     if (begin < end) pieces.push_back(part(parameters_[i]).reshape({-1}).narrow(0, begin - offsets_[i], end - begin));
   }
-  if (pieces.empty()) return at::empty({0}, parameters_.empty() ? at::TensorOptions() : parameters_.front().options());
-  return at::cat(pieces);
+  if (pieces.empty()) return torch::empty({0}, exp_avg_.options());
+  return at::cat(pieces);  // a new tensor, also for one piece
 }
 
 torch::Tensor ShardedAdamW::step(LossClosure closure) {
   if (closure) throw std::invalid_argument("ShardedAdamW::step: no closures");
   torch::NoGradGuard no_grad;
-  // The parameters are the truth (a checkpoint or rank 0's broadcast may have replaced
-  // them since the last step): the slice starts from their values.
-  shard_.copy_(flat_slice_of([](const torch::Tensor& p) { return p.detach(); }));
-  shard_.mutable_grad() =
+  const auto& options = static_cast<const torch::optim::AdamWOptions&>(param_groups()[0].options());
+  const double lr = options.lr(), beta1 = std::get<0>(options.betas()), beta2 = std::get<1>(options.betas());
+  // This rank's slice of the parameters (the parameters are the truth: a checkpoint or
+  // rank 0's broadcast may have replaced them since the last step) and gradients.
+  torch::Tensor values = flat_slice_of([](const torch::Tensor& p) { return p.detach(); });
+  const torch::Tensor grad =
       flat_slice_of([](const torch::Tensor& p) { return p.grad().defined() ? p.grad() : torch::zeros_like(p); });
-  inner_->param_groups()[0].options().set_lr(param_groups()[0].options().get_lr());
-  inner_->step();
-  const torch::Tensor all = comm_.all_gather(shard_.detach().contiguous());
+  // AdamW's update, as torch::optim::AdamW computes it, on the slice.
+  ++steps_;
+  const double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(steps_));
+  const double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(steps_));
+  if (options.weight_decay() != 0) values.mul_(1 - lr * options.weight_decay());
+  exp_avg_.mul_(beta1).add_(grad, 1 - beta1);
+  exp_avg_sq_.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+  const torch::Tensor denominator = (exp_avg_sq_.sqrt() / std::sqrt(bias_correction2)).add_(options.eps());
+  values.addcdiv_(exp_avg_, denominator, -lr / bias_correction1);
+
+  const torch::Tensor all = comm_.all_gather(values);
   for (size_t i = 0; i < parameters_.size(); ++i)
     parameters_[i].detach().copy_(all.narrow(0, offsets_[i], parameters_[i].numel()).view(parameters_[i].sizes()));
   return {};
 }
 
 void ShardedAdamW::gather_state() {
-  torch::Tensor exp_avg = torch::zeros_like(shard_), exp_avg_sq = torch::zeros_like(shard_);
-  int64_t step = 0;
-  const auto found = inner_->state().find(shard_.unsafeGetTensorImpl());
-  if (found != inner_->state().end()) {
-    const auto& state = static_cast<const torch::optim::AdamWParamState&>(*found->second);
-    exp_avg = state.exp_avg().detach();
-    exp_avg_sq = state.exp_avg_sq().detach();
-    step = state.step();
-  }
-  gathered_exp_avg_ = comm_.all_gather(exp_avg.contiguous());
-  gathered_exp_avg_sq_ = comm_.all_gather(exp_avg_sq.contiguous());
-  const std::vector<int64_t> steps = comm_.all_gather_int(step);  // equal, as every rank steps its slice
-  gathered_step_ = *std::max_element(steps.begin(), steps.end());
+  gathered_exp_avg_ = comm_.all_gather(exp_avg_);
+  gathered_exp_avg_sq_ = comm_.all_gather(exp_avg_sq_);
 }
 
 void ShardedAdamW::release_gathered_state() {
@@ -84,7 +85,7 @@ void ShardedAdamW::save(torch::serialize::OutputArchive& archive) const {
   archive.write(kElementsKey, torch::tensor(total_, torch::kLong));
   archive.write("exp_avg", gathered_exp_avg_);
   archive.write("exp_avg_sq", gathered_exp_avg_sq_);
-  archive.write("step", torch::tensor(gathered_step_, torch::kLong));
+  archive.write("step", torch::tensor(steps_, torch::kLong));  // every rank steps together
 }
 
 void ShardedAdamW::load(torch::serialize::InputArchive& archive) {
@@ -96,16 +97,16 @@ void ShardedAdamW::load(torch::serialize::InputArchive& archive) {
   archive.read("exp_avg", exp_avg);
   archive.read("exp_avg_sq", exp_avg_sq);
   archive.read("step", step);
-  auto state = std::make_unique<torch::optim::AdamWParamState>();
-  state->step(step.item<int64_t>());
-  state->exp_avg(exp_avg.narrow(0, slice_.begin, slice_.size()).to(shard_.options()).clone());
-  state->exp_avg_sq(exp_avg_sq.narrow(0, slice_.begin, slice_.size()).to(shard_.options()).clone());
-  inner_->state()[shard_.unsafeGetTensorImpl()] = std::move(state);
+  steps_ = step.item<int64_t>();
+  exp_avg_ = exp_avg.narrow(0, slice_.begin, slice_.size()).to(exp_avg_.options()).clone();
+  exp_avg_sq_ = exp_avg_sq.narrow(0, slice_.begin, slice_.size()).to(exp_avg_sq_.options()).clone();
 }
 
-int64_t ShardedAdamW::state_bytes() const { return 3 * slice_.size() * static_cast<int64_t>(shard_.element_size()); }
+int64_t ShardedAdamW::state_bytes() const { return 2 * slice_.size() * static_cast<int64_t>(exp_avg_.element_size()); }
 
-int64_t ShardedAdamW::unsharded_state_bytes() const { return 2 * total_ * static_cast<int64_t>(shard_.element_size()); }
+int64_t ShardedAdamW::unsharded_state_bytes() const {
+  return 2 * total_ * static_cast<int64_t>(exp_avg_.element_size());
+}
 
 bool is_sharded_adamw_archive(torch::serialize::InputArchive& archive) {
   torch::Tensor elements;

@@ -2,12 +2,13 @@
 // AdamW with its state sharded across ranks (ZeRO stage 1; `shard_optimizer` of
 // [stage1] and [stage2]). The parameters, flattened in order into one vector of N
 // elements, are cut into W contiguous slices (shard_range: uneven when W does not
-// divide N, a slice may cut through a parameter). Each rank keeps AdamW's moments and
-// a copy of its own slice only, applies AdamW to it with the slice of the (already
-// summed) gradients, and the updated slices are all-gathered into every rank's
-// parameters. AdamW is element-wise (one step count for all parameters, which every
-// step updates, since gradient sync gives every parameter a gradient), so the updates
-// are those of the unsharded optimizer; its memory per rank is 1/W of it.
+// divide N, a slice may cut through a parameter). Each rank keeps AdamW's two moments
+// for its own slice only, applies AdamW's update in place to the parameters' elements
+// of its slice with the slice of the (already summed) gradients, and the updated slices
+// are all-gathered into every rank's parameters. AdamW is element-wise (one step count
+// for all parameters, which every step updates, since gradient sync gives every
+// parameter a gradient), so the updates are torch::optim::AdamW's, with 1/W of its
+// state per rank.
 //
 // Gradients stay all-reduced (dist/gradient_sync.h) rather than reduce-scattered:
 // fp16 loss scaling and the divergence guard inspect every gradient after the sum.
@@ -44,7 +45,7 @@ class ShardedAdamW : public torch::optim::Optimizer {
   // Takes this rank's slice of a whole saved state.
   void load(torch::serialize::InputArchive& archive) override;
 
-  // Bytes of optimizer state this rank holds (moments and the slice's copy), and what
+  // Bytes of optimizer state this rank holds (the moments of its slice), and what
   // unsharded AdamW holds on every rank (the moments of every parameter).
   int64_t state_bytes() const;
   int64_t unsharded_state_bytes() const;
@@ -52,6 +53,7 @@ class ShardedAdamW : public torch::optim::Optimizer {
   ShardRange slice() const { return slice_; }
 
  private:
+  // The elements of this rank's slice of `part(parameter)`, concatenated.
   at::Tensor flat_slice_of(const std::function<at::Tensor(const torch::Tensor&)>& part) const;
 
   Communicator& comm_;
@@ -59,10 +61,9 @@ class ShardedAdamW : public torch::optim::Optimizer {
   std::vector<int64_t> offsets_;  // of each parameter in the flattened vector
   int64_t total_ = 0;
   ShardRange slice_;
-  torch::Tensor shard_;  // this rank's slice of the parameters; what inner_ updates
-  std::unique_ptr<torch::optim::AdamW> inner_;
+  torch::Tensor exp_avg_, exp_avg_sq_;  // this rank's slice of AdamW's moments
+  int64_t steps_ = 0;
   torch::Tensor gathered_exp_avg_, gathered_exp_avg_sq_;
-  int64_t gathered_step_ = 0;
 };
 
 // Whether an optimizer archive holds a sharded (ZeRO-1) state.
