@@ -13,6 +13,10 @@ void Stage1Config::visit(ConfigVisitor& v) {
   v.integer("batch_size", batch_size, 1, 1 << 24, "global batch size, split into contiguous slices across ranks");
   v.real("lr", lr, 0, 10, "AdamW learning rate (cosine decay to 0 after 5% linear warm-up)");
   v.real("weight_decay", weight_decay, 0, 10, "AdamW weight decay");
+  v.boolean("shard_optimizer", shard_optimizer,
+            "ZeRO-1: each rank keeps AdamW's moments for a contiguous 1/W slice of the "
+            "flattened parameters, updates that slice and all-gathers the parameters; optimizer memory per "
+            "rank / W, the same updates. Checkpoints hold the whole state, so a run resumes on any number of ranks");
   v.real("temperature", temperature, 1e-4, 10, "InfoNCE temperature (initial value when learned)");
   v.choice_list("negatives", negatives,
                 "in-batch negative types, their losses averaged (SPN's study): \"target\" q_i vs all t_j (the usual), "
@@ -22,7 +26,7 @@ void Stage1Config::visit(ConfigVisitor& v) {
             "steps between checkpoints (one is also written at each epoch end)");
   v.integer("log_every", log_every, 1, INT64_MAX, "steps between lines in metrics.jsonl");
   v.real("grad_bucket_mb", grad_bucket_mb, 0.001, 4096,
-         "size of the buckets gradients are coalesced into for all-reduce");
+         "size of the buckets gradients are coalesced into; each is all-reduced during backward as soon as it fills");
 }
 
 }  // namespace spn

@@ -15,6 +15,7 @@ struct Stage1Config {
   int64_t batch_size = 128;
   double lr = 2e-3;
   double weight_decay = 0.01;
+  bool shard_optimizer = false;
   double temperature = 0.07;
   bool learn_temperature = true;
   int64_t checkpoint_every = 100;

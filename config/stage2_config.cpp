@@ -10,6 +10,10 @@ void Stage2Config::visit(ConfigVisitor& v) {
   v.integer("batch_size", batch_size, 1, 1 << 24, "global batch of queries, split into contiguous slices across ranks");
   v.real("lr", lr, 0, 10, "AdamW learning rate of the query side (cosine decay after 5% warm-up)");
   v.real("weight_decay", weight_decay, 0, 10, "AdamW weight decay");
+  v.boolean("shard_optimizer", shard_optimizer,
+            "ZeRO-1: each rank keeps AdamW's moments for a contiguous 1/W slice of the "
+            "flattened parameters, updates that slice and all-gathers the parameters; optimizer memory per "
+            "rank / W, the same updates. Checkpoints hold the whole state, so a run resumes on any number of ranks");
   v.real("temperature", temperature, 0, 10,
          "softmax temperature from stage 2's start (SPN: 0.02; learned on if stage1.learn_temperature); 0 = keep stage "
          "1's");

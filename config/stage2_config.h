@@ -15,6 +15,7 @@ struct Stage2Config {
   int64_t batch_size = 128;
   double lr = 5e-4;
   double weight_decay = 0.01;
+  bool shard_optimizer = false;
   double temperature = 0;
   int64_t chunk = 4096;
   BankDtype bank_dtype = BankDtype::Float16;

@@ -54,6 +54,11 @@ class Communicator {
   virtual std::vector<std::string> all_gather_string(const std::string& value) = 0;
   // Ends the whole job (all ranks) with `exit_code`; never returns.
   [[noreturn]] virtual void abort(int exit_code) = 0;
+  // The same ranks on a channel of their own: its collectives never match this one's,
+  // so another thread may run them while this thread runs its own (gradient buckets
+  // all-reduced during backward while backward runs collectives). Null when the
+  // library cannot run collectives from two threads at once. A collective.
+  virtual std::unique_ptr<Communicator> duplicate() = 0;
 };
 
 // The communicator for this process: MPI when built with it (a singleton run without

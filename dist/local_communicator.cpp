@@ -31,6 +31,7 @@ class LocalCommunicator : public Communicator {
   std::vector<int64_t> all_gather_int(int64_t value) override { return {value}; }
   std::vector<std::string> all_gather_string(const std::string& value) override { return {value}; }
   [[noreturn]] void abort(int exit_code) override { std::_Exit(exit_code); }
+  std::unique_ptr<Communicator> duplicate() override { return std::make_unique<LocalCommunicator>(); }
 };
 
 }  // namespace

@@ -45,6 +45,17 @@ void require_cpu_contiguous(const at::Tensor& tensor, const char* what) {
     throw std::invalid_argument(std::string("MPI backend: ") + what + " needs a contiguous CPU tensor");
 }
 
+// Waits for `request` polling every `interval`, sleeping in between: a rank's compute
+// threads get the core that MPI's blocking calls would poll flat out.
+void wait_without_spinning(MPI_Request& request, std::chrono::microseconds interval) {
+  int done = 0;
+  MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  while (!done) {
+    std::this_thread::sleep_for(interval);
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+  }
+}
+
 int64_t elements_per_row(const at::Tensor& tensor) {
   int64_t per_row = 1;
   for (int64_t d = 1; d < tensor.dim(); ++d) per_row *= tensor.size(d);
@@ -53,7 +64,11 @@ int64_t elements_per_row(const at::Tensor& tensor) {
 
 class MpiCommunicator : public Communicator {
  public:
-  explicit MpiCommunicator(int64_t max_message_bytes) : max_message_bytes_(max_message_bytes) {
+  // Collectives run on `channel`: the world, or a duplicate this object then owns,
+  // whose all-reduces wait without spinning (a thread beside the compute threads runs
+  // them: dist/gradient_sync.h).
+  MpiCommunicator(int64_t max_message_bytes, MPI_Comm channel, bool is_duplicate)
+      : max_message_bytes_(max_message_bytes), channel_(channel), is_duplicate_(is_duplicate) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     MPI_Comm node;
@@ -62,6 +77,14 @@ class MpiCommunicator : public Communicator {
     MPI_Comm_size(node, &local_size_);
     MPI_Comm_free(&node);
     MPI_Comm_dup(MPI_COMM_WORLD, &agreement_);
+  }
+
+  ~MpiCommunicator() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return;
+    MPI_Comm_free(&agreement_);
+    if (is_duplicate_) MPI_Comm_free(&channel_);
   }
 
   int rank() const override { return rank_; }
@@ -82,13 +105,8 @@ class MpiCommunicator : public Communicator {
   // would take a core from it when ranks share a node's cores.
   void barrier() override {
     MPI_Request request;
-    MPI_Ibarrier(MPI_COMM_WORLD, &request);
-    int done = 0;
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    while (!done) {
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-      MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    }
+    MPI_Ibarrier(channel_, &request);
+    wait_without_spinning(request, std::chrono::microseconds(200));
   }
 
   // On a communicator of its own: a peer stuck in a collective of the world cannot
@@ -112,7 +130,7 @@ class MpiCommunicator : public Communicator {
     auto* data = static_cast<char*>(tensor.data_ptr());
     const int64_t element_size = tensor.element_size();
     for (const MessageChunk& chunk : message_chunks(tensor.numel(), max_elements(element_size)))
-      MPI_Bcast(data + chunk.offset * element_size, chunk.count, type, root, MPI_COMM_WORLD);
+      MPI_Bcast(data + chunk.offset * element_size, chunk.count, type, root, channel_);
   }
 
   void all_reduce(at::Tensor& tensor, ReduceOp op) override {
@@ -124,7 +142,7 @@ class MpiCommunicator : public Communicator {
       for (const MessageChunk& chunk : message_chunks(flat.numel(), max_elements(sizeof(float)))) {
         at::Tensor part = flat.narrow(0, chunk.offset, chunk.count);
         at::Tensor wide = part.to(at::kFloat);
-        MPI_Allreduce(MPI_IN_PLACE, wide.data_ptr(), chunk.count, MPI_FLOAT, mpi_op, MPI_COMM_WORLD);
+        all_reduce_piece(wide.data_ptr(), chunk.count, MPI_FLOAT, mpi_op);
         part.copy_(wide);
       }
       return;
@@ -133,7 +151,7 @@ class MpiCommunicator : public Communicator {
     auto* data = static_cast<char*>(tensor.data_ptr());
     const int64_t element_size = tensor.element_size();
     for (const MessageChunk& chunk : message_chunks(tensor.numel(), max_elements(element_size)))
-      MPI_Allreduce(MPI_IN_PLACE, data + chunk.offset * element_size, chunk.count, type, mpi_op, MPI_COMM_WORLD);
+      all_reduce_piece(data + chunk.offset * element_size, chunk.count, type, mpi_op);
   }
 
   at::Tensor all_gather(const at::Tensor& local) override {
@@ -170,7 +188,7 @@ class MpiCommunicator : public Communicator {
     if (input.numel() <= max_count) {  // the usual case: one call, every count fits
       std::vector<int> counts(size_);
       for (int r = 0; r < size_; ++r) counts[r] = static_cast<int>(rows_per_rank[r] * per_row);
-      MPI_Reduce_scatter(input.data_ptr(), output.data_ptr(), counts.data(), type, MPI_SUM, MPI_COMM_WORLD);
+      MPI_Reduce_scatter(input.data_ptr(), output.data_ptr(), counts.data(), type, MPI_SUM, channel_);
       return output;
     }
     // Too large for one call, whose displacements are int too: each rank's rows are
@@ -182,8 +200,7 @@ class MpiCommunicator : public Communicator {
       const int64_t count = rows_per_rank[r] * per_row;
       for (const MessageChunk& chunk : message_chunks(count, max_count))
         MPI_Reduce(in + (displacement + chunk.offset) * element_size,
-                   r == rank_ ? out + chunk.offset * element_size : nullptr, chunk.count, type, MPI_SUM, r,
-                   MPI_COMM_WORLD);
+                   r == rank_ ? out + chunk.offset * element_size : nullptr, chunk.count, type, MPI_SUM, r, channel_);
       displacement += count;
     }
     return output;
@@ -191,7 +208,7 @@ class MpiCommunicator : public Communicator {
 
   std::vector<int64_t> all_gather_int(int64_t value) override {
     std::vector<int64_t> values(size_);
-    MPI_Allgather(&value, 1, MPI_INT64_T, values.data(), 1, MPI_INT64_T, MPI_COMM_WORLD);
+    MPI_Allgather(&value, 1, MPI_INT64_T, values.data(), 1, MPI_INT64_T, channel_);
     return values;
   }
 
@@ -215,8 +232,31 @@ class MpiCommunicator : public Communicator {
     std::_Exit(exit_code);
   }
 
+  // Two threads may run collectives at once only under MPI_THREAD_MULTIPLE, which
+  // make_world_communicator asks for; an MPI that grants less gets no duplicate.
+  std::unique_ptr<Communicator> duplicate() override {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&provided);
+    if (provided < MPI_THREAD_MULTIPLE) return nullptr;
+    MPI_Comm copy;
+    MPI_Comm_dup(channel_, &copy);
+    return std::make_unique<MpiCommunicator>(max_message_bytes_, copy, true);
+  }
+
  private:
   int64_t max_elements(int64_t element_size) const { return max_chunk_elements(max_message_bytes_, element_size); }
+
+  // One all-reduce call, in place. A duplicate's polls every 50 us instead of spinning:
+  // its thread shares the rank's cores with backward, which it is meant to overlap.
+  void all_reduce_piece(void* data, int count, MPI_Datatype type, MPI_Op op) {
+    if (!is_duplicate_) {
+      MPI_Allreduce(MPI_IN_PLACE, data, count, type, op, channel_);
+      return;
+    }
+    MPI_Request request;
+    MPI_Iallreduce(MPI_IN_PLACE, data, count, type, op, channel_, &request);
+    wait_without_spinning(request, std::chrono::microseconds(50));
+  }
 
   // Rank r's counts[r] elements at `local`, concatenated in rank order into `out` on
   // every rank.
@@ -231,7 +271,7 @@ class MpiCommunicator : public Communicator {
         sizes[r] = static_cast<int>(counts[r]);
         displacements[r] = at;
       }
-      MPI_Allgatherv(local, sizes[rank_], type, out, sizes.data(), displacements.data(), type, MPI_COMM_WORLD);
+      MPI_Allgatherv(local, sizes[rank_], type, out, sizes.data(), displacements.data(), type, channel_);
       return;
     }
     // Too large for one call, whose displacements are int too: each rank broadcasts its
@@ -241,12 +281,14 @@ class MpiCommunicator : public Communicator {
       char* block = out + displacement * element_size;
       if (r == rank_ && counts[r] > 0) std::memcpy(block, local, static_cast<size_t>(counts[r] * element_size));
       for (const MessageChunk& chunk : message_chunks(counts[r], max_count))
-        MPI_Bcast(block + chunk.offset * element_size, chunk.count, type, r, MPI_COMM_WORLD);
+        MPI_Bcast(block + chunk.offset * element_size, chunk.count, type, r, channel_);
       displacement += counts[r];
     }
   }
 
   int64_t max_message_bytes_;
+  MPI_Comm channel_;  // every collective's
+  bool is_duplicate_;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   MPI_Comm agreement_ = MPI_COMM_NULL;  // barrier_within's own channel
 };
@@ -256,13 +298,19 @@ class MpiCommunicator : public Communicator {
 std::unique_ptr<Communicator> make_world_communicator(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
-  if (!initialized) MPI_Init(argc, argv);
-  return std::make_unique<MpiCommunicator>(kMaxMessageBytes);
+  if (!initialized) {
+    // MPI_THREAD_MULTIPLE: gradient buckets are all-reduced by a thread of their own
+    // during backward (dist/gradient_sync.h). An MPI that grants less still runs
+    // everything else; duplicate() then says so.
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
+  }
+  return std::make_unique<MpiCommunicator>(kMaxMessageBytes, MPI_COMM_WORLD, false);
 }
 
 std::unique_ptr<Communicator> make_mpi_communicator(int64_t max_message_bytes) {
   if (max_message_bytes < 1) throw std::invalid_argument("make_mpi_communicator: max_message_bytes must be positive");
-  return std::make_unique<MpiCommunicator>(max_message_bytes);
+  return std::make_unique<MpiCommunicator>(max_message_bytes, MPI_COMM_WORLD, false);
 }
 
 void finalize_communication() {

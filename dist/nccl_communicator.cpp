@@ -171,6 +171,12 @@ class NcclCommunicator : public Communicator {
   std::vector<std::string> all_gather_string(const std::string& value) override {
     return host_->all_gather_string(value);
   }
+  // No second channel yet: overlapping a bucket's all-reduce with backward on a GPU
+  // needs the hooks' copies ordered with a communication stream (CUDA events), which is
+  // not written. Null on every rank, so GPU runs sum the gradients after backward
+  // (dist/gradient_sync.h).
+  std::unique_ptr<Communicator> duplicate() override { return nullptr; }
+
   [[noreturn]] void abort(int exit_code) override {
     // MPI_Abort ends every process; NCCL's pending work dies with them.
     host_->abort(exit_code);

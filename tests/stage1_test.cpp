@@ -169,6 +169,14 @@ TEST(DistStage1, TwentyStepsGiveSameLossesAndParametersAsOneRank) {
   expect_twenty_steps_match_one_rank(testing::tiny_config());
 }
 
+// ZeRO-1: each rank updates its slice of the parameters (tests/sharded_adamw_test.cpp
+// compares the optimizer itself with unsharded AdamW).
+TEST(DistStage1, TwentyStepsWithShardedOptimizerMatchOneRank) {
+  ExperimentConfig config = testing::tiny_config();
+  config.stage1.shard_optimizer = true;
+  expect_twenty_steps_match_one_rank(config);
+}
+
 // Dropout masks are drawn per global row (and per pair of the swapped negative types),
 // so the rank that holds a row does not change its mask.
 TEST(DistStage1, CombinerDropoutMatchesSingleProcess) {

@@ -40,6 +40,7 @@ struct Variant {
   std::optional<MultiPositive> multi_positive;  // none = one positive per query
   Stage2Negatives negatives = Stage2Negatives::Bank;
   double combiner_dropout = 0;
+  bool shard_optimizer = false;  // ZeRO-1 (train/sharded_adamw.h), in the run and its reference
 };
 
 // The candidates stage2.negatives gives: the batch's positives, plus for "sample" a few
@@ -70,6 +71,7 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
     config.stage2.chunk = 5;
     if (variant.multi_positive) config.stage2.multi_positive = *variant.multi_positive;
     config.model.combiner_dropout = variant.combiner_dropout;
+    config.stage2.shard_optimizer = variant.shard_optimizer;
     torch::manual_seed(7);
     auto model = make_cir_model(config, testing::kTestVocab);
     std::vector<torch::Tensor> target_side_before;
@@ -104,11 +106,13 @@ TEST(DistStage2, TenStepsGiveSameLossesAndParametersAsOneRank) {
         Variant{false, false, logsumexp}, Variant{false, true, mean}, Variant{false, false, {}, batch},
         Variant{true, false, {}, batch}, Variant{false, true, {}, sample}, Variant{true, true, {}, sample},
         Variant{true, false, logsumexp, sample}, Variant{false, false, {}, whole, 0.5},
-        Variant{true, false, {}, batch, 0.5}}) {
+        Variant{true, false, {}, batch, 0.5}, Variant{false, false, {}, whole, 0, true},
+        Variant{true, false, {}, batch, 0, true}}) {
     SCOPED_TRACE("replicated " + std::to_string(variant.replicated) + ", ignore " +
                  std::to_string(variant.ignore_reference) + ", multi-positive '" +
                  (variant.multi_positive ? choice_name(*variant.multi_positive) : "") + "', negatives '" +
-                 choice_name(variant.negatives) + "', dropout " + std::to_string(variant.combiner_dropout));
+                 choice_name(variant.negatives) + "', dropout " + std::to_string(variant.combiner_dropout) +
+                 ", sharded optimizer " + std::to_string(variant.shard_optimizer));
     auto [losses, model] = run(comm, variant);
     auto local = make_local_communicator();
     Variant reference = variant;

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
+#include "train/sharded_adamw.h"
 
 namespace spn {
 namespace {
@@ -110,6 +111,8 @@ auto read_checkpoint(const fs::path& path, const c10::Device& device, const Read
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     return read(archive, model_archive);
+  } catch (const UserError&) {
+    throw;  // says what is wrong already
   } catch (const c10::Error& error) {
     throw UserError(path.string() + ": unreadable checkpoint (" + error.what_without_backtrace() + ")");
   } catch (const std::exception& error) {
@@ -122,22 +125,27 @@ auto read_checkpoint(const fs::path& path, const c10::Device& device, const Read
 }  // namespace
 
 CheckpointProgress load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer) {
-  return read_checkpoint(path, model.device(),
-                         [&](torch::serialize::InputArchive& archive, torch::serialize::InputArchive& model_archive) {
-                           model.load(model_archive);
-                           if (optimizer) {
-                             torch::serialize::InputArchive optimizer_archive;
-                             archive.read("optimizer", optimizer_archive);
-                             optimizer->load(optimizer_archive);
-                           }
-                           CheckpointProgress progress;
-                           torch::Tensor steps_done,
-                               last_loss;  // one tensor each: reading into a used one keeps its dtype
-                           archive.read("steps_done", steps_done);
-                           progress.steps_done = steps_done.item<int64_t>();
-                           if (archive.try_read("last_loss", last_loss)) progress.last_loss = last_loss.item<double>();
-                           return progress;
-                         });
+  return read_checkpoint(
+      path, model.device(), [&](torch::serialize::InputArchive& archive, torch::serialize::InputArchive& model_archive) {
+        model.load(model_archive);
+        if (optimizer) {
+          torch::serialize::InputArchive optimizer_archive;
+          archive.read("optimizer", optimizer_archive);
+          const bool saved_sharded = is_sharded_adamw_archive(optimizer_archive);
+          if (saved_sharded != (dynamic_cast<ShardedAdamW*>(optimizer) != nullptr))
+            throw UserError(path.string() + ": its optimizer state is " +
+                            (saved_sharded ? "sharded across ranks (ZeRO-1)" : "unsharded") +
+                            "; resume with shard_optimizer = " + (saved_sharded ? "true" : "false") +
+                            " in this stage's section, as the run that wrote it had it");
+          optimizer->load(optimizer_archive);
+        }
+        CheckpointProgress progress;
+        torch::Tensor steps_done, last_loss;  // one tensor each: reading into a used one keeps its dtype
+        archive.read("steps_done", steps_done);
+        progress.steps_done = steps_done.item<int64_t>();
+        if (archive.try_read("last_loss", last_loss)) progress.last_loss = last_loss.item<double>();
+        return progress;
+      });
 }
 
 void load_target_side(const fs::path& path, CirModel& model) {

@@ -6,6 +6,7 @@
 #include "dist/autograd_collectives.h"
 #include "dist/sharding.h"
 #include "train/negative_types.h"
+#include "train/sharded_adamw.h"
 
 namespace spn {
 
@@ -13,14 +14,16 @@ Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
                        Precision precision)
     : comm_(comm),
       model_(std::move(model)),
-      optimizer_(model_->parameters(), torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
+      optimizer_(make_adamw(comm, model_->parameters(),
+                            torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay),
+                            config.shard_optimizer)),
       gradient_sync_(comm, model_->parameters(), static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),
       negatives_(config.negatives),
       precision_(precision),
       scaler_(precision == Precision::Fp16) {}
 
 double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_batch) {
-  optimizer_.zero_grad();
+  optimizer_->zero_grad();
   const int64_t first_row = shard_range(global_batch, comm_.size(), comm_.rank()).begin;
   torch::Tensor loss;
   {
@@ -34,8 +37,9 @@ double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_b
                                      model_->encode_target(on_model_device(local.target_images)), first_row,
                                      global_batch, negatives_);
   }
+  gradient_sync_.begin();
   scaler_.scale_loss(loss).backward();
-  gradient_sync_.all_reduce();
+  gradient_sync_.finish();
   finite_gradients_ = scaler_.unscale_and_check(comm_, model_->parameters());
   torch::Tensor total = loss.detach().to(torch::kDouble).reshape({1}).contiguous();
   comm_.all_reduce(total, ReduceOp::Sum);
@@ -44,7 +48,7 @@ double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_b
 
 StepResult Stage1Step::run(const TripletBatch& local, int64_t global_batch, double lr) {
   const double loss = compute_gradients(local, global_batch);
-  return finish_step(optimizer_, scaler_, finite_gradients_, loss, lr);
+  return finish_step(*optimizer_, scaler_, finite_gradients_, loss, lr);
 }
 
 }  // namespace spn

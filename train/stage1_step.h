@@ -38,12 +38,12 @@ class Stage1Step {
   // gradients overflowed.
   StepResult run(const TripletBatch& local, int64_t global_batch, double lr);
 
-  torch::optim::AdamW& optimizer() { return optimizer_; }
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
 
  private:
   Communicator& comm_;
   std::shared_ptr<CirModel> model_;
-  torch::optim::AdamW optimizer_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;  // AdamW, sharded or not
   GradientSync gradient_sync_;
   std::vector<NegativeType> negatives_;
   Precision precision_;

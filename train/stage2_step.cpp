@@ -5,6 +5,7 @@
 #include "dist/autocast.h"
 #include "dist/autograd_collectives.h"
 #include "dist/sharding.h"
+#include "train/sharded_adamw.h"
 
 namespace spn {
 namespace {
@@ -32,8 +33,9 @@ Stage2Step::Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
       chunk_(config.chunk),
       multi_positive_(config.multi_positive),
       bank_(std::move(bank)),
-      optimizer_(model_->query_side_parameters(),
-                 torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay)),
+      optimizer_(make_adamw(comm, model_->query_side_parameters(),
+                            torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay),
+                            config.shard_optimizer)),
       gradient_sync_(comm, model_->query_side_parameters(), kGradientBucketBytes),
       precision_(precision),
       scaler_(precision == Precision::Fp16) {
@@ -61,7 +63,7 @@ torch::Tensor Stage2Step::replicated_loss(const torch::Tensor& local_queries, co
 
 double Stage2Step::compute_gradients(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
                                      const SoftmaxTargets& targets) {
-  optimizer_.zero_grad();
+  optimizer_->zero_grad();
   const int64_t first_row =
       shard_range(static_cast<int64_t>(targets.positives.size()), comm_.size(), comm_.rank()).begin;
   torch::Tensor local_queries;
@@ -72,8 +74,9 @@ double Stage2Step::compute_gradients(const torch::Tensor& local_reference_featur
   }
   torch::Tensor loss =
       bank_.replicated ? replicated_loss(local_queries, targets) : sharded_loss(local_queries, targets);
+  gradient_sync_.begin();
   if (loss.requires_grad()) scaler_.scale_loss(loss).backward();
-  gradient_sync_.all_reduce();
+  gradient_sync_.finish();
   finite_gradients_ = scaler_.unscale_and_check(comm_, model_->query_side_parameters());
   torch::Tensor value = loss.detach().to(torch::kDouble).reshape({1});
   if (bank_.replicated) comm_.all_reduce(value, ReduceOp::Sum);  // the shares add up to the global mean
@@ -83,7 +86,7 @@ double Stage2Step::compute_gradients(const torch::Tensor& local_reference_featur
 StepResult Stage2Step::run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
                            const SoftmaxTargets& targets, double lr) {
   const double loss = compute_gradients(local_reference_features, local_tokens, targets);
-  return finish_step(optimizer_, scaler_, finite_gradients_, loss, lr);
+  return finish_step(*optimizer_, scaler_, finite_gradients_, loss, lr);
 }
 
 }  // namespace spn

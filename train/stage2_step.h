@@ -38,7 +38,7 @@ class Stage2Step {
   StepResult run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
                  const SoftmaxTargets& targets, double lr);
 
-  torch::optim::AdamW& optimizer() { return optimizer_; }
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
 
  private:
   torch::Tensor sharded_loss(const torch::Tensor& local_queries, const SoftmaxTargets& targets);
@@ -50,7 +50,7 @@ class Stage2Step {
   int64_t chunk_;
   MultiPositive multi_positive_;
   CandidateBank bank_;
-  torch::optim::AdamW optimizer_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;  // AdamW, sharded or not
   GradientSync gradient_sync_;
   Precision precision_;
   LossScaler scaler_;

@@ -2,10 +2,10 @@
 
 namespace spn {
 
-StepResult finish_step(torch::optim::AdamW& optimizer, LossScaler& scaler, bool finite_gradients, double loss,
+StepResult finish_step(torch::optim::Optimizer& optimizer, LossScaler& scaler, bool finite_gradients, double loss,
                        double lr) {
   if (finite_gradients) {
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
     optimizer.step();
   }
   scaler.update(finite_gradients);

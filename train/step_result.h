@@ -2,7 +2,7 @@
 // The end of an optimisation step, shared by stages 1 and 2: the optimizer's update
 // (unless fp16 loss scaling found overflowed gradients and the step is skipped), the
 // scaler's adjustment, and what the training loop learns of the step.
-#include <torch/optim/adamw.h>
+#include <torch/optim/optimizer.h>
 
 #include <optional>
 
@@ -16,8 +16,9 @@ struct StepResult {
   std::optional<double> loss_scale;  // the scale after this step, when fp16 scales losses
 };
 
-// AdamW at learning rate `lr` when `finite_gradients`, then the scaler's update.
-StepResult finish_step(torch::optim::AdamW& optimizer, LossScaler& scaler, bool finite_gradients, double loss,
+// The optimizer's step at learning rate `lr` when `finite_gradients`, then the
+// scaler's update.
+StepResult finish_step(torch::optim::Optimizer& optimizer, LossScaler& scaler, bool finite_gradients, double loss,
                        double lr);
 
 }  // namespace spn

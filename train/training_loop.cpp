@@ -18,6 +18,7 @@
 #include "train/checkpoint.h"
 #include "train/divergence_guard.h"
 #include "train/lr_schedule.h"
+#include "train/sharded_adamw.h"
 
 namespace spn {
 namespace {
@@ -111,9 +112,12 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     if (epoch_end && on_epoch_end) on_epoch_end(done / steps_per_epoch, done);
     const bool checkpoint_due = done % settings.checkpoint_every == 0 || epoch_end || done == total;
     const int stop_signal = agreed_stop_signal(comm);
-    if (run.writer() && (checkpoint_due || stop_signal != 0)) {
-      save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), name, done), model, &optimizer, {done, last_loss});
-      prune_checkpoints(run.checkpoints_dir(), name, kCheckpointsKept);
+    if (checkpoint_due || stop_signal != 0) {
+      const GatheredOptimizerState whole_state(optimizer);  // a collective with ZeRO-1
+      if (run.writer()) {
+        save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), name, done), model, &optimizer, {done, last_loss});
+        prune_checkpoints(run.checkpoints_dir(), name, kCheckpointsKept);
+      }
     }
     if (stop_signal != 0) {
       comm.barrier();  // the checkpoint is on disk before any rank reports it
