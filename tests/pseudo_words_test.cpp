@@ -264,3 +264,42 @@ TEST(PseudoWordTokens, PlaceholdersAreTokensOnlyWithoutPunctuationBeside) {
 
 }  // namespace
 }  // namespace spn
+
+namespace spn {
+namespace {
+
+TEST(PseudoWordTokens, ComposedQueriesFromCaptionsWithTheLegacyEndToken) {
+  // A random tower with CLIP's whole token table and the legacy eos_token_id (2, pool at
+  // the largest id), fed by the committed tokenizer: the captions' overload is the
+  // prompt rows' one, the pseudo word changes the query, and Pic2Word's insertion pools
+  // one position later.
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(5);
+  ClipTextConfig config;
+  config.transformer = ClipTransformerConfig{32, 64, 1, 4, "quick_gelu", 1e-5};
+  ClipTextTower text(config, 16);
+  text.eval();
+  const auto tokenizer = ClipTokenizer::from_directory(testing::golden_dir() / "tokenizer");
+  const std::vector<std::string> captions = {"is red", "has no logo and is longer"};
+  const torch::Tensor image = torch::randn({2, 8});
+  torch::nn::Linear mapper(8, 32);
+  const PseudoWordMapper map = [&](const torch::Tensor& x) { return mapper(x); };
+  for (auto method : {ZeroShotMethod::kPic2Word, ZeroShotMethod::kSearle, ZeroShotMethod::kRtd}) {
+    const torch::Tensor rows = tokenizer.tokenize(
+        {composed_prompt(method, captions[0]), composed_prompt(method, captions[1])}, 77, TruncationPolicy::kTruncate);
+    const torch::Tensor query = encode_composed(method, text, map, image, tokenizer, captions, 77);
+    EXPECT_TRUE(torch::equal(query, encode_composed(method, text, map, image, rows)));
+    EXPECT_GT(relative_error(query, text.forward(rows)), 1e-3);
+  }
+  const torch::Tensor prompt = tokenizer.tokenize({"a photo of", "a photo of"}, 77, TruncationPolicy::kTruncate);
+  const torch::Tensor words = mapper(image);
+  const TextWithPseudoWords inserted =
+      insert_before_end(text.embed(prompt), prompt, words, text.end_positions(prompt), kStarToken);
+  EXPECT_TRUE(torch::equal(text.end_positions(inserted.tokens), text.end_positions(prompt) + 1));
+  EXPECT_TRUE(
+      torch::equal(encode_with_pseudo_words(text, prompt, words, PseudoWordInjection::kInsertBeforeEnd, kStarToken),
+                   text.encode(inserted.embeddings, inserted.tokens)));
+}
+
+}  // namespace
+}  // namespace spn
