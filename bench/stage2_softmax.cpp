@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (device.is_cuda()) comm = spn::make_nccl_communicator(std::move(comm), device);
-  const DeviceMeter memory(device);
+  const DeviceMeter meter(device);
 
   for (int64_t n : sizes) {
     const spn::ShardRange shard_rows = spn::shard_range(n, comm->size(), comm->rank());
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
 
     for (const auto& [precision, dtype] : {std::pair{"fp32", torch::kFloat}, std::pair{"bf16", torch::kBFloat16}}) {
       const torch::Tensor shard = float32_shard.to(dtype);
-      memory.reset();  // the peak then counts the resident shards and the step, not generating them
+      meter.reset();  // the peak then counts the resident shards and the step, not generating them
       const torch::Tensor scale = torch::tensor(50.0f, torch::TensorOptions().device(device));
       const double sharded = time_per_call(
           [&] {
@@ -94,14 +94,14 @@ int main(int argc, char** argv) {
                 spn::MultiPositive::LogSumExp, kChunk);
             loss.backward();
           },
-          repeats, memory.wait);
+          repeats, meter.wait);
       comm->barrier();
-      const std::vector<int64_t> memory_per_rank = comm->all_gather_int(static_cast<int64_t>(memory.peak_mib()));
+      const std::vector<int64_t> memory_per_rank = comm->all_gather_int(static_cast<int64_t>(meter.peak_mib()));
 
       // Plain matmul of the same shape and precision as this rank's logits.
       const torch::Tensor queries = all_queries.to(dtype);
       torch::Tensor logits = torch::empty({kBatch, shard_rows.size()}, queries.options());
-      const double matmul = time_per_call([&] { torch::mm_out(logits, queries, shard.t()); }, repeats, memory.wait);
+      const double matmul = time_per_call([&] { torch::mm_out(logits, queries, shard.t()); }, repeats, meter.wait);
       logits = torch::Tensor();
       comm->barrier();
 
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
                              {"chunk", kChunk},
                              {"step_s", sharded},
                              {"gflops", 4.0 * kBatch * n * kDim / sharded / 1e9},
-                             {memory.key(), memory_per_rank},
+                             {meter.key(), memory_per_rank},
                              {"matmul_s", matmul},
                              {"matmul_gflops", 2.0 * kBatch * shard_rows.size() * kDim / matmul / 1e9},
                              {"peer", peer}};
