@@ -10,7 +10,9 @@
 #                     CLIP ViT-B/32 encoding (JSON lines); BENCH_PYTHON=<python with torch and
 #                     transformers> adds Hugging Face's CLIP to the last for comparison; the
 #                     data loader next to PyTorch's DataLoader with PIL and torchvision (installed
-#                     for the torch installation's Python into $(BUILD)/bench-pylib)
+#                     for the torch installation's Python into $(BUILD)/bench-pylib); the CLIP
+#                     ViT-B/32 training step next to transformers' (into $(BUILD)/bench-pylib-clip);
+#                     all-gather and all-reduce bandwidth on 1 and 2 ranks
 BUILD ?= build
 JOBS ?= $(shell nproc)
 # Root is allowed (containers, CI); more ranks than cores are allowed; ranks are not
@@ -91,7 +93,16 @@ $(BENCH_PYLIB)/installed: bench/loader_requirements.txt
 	  -r bench/loader_requirements.txt
 	touch $@
 
-bench: build $(BENCH_PYLIB)/installed
+# transformers (with its dependencies) for the CLIP training benchmark's peer, kept apart
+# from the loader's --no-deps folder so pip resolves them.
+CLIP_PYLIB = $(BUILD)/bench-pylib-clip
+$(CLIP_PYLIB)/installed: bench/clip_requirements.txt
+	rm -rf $(CLIP_PYLIB)
+	$(TORCH_HOME)/bin/python -m pip install --quiet --disable-pip-version-check --target $(CLIP_PYLIB) \
+	  -r bench/clip_requirements.txt
+	touch $@
+
+bench: build $(BENCH_PYLIB)/installed $(CLIP_PYLIB)/installed
 	SPN_LOADER_PYTHON="env PYTHONPATH=$(abspath $(BENCH_PYLIB)) $(TORCH_HOME)/bin/python" $(BUILD)/spn-bench-loader
 	$(MPIRUN) -np 1 $(BUILD)/spn-bench
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench
@@ -100,6 +111,10 @@ bench: build $(BENCH_PYLIB)/installed
 	$(MPIRUN) -np 1 $(BUILD)/spn-bench-mining
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench-mining
 	SPN_BENCH_PYTHON=$(BENCH_PYTHON) $(MPIRUN) -x SPN_BENCH_PYTHON -np 1 $(BUILD)/spn-bench-clip
+	SPN_TORCH_PYTHON="env PYTHONPATH=$(abspath $(CLIP_PYLIB)) $(TORCH_HOME)/bin/python" \
+	  $(MPIRUN) -x SPN_TORCH_PYTHON -np 1 $(BUILD)/spn-bench-clip-train
+	$(MPIRUN) -np 1 $(BUILD)/spn-bench-collectives
+	$(MPIRUN) -np 2 $(BUILD)/spn-bench-collectives
 
 format: test-deps
 	bash scripts/check-format.sh --fix

@@ -106,7 +106,7 @@ inline std::string source_dir() {
   return dir && *dir ? dir : SPN_SOURCE_DIR;
 }
 
-// The last JSON object `command` prints (its stderr is dropped), or an object whose
+// The last JSON line `command` prints (its stderr is dropped), or an object whose
 // "skipped" says the command failed.
 inline nlohmann::json run_python_reference(const std::string& command) {
   std::string output;
@@ -115,9 +115,11 @@ inline nlohmann::json run_python_reference(const std::string& command) {
   char buffer[4096];
   for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
   const int status = ::pclose(pipe);
-  const size_t line = output.rfind('{');
-  if (status != 0 || line == std::string::npos) return {{"skipped", command + " failed"}};
-  return nlohmann::json::parse(output.substr(line));
+  // The last line that starts an object (the object itself may nest others).
+  const size_t line = output.rfind("\n{", output.find_last_not_of('\n'));
+  const size_t begin = line != std::string::npos ? line + 1 : output.rfind('{', 0);
+  if (status != 0 || begin == std::string::npos) return {{"skipped", command + " failed"}};
+  return nlohmann::json::parse(output.substr(begin));
 }
 
 // The last JSON line a Python peer prints: the interpreter command in environment

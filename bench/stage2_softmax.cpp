@@ -13,6 +13,7 @@
 // SPN_TORCH_PYTHON overrides the Python the build found (another machine's torch).
 //
 //   mpirun -np W spn-bench-softmax [--sizes 17000,100000,1000000] [--repeats 3] [--device cpu|cuda]
+//                                  [--chunk COLUMNS]   (default: automatic_chunk_columns)
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -32,7 +33,7 @@ namespace {
 
 using namespace spn::bench;
 
-constexpr int64_t kBatch = 256, kDim = 640, kChunk = 4096;
+constexpr int64_t kBatch = 256, kDim = 640;
 
 torch::Tensor unit_rows(int64_t rows, uint64_t seed, const torch::Device& device) {
   torch::manual_seed(seed);
@@ -56,9 +57,11 @@ int main(int argc, char** argv) {
   std::vector<int64_t> sizes = {17000, 100000, 1000000};
   int repeats = 3;
   torch::Device device = torch::kCPU;
+  int64_t chunk = 0;  // the device's automatic block width
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--sizes")) sizes = parse_sizes(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--chunk")) chunk = std::stoll(argv[i + 1]);
     if (!std::strcmp(argv[i], "--device") && !std::strcmp(argv[i + 1], "cuda"))
       device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm->local_rank()));
   }
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
   }
   if (device.is_cuda()) comm = spn::make_nccl_communicator(std::move(comm), device);
   const DeviceMeter meter(device);
+  if (chunk == 0) chunk = spn::automatic_chunk_columns(device, kBatch);
 
   for (int64_t n : sizes) {
     const spn::ShardRange shard_rows = spn::shard_range(n, comm->size(), comm->rank());
@@ -89,9 +93,9 @@ int main(int argc, char** argv) {
           [&] {
             torch::Tensor local =
                 all_queries.narrow(0, query_rows.begin, query_rows.size()).clone().set_requires_grad(true);
-            const torch::Tensor loss = spn::distributed_softmax_cross_entropy(
-                *comm, spn::all_gather_with_grad(*comm, local), scale, shard, shard_rows.begin, targets,
-                spn::MultiPositive::LogSumExp, kChunk);
+            const torch::Tensor loss =
+                spn::distributed_softmax_cross_entropy(*comm, spn::all_gather_with_grad(*comm, local), scale, shard,
+                                                       shard_rows.begin, targets, spn::MultiPositive::LogSumExp, chunk);
             loss.backward();
           },
           repeats, meter.wait);
@@ -113,7 +117,7 @@ int main(int argc, char** argv) {
                              {"N", n},
                              {"ranks", comm->size()},
                              {"threads_per_rank", threads},
-                             {"chunk", kChunk},
+                             {"chunk", chunk},
                              {"step_s", sharded},
                              {"gflops", 4.0 * kBatch * n * kDim / sharded / 1e9},
                              {meter.key(), memory_per_rank},

@@ -16,7 +16,7 @@ void ExperimentConfig::visit(ConfigVisitor& v) {
            "(statistics float32); fp16 adds dynamic loss scaling");
   v.choice("device", device,
            "where each rank computes: \"cpu\"; \"cuda\" = the GPU of the rank's local rank; \"auto\" = cuda when "
-           "a GPU is usable, else cpu. CUDA runs use NCCL for tensor collectives (not yet run on a GPU)");
+           "a GPU is usable, else cpu. CUDA runs use NCCL for tensor collectives");
   v.section("data", data, "dataset");
   v.section("model", model, "encoders and CIR head");
   v.section("stage1", stage1, "stage 1: joint training with in-batch negatives gathered across ranks");

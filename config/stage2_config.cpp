@@ -17,8 +17,9 @@ void Stage2Config::visit(ConfigVisitor& v) {
   v.real("temperature", temperature, 0, 10,
          "softmax temperature from stage 2's start (SPN: 0.02; learned on if stage1.learn_temperature); 0 = keep stage "
          "1's");
-  v.integer("chunk", chunk, 1, 1 << 30,
-            "bank columns per block of the sharded softmax (memory per rank ~ batch x chunk)");
+  v.integer("chunk", chunk, 0, 1 << 30,
+            "bank columns per block of the sharded softmax (memory per rank ~ batch x chunk); 0 = by device: 4096 on "
+            "a CPU (a block stays in cache), 2^26 / batch on a GPU (a few large kernels per step)");
   v.choice("bank_dtype", bank_dtype, "precision the bank is stored in (HDF5)");
   v.text("bank_dir", bank_dir, "directory of banks shared by runs; a bank is reused when encoder, ids and dtype match");
   v.choice("bank_mode", bank_mode,

@@ -17,7 +17,7 @@ struct Stage2Config {
   double weight_decay = 0.01;
   bool shard_optimizer = false;
   double temperature = 0;
-  int64_t chunk = 4096;
+  int64_t chunk = 0;  // automatic_chunk_columns
   BankDtype bank_dtype = BankDtype::Float16;
   std::string bank_dir = "banks";
   BankMode bank_mode = BankMode::Sharded;

@@ -102,16 +102,23 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     torch::Tensor running_max = torch::full({rows}, kNegativeInfinity, options);
     torch::Tensor running_sum = torch::zeros({rows}, options);
     torch::Tensor weighted_rows = torch::zeros({rows, q.size(1)}, options);
-    const int64_t buffer_columns = std::min(args.chunk, std::max<int64_t>(n, 1));
+    const int64_t chunk = args.chunk > 0 ? args.chunk : automatic_chunk_columns(q.device(), rows);
+    const int64_t buffer_columns = std::min(chunk, std::max<int64_t>(n, 1));
     torch::Tensor logits = torch::empty({rows, buffer_columns}, options.dtype(multiply_type));
-    // 16 bits: the exponentials are taken in float32, and the gradient's matmul reads a
-    // 16-bit copy of them.
-    torch::Tensor exponentials = multiply_in_16_bits ? torch::empty({rows, buffer_columns}, options) : logits;
-    torch::Tensor exponentials_16 = multiply_in_16_bits && needs_grad ? torch::empty_like(logits) : torch::Tensor();
+    // The exponentials in the multiply type when it has float32's range (float32, bf16):
+    // a bf16 shard's gradient matmul reads them as they are and their sums accumulate in
+    // float32, a 16-bit pass over the block instead of float32 writes, reads and a
+    // conversion (half the bytes on a GPU, where these passes and not the matmuls bound
+    // the step). float16 would flush the many exp(l - max) < 6e-8 of a large bank to 0, so
+    // an fp16 shard's are float32, copied to float16 for its matmul.
+    const auto exponent_type = bank_shard.scalar_type() == torch::kHalf ? q.scalar_type() : multiply_type;
+    torch::Tensor exponentials = torch::empty({rows, buffer_columns}, options.dtype(exponent_type));
+    torch::Tensor exponentials_16 =
+        exponent_type != multiply_type && needs_grad ? torch::empty_like(logits) : torch::Tensor();
     torch::Tensor excluded = excluded_rows(targets, args.shard_begin, n);
     if (excluded.defined()) excluded = excluded.to(q.device());
-    for (int64_t begin = 0; begin < n; begin += args.chunk) {
-      const int64_t width = std::min(args.chunk, n - begin);
+    for (int64_t begin = 0; begin < n; begin += chunk) {
+      const int64_t width = std::min(chunk, n - begin);
       const torch::Tensor columns = shard.narrow(0, begin, width);
       torch::Tensor chunk_logits = logits.narrow(1, 0, width);
       torch::mm_out(chunk_logits, scaled_queries, columns.t());
@@ -123,16 +130,19 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
       const torch::Tensor offset = torch::where(torch::isinf(new_max), torch::zeros_like(new_max), new_max);
       const torch::Tensor rescale = torch::exp(running_max - offset);
       torch::Tensor chunk_exponentials = exponentials.narrow(1, 0, width);
-      torch::sub_out(chunk_exponentials, chunk_logits, offset.unsqueeze(1)).exp_();
-      running_sum.mul_(rescale).add_(chunk_exponentials.sum(1));
+      // The offset is a logit's value, so it is exact in the logits' type.
+      torch::sub_out(chunk_exponentials, chunk_logits, offset.unsqueeze(1).to(exponent_type)).exp_();
+      running_sum.mul_(rescale).add_(torch::sum(chunk_exponentials, {1}, false, running_sum.scalar_type()));
       if (needs_grad) {
         weighted_rows.mul_(rescale.unsqueeze(1));
-        if (multiply_in_16_bits) {
+        if (!multiply_in_16_bits) {
+          weighted_rows.addmm_(chunk_exponentials, columns);
+        } else if (exponentials_16.defined()) {
           torch::Tensor chunk_exponentials_16 = exponentials_16.narrow(1, 0, width);
           chunk_exponentials_16.copy_(chunk_exponentials);
           weighted_rows.add_(torch::mm(chunk_exponentials_16, columns));
         } else {
-          weighted_rows.addmm_(chunk_exponentials, columns);
+          weighted_rows.add_(torch::mm(chunk_exponentials, columns));
         }
       }
       running_max = new_max;
@@ -218,11 +228,17 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
 
 }  // namespace
 
+int64_t automatic_chunk_columns(const c10::Device& device, int64_t queries) {
+  constexpr int64_t kCpuColumns = 4096, kGpuBlockElements = int64_t{1} << 26;
+  if (!device.is_cuda()) return kCpuColumns;
+  return std::max(kCpuColumns, kGpuBlockElements / std::max<int64_t>(queries, 1));
+}
+
 at::Tensor distributed_softmax_cross_entropy(Communicator& comm, const at::Tensor& queries,
                                              const at::Tensor& logit_scale, const at::Tensor& bank_shard,
                                              int64_t shard_begin, const SoftmaxTargets& targets, MultiPositive mode,
                                              int64_t chunk_columns) {
-  if (chunk_columns <= 0) throw std::invalid_argument("distributed softmax: chunk must be positive");
+  if (chunk_columns < 0) throw std::invalid_argument("distributed softmax: chunk must be positive, or 0 (automatic)");
   const bool needs_grad = torch::GradMode::is_enabled() && (queries.requires_grad() || logit_scale.requires_grad());
   const Arguments args{&comm, &targets, mode, shard_begin, chunk_columns, needs_grad};
   return SoftmaxCrossEntropy::apply(queries, logit_scale, bank_shard, reinterpret_cast<int64_t>(&args));

@@ -2,7 +2,7 @@
 
 #include <torch/nn/functional/activation.h>
 
-#include <cmath>
+#include "models/multi_head_attention.h"
 
 namespace spn {
 
@@ -19,15 +19,7 @@ ClipAttentionImpl::ClipAttentionImpl(int64_t hidden, int64_t heads) : heads_(hea
 }
 
 torch::Tensor ClipAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
-  const int64_t batch = x.size(0), length = x.size(1), hidden = x.size(2), head_dim = hidden / heads_;
-  auto split_heads = [&](const torch::Tensor& t) { return t.view({batch, length, heads_, head_dim}).transpose(1, 2); };
-  torch::Tensor q = split_heads(q_proj_(x) * (1.0 / std::sqrt(static_cast<double>(head_dim))));
-  torch::Tensor k = split_heads(k_proj_(x));
-  torch::Tensor v = split_heads(v_proj_(x));
-  torch::Tensor scores = torch::matmul(q, k.transpose(-2, -1));
-  if (mask.defined()) scores = scores + mask;
-  torch::Tensor context = torch::matmul(torch::softmax(scores, -1), v);
-  return out_proj_(context.transpose(1, 2).reshape({batch, length, hidden}));
+  return out_proj_(multi_head_attention(q_proj_(x), k_proj_(x), v_proj_(x), heads_, mask));
 }
 
 ClipMlpImpl::ClipMlpImpl(const ClipTransformerConfig& config) : activation_(config.activation) {

@@ -1,5 +1,5 @@
 #pragma once
-// Scaled dot-product attention over heads, for the BLIP-2 towers (LibTorch's fused
+// Scaled dot-product attention over heads, for the CLIP and BLIP-2 towers (LibTorch's fused
 // kernel: flash / memory-efficient on GPU, the math path on CPU).
 #include <torch/types.h>
 

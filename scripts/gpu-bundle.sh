@@ -10,7 +10,8 @@
 set -euo pipefail
 build="${1:-build}"
 out="${2:-$build/gpu-bundle.tar.xz}"
-binaries=("$build/tests/spn_tests" "$build/spn-bench-softmax" "$build/spn-launch")
+binaries=("$build/tests/spn_tests" "$build/spn-bench-softmax" "$build/spn-bench-clip-train" "$build/spn-bench-collectives"
+  "$build/spn-launch")
 for binary in "${binaries[@]}"; do
   [ -x "$binary" ] || { echo "gpu-bundle: $binary is missing; build it first (make build)" >&2; exit 2; }
 done

@@ -8,8 +8,12 @@
 # It prints JSON lines: the machine; the Cuda* tests (the same operations on CPU and
 # CUDA, compared) on one rank, then on one rank per GPU when there are several; the
 # stage-2 step on the GPU at N = 100k and 1M in fp32 and bf16, next to the same-shape
-# cuBLAS matmul and the PyTorch naive step (bench/stage2_peer.py). Sized to finish within
-# 8 minutes on one H200. Exit status: the number of checks that failed.
+# cuBLAS matmul and the PyTorch naive step (bench/stage2_peer.py); the CLIP ViT-B/32
+# training step next to transformers' (bench/clip_train_peer.py); NCCL all-gather and
+# all-reduce bandwidth (on one GPU the bus carries nothing); then the quickstart
+# experiment trained and evaluated on the GPU in fp32 and bf16 (its results table, to set
+# beside the CPU's in README.md). Sized to finish within 8 minutes on one H200. Exit
+# status: the number of checks that failed.
 set -uo pipefail
 bundle="${1:?usage: gpu-check.sh BUNDLE.tar.xz [OUT_DIR]}"
 out="${2:-${OUT:-/tmp/spn-gpu-check}}"
@@ -55,4 +59,18 @@ fi
 check stage2_softmax_gpu timeout 300 "${mpirun[@]}" -np 1 "$dir/bin/spn-bench-softmax" --device cuda \
   --sizes 100000,1000000 --repeats 10
 grep '^{' "$out/stage2_softmax_gpu.log"
+check clip_train_gpu timeout 240 "${mpirun[@]}" -np 1 "$dir/bin/spn-bench-clip-train" --device cuda --repeats 10
+grep '^{' "$out/clip_train_gpu.log"
+check collectives_gpu timeout 60 "${mpirun[@]}" -np "$((gpus > 0 ? gpus : 1))" "$dir/bin/spn-bench-collectives" --device cuda
+grep '^{' "$out/collectives_gpu.log"
+
+# The whole pipeline on the GPU; the run directories stay out of OUT_DIR (only the logs
+# come back from a lent machine).
+runs=$(mktemp -d)
+for precision in fp32 bf16; do
+  check "quickstart_cuda_$precision" timeout 150 "${mpirun[@]}" -np 1 "$dir/bin/spn-launch" \
+    experiments/quickstart.toml --set device=cuda --set precision=$precision \
+    --set runs_dir="$runs" --set data.root="$runs/shapes"
+  tail -n 12 "$out/quickstart_cuda_$precision.log" | sed 's/^/  /'
+done
 exit $failed

@@ -24,15 +24,15 @@ struct Result {
 };
 
 Result sharded_step(Communicator& comm, const torch::Tensor& all_queries, const torch::Tensor& bank,
-                    const SoftmaxTargets& targets, torch::Dtype bank_type, const torch::Device& device) {
+                    const SoftmaxTargets& targets, torch::Dtype bank_type, const torch::Device& device, int64_t chunk) {
   const ShardRange query_rows = shard_range(all_queries.size(0), comm.size(), comm.rank());
   const ShardRange bank_rows = shard_range(bank.size(0), comm.size(), comm.rank());
   torch::Tensor local =
       all_queries.narrow(0, query_rows.begin, query_rows.size()).to(device).clone().set_requires_grad(true);
   torch::Tensor scale = torch::tensor(30.0f, torch::TensorOptions().device(device)).set_requires_grad(true);
   const torch::Tensor shard = bank.narrow(0, bank_rows.begin, bank_rows.size()).to(device, bank_type).contiguous();
-  const torch::Tensor loss = distributed_softmax_cross_entropy(comm, all_gather_with_grad(comm, local), scale, shard,
-                                                               bank_rows.begin, targets, MultiPositive::LogSumExp, 64);
+  const torch::Tensor loss = distributed_softmax_cross_entropy(
+      comm, all_gather_with_grad(comm, local), scale, shard, bank_rows.begin, targets, MultiPositive::LogSumExp, chunk);
   loss.backward();
   torch::Tensor scale_grad = scale.grad().reshape({1}).contiguous();
   comm.all_reduce(scale_grad, ReduceOp::Sum);
@@ -49,14 +49,18 @@ TEST(DistCudaSoftmax, ShardedLossAndGradientsMatchTheCpu) {
   for (int64_t i = 0; i < 13; ++i) targets.positives.push_back({(i * 23) % 301, (i * 41 + 7) % 301});
   for (const auto& [type, tolerance] : {std::pair{torch::kFloat, 1e-5}, std::pair{torch::kBFloat16, 2e-3}}) {
     const std::string label = std::string("bank ") + c10::toString(type) + ", W=" + std::to_string(world().size());
-    const Result cpu = sharded_step(world(), queries, bank, targets, type, torch::kCPU);
-    const Result cuda = sharded_step(*nccl, queries, bank, targets, type, gpu_of(world()));
-    EXPECT_NEAR(cuda.loss, cpu.loss, tolerance * std::abs(cpu.loss)) << label;
-    if (cpu.query_grad.numel() > 0)
-      EXPECT_LE((cuda.query_grad - cpu.query_grad).abs().max().item<double>(),
-                tolerance * cpu.query_grad.abs().max().item<double>() + 1e-9)
-          << label;
-    EXPECT_NEAR(cuda.scale_grad, cpu.scale_grad, 10 * tolerance * std::abs(cpu.scale_grad) + 1e-7) << label;
+    const Result cpu = sharded_step(world(), queries, bank, targets, type, torch::kCPU, 64);
+    // Blocks of 64 columns, then the GPU's automatic width (one block per shard here).
+    for (int64_t chunk : {64, 0}) {
+      const Result cuda = sharded_step(*nccl, queries, bank, targets, type, gpu_of(world()), chunk);
+      const std::string where = label + ", chunk " + std::to_string(chunk);
+      EXPECT_NEAR(cuda.loss, cpu.loss, tolerance * std::abs(cpu.loss)) << where;
+      if (cpu.query_grad.numel() > 0)
+        EXPECT_LE((cuda.query_grad - cpu.query_grad).abs().max().item<double>(),
+                  tolerance * cpu.query_grad.abs().max().item<double>() + 1e-9)
+            << where;
+      EXPECT_NEAR(cuda.scale_grad, cpu.scale_grad, 10 * tolerance * std::abs(cpu.scale_grad) + 1e-7) << where;
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "dist/autograd_collectives.h"
@@ -193,6 +194,37 @@ TEST(DistributedSoftmax, ConfidentQueriesKeepTheirSmallLossInBfloat16) {
   ASSERT_GT(float32, 1e-3) << "the case needs a loss well above float32's rounding";
   ASSERT_LT(float32, 0.05) << "the case needs confident queries";
   EXPECT_NEAR(bfloat16, float32, 0.1 * float32);
+}
+
+// A float16 bank's exponentials stay float32: exp(-18) = 1.5e-8 is below float16's
+// smallest value, and 200,000 such negatives still carry 0.3% of the softmax mass.
+TEST(DistributedSoftmax, Float16KeepsTheMassOfManyFarNegatives) {
+  auto comm = make_local_communicator();
+  const torch::Tensor queries = torch::eye(1, 16);
+  torch::Tensor bank = torch::zeros({200001, 16});
+  bank[0][0] = 1;                                      // the positive: logit 100
+  bank.narrow(0, 1, 200000).select(1, 0).fill_(0.82);  // the negatives: logit 82
+  bank.narrow(0, 1, 200000).select(1, 1).fill_(std::sqrt(1 - 0.82 * 0.82));
+  SoftmaxTargets targets;
+  targets.positives = {{0}};
+  const torch::Tensor scale = torch::tensor(100.0f);
+  const double expected = std::log1p(200000 * std::exp(-18.0));
+  const double float16 = distributed_softmax_cross_entropy(*comm, queries, scale, bank.to(torch::kHalf), 0, targets,
+                                                           MultiPositive::LogSumExp, 0)
+                             .item<double>();
+  EXPECT_NEAR(float16, expected, 0.05 * expected);
+}
+
+// Chunk 0 leaves the block width to the device: 4096 columns on the CPU, blocks of 2^26
+// elements on a GPU, never narrower than the CPU's.
+TEST(DistributedSoftmax, AutomaticChunkFollowsTheDevice) {
+  EXPECT_EQ(automatic_chunk_columns(torch::kCPU, 256), 4096);
+  EXPECT_EQ(automatic_chunk_columns(torch::Device(torch::kCUDA, 0), 256), 262144);
+  EXPECT_EQ(automatic_chunk_columns(torch::Device(torch::kCUDA, 0), 1 << 20), 4096);
+}
+
+TEST(DistSoftmax, AutomaticChunkEqualsFullSoftmax) {
+  expect_matches_full_softmax({7, 5000, 2, true, MultiPositive::LogSumExp, 0});  // two CPU blocks
 }
 
 TEST(DistSoftmax, EmptyShard) {

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "train/fused_adamw.h"
+
 namespace spn {
 namespace {
 
@@ -115,7 +117,7 @@ bool is_sharded_adamw_archive(torch::serialize::InputArchive& archive) {
 
 std::unique_ptr<torch::optim::Optimizer> make_adamw(Communicator& comm, std::vector<torch::Tensor> parameters,
                                                     const torch::optim::AdamWOptions& options, bool sharded) {
-  if (!sharded) return std::make_unique<torch::optim::AdamW>(std::move(parameters), options);
+  if (!sharded) return std::make_unique<FusedAdamW>(std::move(parameters), options);
   auto optimizer = std::make_unique<ShardedAdamW>(comm, std::move(parameters), options);
   const double mib = 1.0 / (1 << 20);
   spdlog::info("AdamW state sharded over {} rank(s) (ZeRO-1): {:.2f} MiB on this rank, {:.2f} MiB unsharded",

@@ -69,7 +69,7 @@ class ShardedAdamW : public torch::optim::Optimizer {
 // Whether an optimizer archive holds a sharded (ZeRO-1) state.
 bool is_sharded_adamw_archive(torch::serialize::InputArchive& archive);
 
-// The step's optimizer: ShardedAdamW when `sharded`, else AdamW.
+// The step's optimizer: ShardedAdamW when `sharded`, else FusedAdamW.
 std::unique_ptr<torch::optim::Optimizer> make_adamw(Communicator& comm, std::vector<torch::Tensor> parameters,
                                                     const torch::optim::AdamWOptions& options, bool sharded);
 
