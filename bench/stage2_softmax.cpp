@@ -13,9 +13,11 @@
 // SPN_TORCH_PYTHON overrides the Python the build found (another machine's torch).
 //
 //   mpirun -np W spn-bench-softmax [--sizes 17000,100000,1000000] [--repeats 3] [--device cpu|cuda]
-//                                  [--chunk COLUMNS]   (default: automatic_chunk_columns)
+//                                  [--chunk ROWS] (default: automatic_chunk_columns)
+//                                  [--tokens T]   (token-set bank [N, T, D], as SPRC's; 4*B*N*T*D flops)
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -57,11 +59,13 @@ int main(int argc, char** argv) {
   std::vector<int64_t> sizes = {17000, 100000, 1000000};
   int repeats = 3;
   torch::Device device = torch::kCPU;
-  int64_t chunk = 0;  // the device's automatic block width
+  int64_t chunk = 0;   // the device's automatic block width
+  int64_t tokens = 0;  // > 0: a bank of token sets [N, tokens, D] (SPRC)
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--sizes")) sizes = parse_sizes(argv[i + 1]);
     if (!std::strcmp(argv[i], "--chunk")) chunk = std::stoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--tokens")) tokens = std::stoll(argv[i + 1]);
     if (!std::strcmp(argv[i], "--device") && !std::strcmp(argv[i + 1], "cuda"))
       device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm->local_rank()));
   }
@@ -72,7 +76,8 @@ int main(int argc, char** argv) {
   }
   if (device.is_cuda()) comm = spn::make_nccl_communicator(std::move(comm), device);
   const DeviceMeter meter(device);
-  if (chunk == 0) chunk = spn::automatic_chunk_columns(device, kBatch);
+  const int64_t vectors_per_row = std::max<int64_t>(tokens, 1);
+  if (chunk == 0) chunk = std::max<int64_t>(1, spn::automatic_chunk_columns(device, kBatch) / vectors_per_row);
 
   for (int64_t n : sizes) {
     const spn::ShardRange shard_rows = spn::shard_range(n, comm->size(), comm->rank());
@@ -80,10 +85,12 @@ int main(int argc, char** argv) {
     spn::SoftmaxTargets targets;
     for (int64_t i = 0; i < kBatch; ++i) targets.positives.push_back({(i * 7919) % n});
     const torch::Tensor all_queries = unit_rows(kBatch, 1, device);
-    const torch::Tensor float32_shard = unit_rows(shard_rows.size(), 100 + comm->rank(), device);
+    torch::Tensor float32_shard = unit_rows(shard_rows.size() * vectors_per_row, 100 + comm->rank(), device);
+    if (tokens > 0) float32_shard = float32_shard.view({shard_rows.size(), tokens, kDim});
     // With more ranks the peer would compete with the other ranks for the same cores.
-    const nlohmann::json peer = comm->size() == 1 ? peer_step(threads, n, repeats, device)
-                                                  : nlohmann::json{{"skipped", "measured with one rank only"}};
+    const nlohmann::json peer = comm->size() > 1 ? nlohmann::json{{"skipped", "measured with one rank only"}}
+                                : tokens > 0     ? nlohmann::json{{"skipped", "the peer scores plain banks only"}}
+                                                 : peer_step(threads, n, repeats, device);
 
     for (const auto& [precision, dtype] : {std::pair{"fp32", torch::kFloat}, std::pair{"bf16", torch::kBFloat16}}) {
       const torch::Tensor shard = float32_shard.to(dtype);
@@ -104,8 +111,9 @@ int main(int argc, char** argv) {
 
       // Plain matmul of the same shape and precision as this rank's logits.
       const torch::Tensor queries = all_queries.to(dtype);
-      torch::Tensor logits = torch::empty({kBatch, shard_rows.size()}, queries.options());
-      const double matmul = time_per_call([&] { torch::mm_out(logits, queries, shard.t()); }, repeats, meter.wait);
+      const torch::Tensor vectors = shard.reshape({-1, kDim});
+      torch::Tensor logits = torch::empty({kBatch, vectors.size(0)}, queries.options());
+      const double matmul = time_per_call([&] { torch::mm_out(logits, queries, vectors.t()); }, repeats, meter.wait);
       logits = torch::Tensor();
       comm->barrier();
 
@@ -115,14 +123,15 @@ int main(int argc, char** argv) {
                              {"B", kBatch},
                              {"D", kDim},
                              {"N", n},
+                             {"tokens", vectors_per_row},
                              {"ranks", comm->size()},
                              {"threads_per_rank", threads},
                              {"chunk", chunk},
                              {"step_s", sharded},
-                             {"gflops", 4.0 * kBatch * n * kDim / sharded / 1e9},
+                             {"gflops", 4.0 * kBatch * n * vectors_per_row * kDim / sharded / 1e9},
                              {meter.key(), memory_per_rank},
                              {"matmul_s", matmul},
-                             {"matmul_gflops", 2.0 * kBatch * shard_rows.size() * kDim / matmul / 1e9},
+                             {"matmul_gflops", 2.0 * kBatch * vectors.size(0) * kDim / matmul / 1e9},
                              {"peer", peer}};
       line["ratio_to_matmul_throughput"] =
           line["gflops"].get<double>() / comm->size() / line["matmul_gflops"].get<double>();

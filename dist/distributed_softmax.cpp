@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <string>
+#include <tuple>
 
 #include "dist/autocast.h"
 
@@ -73,6 +75,51 @@ void mask_ignored(torch::Tensor& logits, const SoftmaxTargets& targets, int64_t 
                     torch::full({}, kNegativeInfinity, logits.options()));
 }
 
+// A shard is [n, D] rows or [n, T, D] token sets of the queries' width D.
+void check_shard(const torch::Tensor& shard, int64_t dim) {
+  if ((shard.dim() != 2 && shard.dim() != 3) || shard.size(-1) != dim || (shard.dim() == 3 && shard.size(1) < 1))
+    throw std::invalid_argument("distributed softmax: the bank shard must be [n, " + std::to_string(dim) +
+                                "] or [n, T, " + std::to_string(dim) + "], not " + c10::str(shard.sizes()));
+}
+
+// The positives a shard owns, one entry per (query, positive): the query, the bank row
+// that scores it (a token set's best token) and its logit.
+struct OwnedPositives {
+  torch::Tensor queries;  // [P] query index; undefined when the shard owns none
+  torch::Tensor rows;     // [P, D] in the statistics' type
+  torch::Tensor logits;   // [P]
+};
+
+OwnedPositives owned_positives(const SoftmaxTargets& targets, int64_t shard_begin, const torch::Tensor& shard,
+                               const torch::Tensor& scaled_queries, c10::ScalarType statistics_type) {
+  std::vector<int64_t> query_index, row_index;
+  for (size_t i = 0; i < targets.positives.size(); ++i)
+    for (int64_t id : targets.positives[i])
+      if (id >= shard_begin && id < shard_begin + shard.size(0)) {
+        query_index.push_back(static_cast<int64_t>(i));
+        row_index.push_back(id - shard_begin);
+      }
+  OwnedPositives owned;
+  if (query_index.empty()) return owned;
+  owned.queries = index_tensor(query_index, shard.device());
+  const torch::Tensor rows = shard.index_select(0, index_tensor(row_index, shard.device())).to(statistics_type);
+  torch::Tensor queries = scaled_queries.index_select(0, owned.queries).to(statistics_type);
+  if (rows.dim() == 3) queries = queries.unsqueeze(1);  // against each token of the set
+  // Rounded as the matmul rounds them, so a positive's logit is the one its softmax
+  // term used: a confident query's small loss then stays exact instead of being
+  // swamped by the 16-bit rounding of its positive.
+  const torch::Tensor dots = (queries * rows).sum(-1).to(shard.scalar_type()).to(statistics_type);
+  if (rows.dim() == 2) {
+    owned.rows = rows;
+    owned.logits = dots;
+  } else {
+    torch::Tensor best;
+    std::tie(owned.logits, best) = dots.max(1);
+    owned.rows = rows.gather(1, best.view({-1, 1, 1}).expand({-1, 1, rows.size(2)})).squeeze(1);
+  }
+  return owned;
+}
+
 struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntropy> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& queries, const torch::Tensor& logit_scale,
                                const torch::Tensor& bank_shard, int64_t arguments_address) {
@@ -81,8 +128,12 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     // softmax's running maxima and sums are exact only in float32.
     const Autocast float32(Precision::Fp32, queries.device().type());
     const SoftmaxTargets& targets = *args.targets;
-    const int64_t rows = queries.size(0), n = bank_shard.size(0);
+    const int64_t rows = queries.size(0), n = bank_shard.size(0), dim = queries.size(1);
     check_targets(targets, rows);
+    check_shard(bank_shard, dim);
+    // A token-set shard [n, T, D] scores a row by its best token; a plain one is T = 1.
+    const bool token_sets = bank_shard.dim() == 3;
+    const int64_t tokens = token_sets ? bank_shard.size(1) : 1;
     // Statistics in the queries' precision (float32 in training, float64 in gradient
     // checks). A 16-bit shard (bf16/fp16 training) is multiplied in its own type, which
     // accumulates in float32 and halves the bytes the matmuls read; any other shard is
@@ -92,19 +143,26 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     const auto multiply_type = multiply_in_16_bits ? bank_shard.scalar_type() : queries.scalar_type();
     const torch::Tensor q = queries.detach().contiguous();
     const torch::Tensor shard = bank_shard.to(multiply_type).contiguous();
+    const torch::Tensor token_rows = shard.view({n * tokens, dim});  // every token vector a row
     // The scale stays a tensor: reading it (.item()) would make a GPU wait at every step.
     const torch::Tensor scale = logit_scale.detach().to(q.scalar_type());
     const torch::Tensor scaled_queries = (q * scale).to(multiply_type);
     const bool needs_grad = args.needs_grad;
 
     // One pass over the shard: running max m, running sum of exp(l - m) and, for the
-    // gradient, the matching sum of exp(l - m) * bank row.
+    // gradient, the matching sum of exp(l - m) * (best token of) bank row.
     torch::Tensor running_max = torch::full({rows}, kNegativeInfinity, options);
     torch::Tensor running_sum = torch::zeros({rows}, options);
-    torch::Tensor weighted_rows = torch::zeros({rows, q.size(1)}, options);
-    const int64_t chunk = args.chunk > 0 ? args.chunk : automatic_chunk_columns(q.device(), rows);
+    torch::Tensor weighted_rows = torch::zeros({rows, dim}, options);
+    // The automatic width counts token vectors, so a block's logits take the same memory
+    // whatever T is.
+    const int64_t chunk =
+        args.chunk > 0 ? args.chunk : std::max<int64_t>(1, automatic_chunk_columns(q.device(), rows) / tokens);
     const int64_t buffer_columns = std::min(chunk, std::max<int64_t>(n, 1));
-    torch::Tensor logits = torch::empty({rows, buffer_columns}, options.dtype(multiply_type));
+    torch::Tensor token_logits = torch::empty({rows, buffer_columns * tokens}, options.dtype(multiply_type));
+    // Where each column's tokens start in a block's token logits.
+    const torch::Tensor token_starts =
+        token_sets ? torch::arange(0, buffer_columns * tokens, tokens, options.dtype(torch::kLong)) : torch::Tensor();
     // The exponentials in the multiply type when it has float32's range (float32, bf16):
     // a bf16 shard's gradient matmul reads them as they are and their sums accumulate in
     // float32, a 16-bit pass over the block instead of float32 writes, reads and a
@@ -113,15 +171,18 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     // an fp16 shard's are float32, copied to float16 for its matmul.
     const auto exponent_type = bank_shard.scalar_type() == torch::kHalf ? q.scalar_type() : multiply_type;
     torch::Tensor exponentials = torch::empty({rows, buffer_columns}, options.dtype(exponent_type));
-    torch::Tensor exponentials_16 =
-        exponent_type != multiply_type && needs_grad ? torch::empty_like(logits) : torch::Tensor();
+    torch::Tensor exponentials_16 = exponent_type != multiply_type && needs_grad
+                                        ? torch::empty({rows, buffer_columns}, options.dtype(multiply_type))
+                                        : torch::Tensor();
     torch::Tensor excluded = excluded_rows(targets, args.shard_begin, n);
     if (excluded.defined()) excluded = excluded.to(q.device());
     for (int64_t begin = 0; begin < n; begin += chunk) {
       const int64_t width = std::min(chunk, n - begin);
-      const torch::Tensor columns = shard.narrow(0, begin, width);
-      torch::Tensor chunk_logits = logits.narrow(1, 0, width);
-      torch::mm_out(chunk_logits, scaled_queries, columns.t());
+      const torch::Tensor columns = token_rows.narrow(0, begin * tokens, width * tokens);
+      torch::Tensor block_token_logits = token_logits.narrow(1, 0, width * tokens);
+      torch::mm_out(block_token_logits, scaled_queries, columns.t());
+      torch::Tensor chunk_logits = block_token_logits, best_token;
+      if (token_sets) std::tie(chunk_logits, best_token) = block_token_logits.view({rows, width, tokens}).max(2);
       mask_ignored(chunk_logits, targets, args.shard_begin + begin, width);
       if (excluded.defined()) chunk_logits.masked_fill_(excluded.narrow(0, begin, width), kNegativeInfinity);
       const torch::Tensor new_max =
@@ -135,15 +196,18 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
       running_sum.mul_(rescale).add_(torch::sum(chunk_exponentials, {1}, false, running_sum.scalar_type()));
       if (needs_grad) {
         weighted_rows.mul_(rescale.unsqueeze(1));
-        if (!multiply_in_16_bits) {
-          weighted_rows.addmm_(chunk_exponentials, columns);
-        } else if (exponentials_16.defined()) {
-          torch::Tensor chunk_exponentials_16 = exponentials_16.narrow(1, 0, width);
-          chunk_exponentials_16.copy_(chunk_exponentials);
-          weighted_rows.add_(torch::mm(chunk_exponentials_16, columns));
-        } else {
-          weighted_rows.add_(torch::mm(chunk_exponentials, columns));
+        torch::Tensor factors = chunk_exponentials;  // of each column's row, in the multiply type
+        if (exponentials_16.defined()) factors = exponentials_16.narrow(1, 0, width).copy_(chunk_exponentials);
+        if (token_sets) {
+          // Only the best token of a column carries its weight: spread the factors over
+          // the block's token vectors (the token logits are spent, so their buffer holds
+          // them) and the matmul below sums exactly those rows.
+          factors = block_token_logits.zero_().scatter_(1, best_token + token_starts.narrow(0, 0, width), factors);
         }
+        if (multiply_in_16_bits)
+          weighted_rows.add_(torch::mm(factors, columns));
+        else
+          weighted_rows.addmm_(factors, columns);
       }
       running_max = new_max;
     }
@@ -157,32 +221,13 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     // sum for mean) and the bank-row term of the gradient.
     torch::Tensor positive_stat = torch::zeros({rows}, options);
     std::vector<double> counts;
-    std::vector<std::pair<int64_t, int64_t>> owned;  // (query, local bank row)
-    for (int64_t i = 0; i < rows; ++i) {
-      counts.push_back(static_cast<double>(targets.positives[i].size()));
-      for (int64_t id : targets.positives[i])
-        if (id >= args.shard_begin && id < args.shard_begin + n) owned.emplace_back(i, id - args.shard_begin);
-    }
-    torch::Tensor owned_queries, owned_rows, owned_logits;
-    if (!owned.empty()) {
-      std::vector<int64_t> query_index, row_index;
-      for (const auto& [i, r] : owned) {
-        query_index.push_back(i);
-        row_index.push_back(r);
-      }
-      owned_queries = index_tensor(query_index, q.device());
-      owned_rows = shard.index_select(0, index_tensor(row_index, q.device())).to(q.scalar_type());
-      // Rounded as the matmul rounds them, so a positive's logit is the one its softmax
-      // term used: a confident query's small loss then stays exact instead of being
-      // swamped by the 16-bit rounding of its positive.
-      owned_logits = (scaled_queries.index_select(0, owned_queries).to(q.scalar_type()) * owned_rows)
-                         .sum(1)
-                         .to(multiply_type)
-                         .to(q.scalar_type());
+    for (const auto& positives : targets.positives) counts.push_back(static_cast<double>(positives.size()));
+    const OwnedPositives owned = owned_positives(targets, args.shard_begin, shard, scaled_queries, q.scalar_type());
+    if (owned.queries.defined()) {
       const torch::Tensor values = args.mode == MultiPositive::LogSumExp
-                                       ? torch::exp(owned_logits - global_max.index_select(0, owned_queries))
-                                       : owned_logits;
-      positive_stat.index_add_(0, owned_queries, values);
+                                       ? torch::exp(owned.logits - global_max.index_select(0, owned.queries))
+                                       : owned.logits;
+      positive_stat.index_add_(0, owned.queries, values);
     }
 
     const torch::Tensor positive_count = torch::tensor(counts, options);
@@ -197,12 +242,12 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
     if (needs_grad) {
       // This shard's part of sum_j (softmax_j - positive weight_j) * bank_j per query.
       torch::Tensor gradient_rows = weighted_rows / total_sum.unsqueeze(1);
-      if (!owned.empty()) {
+      if (owned.queries.defined()) {
         const torch::Tensor weights = args.mode == MultiPositive::LogSumExp
-                                          ? torch::exp(owned_logits - global_max.index_select(0, owned_queries)) /
-                                                total_positive.index_select(0, owned_queries)
-                                          : 1.0 / positive_count.index_select(0, owned_queries);
-        gradient_rows.index_add_(0, owned_queries, -weights.unsqueeze(1) * owned_rows);
+                                          ? torch::exp(owned.logits - global_max.index_select(0, owned.queries)) /
+                                                total_positive.index_select(0, owned.queries)
+                                          : 1.0 / positive_count.index_select(0, owned.queries);
+        gradient_rows.index_add_(0, owned.queries, -weights.unsqueeze(1) * owned.rows);
       }
       ctx->save_for_backward({q, gradient_rows, logit_scale.detach()});
     }
@@ -247,7 +292,15 @@ at::Tensor distributed_softmax_cross_entropy(Communicator& comm, const at::Tenso
 at::Tensor full_softmax_cross_entropy(const at::Tensor& queries, const at::Tensor& logit_scale, const at::Tensor& bank,
                                       const SoftmaxTargets& targets, MultiPositive mode) {
   check_targets(targets, queries.size(0));
-  torch::Tensor logits = logit_scale * torch::matmul(queries, bank.t());
+  check_shard(bank, queries.size(1));
+  torch::Tensor similarities;
+  if (bank.dim() == 2) {
+    similarities = torch::matmul(queries, bank.t());
+  } else {  // a token set scores by its best token
+    similarities = std::get<0>(
+        torch::matmul(queries, bank.reshape({-1, bank.size(2)}).t()).view({queries.size(0), bank.size(0), -1}).max(2));
+  }
+  torch::Tensor logits = logit_scale * similarities;
   if (!targets.ignored.empty()) {
     torch::Tensor mask = torch::zeros(logits.sizes(), torch::kBool);
     for (size_t i = 0; i < targets.ignored.size(); ++i)

@@ -61,6 +61,7 @@ struct Case {
   // Largest relative error of the loss and of the query gradients (relative to the
   // largest gradient element); the temperature's gradient gets ten times as much.
   double tolerance = 1e-5;
+  int64_t tokens = 0;  // > 0: the bank holds token sets [N, tokens, D]
 };
 
 void expect_matches_full_softmax(const Case& c) {
@@ -68,8 +69,10 @@ void expect_matches_full_softmax(const Case& c) {
   torch::manual_seed(21);
   const torch::Tensor all_queries = torch::nn::functional::normalize(
       torch::randn({c.queries, 16}), torch::nn::functional::NormalizeFuncOptions().dim(1));
-  const torch::Tensor bank = torch::nn::functional::normalize(torch::randn({c.bank, 16}),
-                                                              torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const std::vector<int64_t> bank_shape =
+      c.tokens > 0 ? std::vector<int64_t>{c.bank, c.tokens, 16} : std::vector<int64_t>{c.bank, 16};
+  const torch::Tensor bank =
+      torch::nn::functional::normalize(torch::randn(bank_shape), torch::nn::functional::NormalizeFuncOptions().dim(-1));
   const SoftmaxTargets targets = make_targets(c.queries, c.bank, c.positives, c.mask, 5, c.extra_candidates);
 
   // The world: each rank owns a slice of the queries and a shard of the bank.
@@ -92,11 +95,11 @@ void expect_matches_full_softmax(const Case& c) {
   const torch::Tensor reference = full_softmax_cross_entropy(reference_queries, reference_scale, bank, targets, c.mode);
   reference.backward();
 
-  const std::string label = "B=" + std::to_string(c.queries) + " N=" + std::to_string(c.bank) +
-                            " positives=" + std::to_string(c.positives) + " mask=" + std::to_string(c.mask) +
-                            " chunk=" + std::to_string(c.chunk) +
-                            " candidates=" + std::to_string(targets.candidates.size()) +
-                            " W=" + std::to_string(comm.size()) + " shard=" + std::string(c10::toString(c.shard_type));
+  const std::string label =
+      "B=" + std::to_string(c.queries) + " N=" + std::to_string(c.bank) + " positives=" + std::to_string(c.positives) +
+      " mask=" + std::to_string(c.mask) + " chunk=" + std::to_string(c.chunk) +
+      " candidates=" + std::to_string(targets.candidates.size()) + " W=" + std::to_string(comm.size()) +
+      " shard=" + std::string(c10::toString(c.shard_type)) + " tokens=" + std::to_string(c.tokens);
   EXPECT_NEAR(loss.item<double>(), reference.item<double>(), c.tolerance * std::abs(reference.item<double>())) << label;
   const torch::Tensor expected_rows = reference_queries.grad().narrow(0, query_rows.begin, query_rows.size());
   if (query_rows.size() > 0)
@@ -225,6 +228,75 @@ TEST(DistributedSoftmax, AutomaticChunkFollowsTheDevice) {
 
 TEST(DistSoftmax, AutomaticChunkEqualsFullSoftmax) {
   expect_matches_full_softmax({7, 5000, 2, true, MultiPositive::LogSumExp, 0});  // two CPU blocks
+}
+
+// SPRC's targets: each bank row is a set of token vectors and scores by its best one.
+TEST(DistSoftmax, TokenSetsEqualFullSoftmax) {
+  for (int64_t chunk : {int64_t{1}, int64_t{7}, int64_t{0}}) {
+    expect_matches_full_softmax({7, 101, 2, true, MultiPositive::LogSumExp, chunk, 0, torch::kFloat, 1e-5, 4});
+    expect_matches_full_softmax({6, 53, 3, false, MultiPositive::Mean, chunk, 0, torch::kFloat, 1e-5, 3});
+  }
+  expect_matches_full_softmax({5, 47, 1, false, MultiPositive::LogSumExp, 4, 3, torch::kFloat, 1e-5, 5});
+  expect_matches_full_softmax({4, 2, 1, false, MultiPositive::LogSumExp, 4, 0, torch::kFloat, 1e-5, 3});  // empty shard
+  expect_matches_full_softmax({7, 101, 2, true, MultiPositive::LogSumExp, 16, 0, torch::kBFloat16, 2e-2, 4});
+  expect_matches_full_softmax({7, 101, 2, true, MultiPositive::Mean, 16, 0, torch::kHalf, 2e-3, 4});
+}
+
+// One token per set is the plain bank, to the last bit.
+TEST(DistributedSoftmax, OneTokenSetsAreThePlainBank) {
+  auto comm = make_local_communicator();
+  torch::manual_seed(6);
+  const torch::Tensor queries = torch::randn({5, 8}), bank = torch::randn({40, 8});
+  const SoftmaxTargets targets = make_targets(5, 40, 2, true, 3, 0);
+  const torch::Tensor scale = torch::tensor(3.0f);
+  for (int64_t chunk : {int64_t{6}, int64_t{0}}) {
+    torch::Tensor plain_queries = queries.clone().set_requires_grad(true);
+    torch::Tensor set_queries = queries.clone().set_requires_grad(true);
+    const torch::Tensor plain =
+        distributed_softmax_cross_entropy(*comm, plain_queries, scale, bank, 0, targets, MultiPositive::Mean, chunk);
+    const torch::Tensor sets = distributed_softmax_cross_entropy(*comm, set_queries, scale, bank.unsqueeze(1), 0,
+                                                                 targets, MultiPositive::Mean, chunk);
+    plain.backward();
+    sets.backward();
+    EXPECT_EQ(plain.item<float>(), sets.item<float>());
+    EXPECT_TRUE(torch::equal(plain_queries.grad(), set_queries.grad()));
+  }
+}
+
+TEST(DistributedSoftmax, TokenSetFiniteDifferenceGradientInDoublePrecision) {
+  auto comm = make_local_communicator();
+  torch::manual_seed(8);
+  const torch::Tensor bank = torch::randn({29, 4, 5}, torch::kDouble);
+  const SoftmaxTargets targets = make_targets(3, 29, 2, true, 9, 0);
+  torch::Tensor queries = torch::randn({3, 5}, torch::kDouble).set_requires_grad(true);
+  torch::Tensor scale = torch::tensor(1.7, torch::kDouble).set_requires_grad(true);
+  const auto loss_at = [&](const torch::Tensor& q, const torch::Tensor& s) {
+    return distributed_softmax_cross_entropy(*comm, q, s, bank, 0, targets, MultiPositive::LogSumExp, 5).item<double>();
+  };
+  distributed_softmax_cross_entropy(*comm, queries, scale, bank, 0, targets, MultiPositive::LogSumExp, 5).backward();
+  constexpr double h = 1e-6;  // small enough that no query's best token changes
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t d = 0; d < 5; ++d) {
+      torch::Tensor plus = queries.detach().clone(), minus = queries.detach().clone();
+      plus[i][d] += h;
+      minus[i][d] -= h;
+      const double numeric = (loss_at(plus, scale.detach()) - loss_at(minus, scale.detach())) / (2 * h);
+      EXPECT_NEAR(queries.grad()[i][d].item<double>(), numeric, 1e-7) << i << "," << d;
+    }
+  const double numeric_scale =
+      (loss_at(queries.detach(), scale.detach() + h) - loss_at(queries.detach(), scale.detach() - h)) / (2 * h);
+  EXPECT_NEAR(scale.grad().item<double>(), numeric_scale, 1e-7);
+}
+
+TEST(DistributedSoftmax, ShardsOfAnotherShapeAreRefused) {
+  auto comm = make_local_communicator();
+  SoftmaxTargets targets;
+  targets.positives = {{0}};
+  const torch::Tensor queries = torch::randn({1, 8}), scale = torch::tensor(1.0f);
+  for (const auto& shape : {std::vector<int64_t>{4, 7}, std::vector<int64_t>{4, 2, 7}, std::vector<int64_t>{4}})
+    EXPECT_THROW(distributed_softmax_cross_entropy(*comm, queries, scale, torch::randn(shape), 0, targets,
+                                                   MultiPositive::Mean, 0),
+                 std::invalid_argument);
 }
 
 TEST(DistSoftmax, EmptyShard) {
