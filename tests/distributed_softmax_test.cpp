@@ -111,6 +111,32 @@ void expect_matches_full_softmax(const Case& c) {
       << label;
 }
 
+// Central differences of the loss (h = 1e-6, double precision) against the backward's
+// gradients of three queries of width bank.size(-1) and of the scale.
+void expect_gradients_match_finite_differences(const torch::Tensor& bank, MultiPositive mode, int64_t chunk) {
+  auto comm = make_local_communicator();
+  const int64_t dim = bank.size(-1);
+  const SoftmaxTargets targets = make_targets(3, bank.size(0), 2, true, 9, 0);
+  torch::Tensor queries = torch::randn({3, dim}, torch::kDouble).set_requires_grad(true);
+  torch::Tensor scale = torch::tensor(1.7, torch::kDouble).set_requires_grad(true);
+  const auto loss_at = [&](const torch::Tensor& q, const torch::Tensor& s) {
+    return distributed_softmax_cross_entropy(*comm, q, s, bank, 0, targets, mode, chunk).item<double>();
+  };
+  distributed_softmax_cross_entropy(*comm, queries, scale, bank, 0, targets, mode, chunk).backward();
+  constexpr double h = 1e-6;
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t d = 0; d < dim; ++d) {
+      torch::Tensor plus = queries.detach().clone(), minus = queries.detach().clone();
+      plus[i][d] += h;
+      minus[i][d] -= h;
+      const double numeric = (loss_at(plus, scale.detach()) - loss_at(minus, scale.detach())) / (2 * h);
+      EXPECT_NEAR(queries.grad()[i][d].item<double>(), numeric, 1e-7) << i << "," << d;
+    }
+  const double numeric_scale =
+      (loss_at(queries.detach(), scale.detach() + h) - loss_at(queries.detach(), scale.detach() - h)) / (2 * h);
+  EXPECT_NEAR(scale.grad().item<double>(), numeric_scale, 1e-7);
+}
+
 TEST(DistSoftmax, OnePositiveEqualsFullSoftmax) {
   expect_matches_full_softmax({7, 101, 1, false, MultiPositive::LogSumExp, 16});  // uneven N and B
   expect_matches_full_softmax({8, 64, 1, false, MultiPositive::Mean, 1000});      // one chunk
@@ -264,28 +290,9 @@ TEST(DistributedSoftmax, OneTokenSetsAreThePlainBank) {
 }
 
 TEST(DistributedSoftmax, TokenSetFiniteDifferenceGradientInDoublePrecision) {
-  auto comm = make_local_communicator();
   torch::manual_seed(8);
-  const torch::Tensor bank = torch::randn({29, 4, 5}, torch::kDouble);
-  const SoftmaxTargets targets = make_targets(3, 29, 2, true, 9, 0);
-  torch::Tensor queries = torch::randn({3, 5}, torch::kDouble).set_requires_grad(true);
-  torch::Tensor scale = torch::tensor(1.7, torch::kDouble).set_requires_grad(true);
-  const auto loss_at = [&](const torch::Tensor& q, const torch::Tensor& s) {
-    return distributed_softmax_cross_entropy(*comm, q, s, bank, 0, targets, MultiPositive::LogSumExp, 5).item<double>();
-  };
-  distributed_softmax_cross_entropy(*comm, queries, scale, bank, 0, targets, MultiPositive::LogSumExp, 5).backward();
-  constexpr double h = 1e-6;  // small enough that no query's best token changes
-  for (int64_t i = 0; i < 3; ++i)
-    for (int64_t d = 0; d < 5; ++d) {
-      torch::Tensor plus = queries.detach().clone(), minus = queries.detach().clone();
-      plus[i][d] += h;
-      minus[i][d] -= h;
-      const double numeric = (loss_at(plus, scale.detach()) - loss_at(minus, scale.detach())) / (2 * h);
-      EXPECT_NEAR(queries.grad()[i][d].item<double>(), numeric, 1e-7) << i << "," << d;
-    }
-  const double numeric_scale =
-      (loss_at(queries.detach(), scale.detach() + h) - loss_at(queries.detach(), scale.detach() - h)) / (2 * h);
-  EXPECT_NEAR(scale.grad().item<double>(), numeric_scale, 1e-7);
+  // h = 1e-6 is small enough that no query's best token changes.
+  expect_gradients_match_finite_differences(torch::randn({29, 4, 5}, torch::kDouble), MultiPositive::LogSumExp, 5);
 }
 
 TEST(DistributedSoftmax, ShardsOfAnotherShapeAreRefused) {
@@ -304,30 +311,10 @@ TEST(DistSoftmax, EmptyShard) {
 }
 
 TEST(DistributedSoftmax, FiniteDifferenceGradientInDoublePrecision) {
-  auto comm = make_local_communicator();
   torch::manual_seed(4);
   const torch::Tensor bank = torch::randn({29, 5}, torch::kDouble);
-  const SoftmaxTargets targets = make_targets(3, 29, 2, true, 9, 0);
-  for (MultiPositive mode : {MultiPositive::LogSumExp, MultiPositive::Mean}) {
-    torch::Tensor queries = torch::randn({3, 5}, torch::kDouble).set_requires_grad(true);
-    torch::Tensor scale = torch::tensor(1.7, torch::kDouble).set_requires_grad(true);
-    const auto loss_at = [&](const torch::Tensor& q, const torch::Tensor& s) {
-      return distributed_softmax_cross_entropy(*comm, q, s, bank, 0, targets, mode, 4).item<double>();
-    };
-    distributed_softmax_cross_entropy(*comm, queries, scale, bank, 0, targets, mode, 4).backward();
-    constexpr double h = 1e-6;
-    for (int64_t i = 0; i < 3; ++i)
-      for (int64_t d = 0; d < 5; ++d) {
-        torch::Tensor plus = queries.detach().clone(), minus = queries.detach().clone();
-        plus[i][d] += h;
-        minus[i][d] -= h;
-        const double numeric = (loss_at(plus, scale.detach()) - loss_at(minus, scale.detach())) / (2 * h);
-        EXPECT_NEAR(queries.grad()[i][d].item<double>(), numeric, 1e-7) << i << "," << d;
-      }
-    const double numeric_scale =
-        (loss_at(queries.detach(), scale.detach() + h) - loss_at(queries.detach(), scale.detach() - h)) / (2 * h);
-    EXPECT_NEAR(scale.grad().item<double>(), numeric_scale, 1e-7);
-  }
+  for (MultiPositive mode : {MultiPositive::LogSumExp, MultiPositive::Mean})
+    expect_gradients_match_finite_differences(bank, mode, 4);
 }
 
 }  // namespace
