@@ -88,6 +88,20 @@ at::Tensor stored_rows(const at::Tensor& rows, bool half) {
   return rows.to(half ? at::kHalf : at::kFloat).contiguous();
 }
 
+// The extent of `rows` bank rows: [rows, dim], or [rows, tokens, dim] for token sets.
+std::vector<hsize_t> row_extent(const BankMetadata& metadata, int64_t rows) {
+  if (metadata.tokens > 0)
+    return {static_cast<hsize_t>(rows), static_cast<hsize_t>(metadata.tokens), static_cast<hsize_t>(metadata.dim)};
+  return {static_cast<hsize_t>(rows), static_cast<hsize_t>(metadata.dim)};
+}
+
+// Selects rows [first_row, first_row + extent[0]) of the dataset's `space`.
+void select_rows(hid_t space, int64_t first_row, const std::vector<hsize_t>& extent) {
+  std::vector<hsize_t> start(extent.size(), 0);
+  start[0] = static_cast<hsize_t>(first_row);
+  check(H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr), "hyperslab");
+}
+
 }  // namespace
 
 std::string bank_ids_hash(const std::vector<std::string>& ids) {
@@ -103,7 +117,7 @@ void write_bank_through(Communicator& comm, const fs::path& temporary, const fs:
                         const at::Tensor& local_rows, int64_t first_row, const std::vector<std::string>& ids,
                         BankMetadata metadata) {
   const bool half = metadata.dtype == "float16";
-  const hsize_t rows = static_cast<hsize_t>(metadata.rows), dim = static_cast<hsize_t>(metadata.dim);
+  const hsize_t rows = static_cast<hsize_t>(metadata.rows);
 
   if (comm.rank() == 0) {
     if (static_cast<int64_t>(ids.size()) != metadata.rows)
@@ -118,8 +132,8 @@ void write_bank_through(Communicator& comm, const fs::path& temporary, const fs:
     if (!file.valid())  // stage2.bank_dir is not writable
       throw UserError(temporary.string() + ": cannot create the bank file (" +
                       (errno != 0 ? std::strerror(errno) : "HDF5 refused it") + ")");
-    const hsize_t shape[2] = {rows, dim};
-    Handle space(H5Screate_simple(2, shape, nullptr), H5Sclose);
+    const std::vector<hsize_t> shape = row_extent(metadata, metadata.rows);
+    Handle space(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr), H5Sclose);
     Handle stored = half ? half_type() : Handle(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);
     Handle embeddings(
         H5Dcreate2(file.get(), "embeddings", stored.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
@@ -152,10 +166,9 @@ void write_bank_through(Communicator& comm, const fs::path& temporary, const fs:
       if (!file.valid()) throw std::runtime_error("cannot open " + temporary.string());
       Handle embeddings(H5Dopen2(file.get(), "embeddings", H5P_DEFAULT), H5Dclose);
       Handle space(H5Dget_space(embeddings.get()), H5Sclose);
-      const hsize_t start[2] = {static_cast<hsize_t>(first_row), 0};
-      const hsize_t count[2] = {static_cast<hsize_t>(local_rows.size(0)), dim};
-      check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), "hyperslab");
-      Handle memory(H5Screate_simple(2, count, nullptr), H5Sclose);
+      const std::vector<hsize_t> count = row_extent(metadata, local_rows.size(0));
+      select_rows(space.get(), first_row, count);
+      Handle memory(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose);
       // float16 is converted by torch (round to nearest even) and written as raw bits.
       const at::Tensor data = stored_rows(local_rows, half);
       Handle memory_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT), H5Tclose);
@@ -181,6 +194,7 @@ void write_bank_through(Communicator& comm, const fs::path& temporary, const fs:
       write_int_attribute(root, "format_version", metadata.format_version);
       write_string_attribute(root, "fingerprint", metadata.fingerprint);
       write_int_attribute(root, "dim", metadata.dim);
+      if (metadata.tokens > 0) write_int_attribute(root, "tokens", metadata.tokens);
       write_string_attribute(root, "dtype", metadata.dtype);
       write_int_attribute(root, "normalized", metadata.normalized ? 1 : 0);
       write_int_attribute(root, "rows", metadata.rows);
@@ -204,6 +218,16 @@ void write_bank(Communicator& comm, const fs::path& path, const at::Tensor& loca
   hdf5::silence();
   if (metadata.dtype != "float16" && metadata.dtype != "float32")
     throw std::invalid_argument("bank dtype must be float16 or float32, not " + metadata.dtype);
+  const std::vector<int64_t> expected_shape =
+      metadata.tokens > 0 ? std::vector<int64_t>{local_rows.size(0), metadata.tokens, metadata.dim}
+                          : std::vector<int64_t>{local_rows.size(0), metadata.dim};
+  if (local_rows.size(0) > 0 && !local_rows.sizes().equals(expected_shape))
+    throw std::invalid_argument("write_bank: rows of shape " + std::string(c10::str(local_rows.sizes())) +
+                                " for a bank of dim " + std::to_string(metadata.dim) + " and " +
+                                std::to_string(metadata.tokens) + " tokens");
+  // Version 2 added token sets; a plain bank is still written as version 1, which every
+  // earlier reader takes.
+  metadata.format_version = metadata.tokens > 0 ? 2 : 1;
   const fs::path temporary = path.string() + ".partial";
   try {
     write_bank_through(comm, temporary, path, local_rows, first_row, ids, std::move(metadata));
@@ -221,8 +245,12 @@ BankMetadata read_bank_metadata(const fs::path& path) {
     reader.fail("incomplete bank (no complete = 1 attribute): its writer did not finish");
   BankMetadata metadata;
   metadata.format_version = reader.integer("format_version");
-  if (metadata.format_version != 1)
+  if (metadata.format_version != 1 && metadata.format_version != 2)
     reader.fail("unsupported format_version " + std::to_string(metadata.format_version));
+  if (metadata.format_version == 2) {
+    metadata.tokens = reader.integer("tokens");
+    if (metadata.tokens < 1) reader.fail("attribute 'tokens' must be at least 1");
+  }
   metadata.fingerprint = reader.text("fingerprint");
   metadata.rows = reader.integer("rows");
   metadata.dim = reader.integer("dim");
@@ -232,10 +260,8 @@ BankMetadata read_bank_metadata(const fs::path& path) {
   metadata.producer_commit = reader.text("producer_commit");
   metadata.created = reader.text("created");
   if (reader.has_attribute("content_hash")) metadata.content_hash = reader.text("content_hash");
-  const auto shape = reader.shape("embeddings");
-  if (shape.size() != 2 || static_cast<int64_t>(shape[0]) != metadata.rows ||
-      static_cast<int64_t>(shape[1]) != metadata.dim)
-    reader.fail("/embeddings shape disagrees with the rows and dim attributes");
+  if (reader.shape("embeddings") != row_extent(metadata, metadata.rows))
+    reader.fail("/embeddings shape disagrees with the rows, tokens and dim attributes");
   const auto id_shape = reader.shape("ids");
   if (id_shape.size() != 1 || static_cast<int64_t>(id_shape[0]) != metadata.rows)
     reader.fail("/ids length disagrees with the rows attribute");
@@ -270,14 +296,14 @@ at::Tensor read_bank_rows(const fs::path& path, int64_t first_row, int64_t count
   if (first_row < 0 || count < 0 || first_row + count > metadata.rows)
     reader.fail("rows [" + std::to_string(first_row) + ", " + std::to_string(first_row + count) + ") out of range");
   const bool half = metadata.dtype == "float16";
-  at::Tensor rows = at::empty({count, metadata.dim}, half ? at::kHalf : at::kFloat);
+  const std::vector<hsize_t> extent = row_extent(metadata, count);
+  const std::vector<int64_t> sizes(extent.begin(), extent.end());
+  at::Tensor rows = at::empty(sizes, half ? at::kHalf : at::kFloat);
   if (count == 0) return rows.to(at::kFloat);
   Handle dataset(H5Dopen2(reader.file(), "embeddings", H5P_DEFAULT), H5Dclose);
   Handle space(H5Dget_space(dataset.get()), H5Sclose);
-  const hsize_t start[2] = {static_cast<hsize_t>(first_row), 0};
-  const hsize_t extent[2] = {static_cast<hsize_t>(count), static_cast<hsize_t>(metadata.dim)};
-  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr), "hyperslab");
-  Handle memory(H5Screate_simple(2, extent, nullptr), H5Sclose);
+  select_rows(space.get(), first_row, extent);
+  Handle memory(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), H5Sclose);
   Handle memory_type = half ? half_type() : Handle(H5Tcopy(H5T_NATIVE_FLOAT), H5Tclose);
   if (H5Dread(dataset.get(), memory_type.get(), memory.get(), space.get(), H5P_DEFAULT, rows.data_ptr()) < 0)
     reader.fail("unreadable /embeddings rows (truncated or corrupt file)");
@@ -286,7 +312,8 @@ at::Tensor read_bank_rows(const fs::path& path, int64_t first_row, int64_t count
 
 int64_t bank_rows_hash(const at::Tensor& rows, int64_t first_row) {
   const at::Tensor values = rows.to(at::kFloat).contiguous();
-  const int64_t dim = values.dim() == 2 ? values.size(1) : 0;
+  // A row's values: D of them, or T x D for a token set.
+  const int64_t dim = values.dim() >= 2 && values.size(0) > 0 ? values.numel() / values.size(0) : 0;
   int64_t sum = 0;  // of 32-bit values: no overflow below 2^31 rows
   for (int64_t r = 0; r < values.size(0); ++r) {
     const uint64_t row_hash = fnv1a(values.data_ptr<float>() + r * dim, static_cast<size_t>(dim) * sizeof(float),
@@ -314,6 +341,8 @@ void check_bank_matches(const fs::path& path, const BankMetadata& found, const B
   if (found.fingerprint != expected.fingerprint) refuse("encoder fingerprint", found.fingerprint, expected.fingerprint);
   if (found.dtype != expected.dtype) refuse("dtype", found.dtype, expected.dtype);
   if (found.dim != expected.dim) refuse("dim", std::to_string(found.dim), std::to_string(expected.dim));
+  if (found.tokens != expected.tokens)
+    refuse("tokens per row", std::to_string(found.tokens), std::to_string(expected.tokens));
   if (found.rows != expected.rows) refuse("row count", std::to_string(found.rows), std::to_string(expected.rows));
   if (found.ids_hash != expected.ids_hash) refuse("ids", "ids hash " + found.ids_hash, "ids hash " + expected.ids_hash);
 }

@@ -2,11 +2,13 @@
 // Embedding banks in HDF5 (serial library): the frozen candidate set of stage 2.
 //   /embeddings  [N, D]  float16 (IEEE half, converted by torch and stored raw: HDF5
 //                        1.10's own float-to-half conversion is slow and rounds wrongly)
-//                        or float32
+//                        or float32; [N, T, D] for a bank of token sets (SPRC: T = 32
+//                        query-token features per image)
 //   /ids         [N]     image names (fixed-length strings)
-//   attributes of /: format_version, fingerprint (encoder weights + preprocessing),
-//   dim, dtype, normalized, rows, ids_hash, producer_commit, created, content_hash (of
-//   the stored values, row by row), and complete = 1, written last.
+//   attributes of /: format_version (1; 2 for token sets), fingerprint (encoder
+//   weights + preprocessing), dim, tokens (version 2 only: T), dtype, normalized, rows,
+//   ids_hash, producer_commit, created, content_hash (of the stored values, row by
+//   row), and complete = 1, written last.
 // A bank is written to a temporary name, each rank writing its own rows in turn (no
 // rank ever holds the whole bank), and renamed when complete. Readers read only the
 // rows they own (a hyperslab).
@@ -25,6 +27,7 @@ struct BankMetadata {
   std::string fingerprint;
   int64_t rows = 0;
   int64_t dim = 0;
+  int64_t tokens = 0;             // 0: one vector per row [N, D]; T >= 1: token sets [N, T, D]
   std::string dtype = "float16";  // or "float32"
   bool normalized = true;
   std::string ids_hash;
@@ -36,9 +39,10 @@ struct BankMetadata {
 // Hash of the ordered ids, as recorded in a bank.
 std::string bank_ids_hash(const std::vector<std::string>& ids);
 
-// Writes a bank from every rank's contiguous rows: this rank's `local_rows` are global
-// rows [first_row, first_row + local_rows.size(0)); `ids` (every id, in order) are only
-// read on rank 0. Collective: every rank calls it.
+// Writes a bank from every rank's contiguous rows: this rank's `local_rows` ([n, D], or
+// [n, T, D] when metadata.tokens = T) are global rows [first_row, first_row + n); `ids`
+// (every id, in order) are only read on rank 0. The format version follows the tokens.
+// Collective: every rank calls it.
 void write_bank(Communicator& comm, const std::filesystem::path& path, const at::Tensor& local_rows, int64_t first_row,
                 const std::vector<std::string>& ids, BankMetadata metadata);
 
@@ -50,7 +54,7 @@ BankMetadata read_bank_metadata(const std::filesystem::path& path);
 // The bank's ids, all of them.
 std::vector<std::string> read_bank_ids(const std::filesystem::path& path);
 
-// Rows [first_row, first_row + count) as float32 [count, D].
+// Rows [first_row, first_row + count) as float32 [count, D] (or [count, T, D]).
 at::Tensor read_bank_rows(const std::filesystem::path& path, int64_t first_row, int64_t count);
 
 // The content hash of a bank: the sum over its rows of a 32-bit hash of (global row
@@ -66,7 +70,7 @@ void verify_bank_content(Communicator& comm, const std::filesystem::path& path, 
                          const at::Tensor& local_rows, int64_t first_row);
 
 // Refuses (UserError naming the mismatch) a bank that was not built for `expected`:
-// fingerprint, dtype, dim, row count or ids hash differ.
+// fingerprint, dtype, dim, tokens per row, row count or ids hash differ.
 void check_bank_matches(const std::filesystem::path& path, const BankMetadata& found, const BankMetadata& expected);
 
 }  // namespace spn

@@ -1,10 +1,12 @@
 // The sharded stage-2 softmax on CUDA (NCCL, bank shards on the GPU) against the same
-// computation on the CPU (MPI), in float32 and with a bfloat16 bank: loss, query
-// gradients (through the all-gather with gradient) and the temperature's gradient.
+// computation on the CPU (MPI), in float32 and with a bfloat16 bank, plain and of token
+// sets: loss, query gradients (through the all-gather with gradient) and the
+// temperature's gradient.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <string>
+#include <tuple>
 
 #include "cuda_world.h"
 #include "dist/autograd_collectives.h"
@@ -42,13 +44,17 @@ Result sharded_step(Communicator& comm, const torch::Tensor& all_queries, const 
 TEST(DistCudaSoftmax, ShardedLossAndGradientsMatchTheCpu) {
   NCCL_WORLD_OR_SKIP(nccl);
   torch::manual_seed(3);
-  const auto unit = [](const torch::Tensor& x) { return x / x.norm(2, 1, true); };
+  const auto unit = [](const torch::Tensor& x) { return x / x.norm(2, -1, true); };
   const torch::Tensor queries = unit(torch::randn({13, 32}));
-  const torch::Tensor bank = unit(torch::randn({301, 32}));
   SoftmaxTargets targets;
   for (int64_t i = 0; i < 13; ++i) targets.positives.push_back({(i * 23) % 301, (i * 41 + 7) % 301});
-  for (const auto& [type, tolerance] : {std::pair{torch::kFloat, 1e-5}, std::pair{torch::kBFloat16, 2e-3}}) {
-    const std::string label = std::string("bank ") + c10::toString(type) + ", W=" + std::to_string(world().size());
+  // A plain bank and one of token sets (SPRC's targets), in float32 and bf16.
+  for (const auto& [bank, type, tolerance] : {std::tuple{unit(torch::randn({301, 32})), torch::kFloat, 1e-5},
+                                              std::tuple{unit(torch::randn({301, 32})), torch::kBFloat16, 2e-3},
+                                              std::tuple{unit(torch::randn({301, 3, 32})), torch::kFloat, 1e-5},
+                                              std::tuple{unit(torch::randn({301, 3, 32})), torch::kBFloat16, 2e-3}}) {
+    const std::string label = std::string("bank ") + c10::toString(type) + " of " + std::to_string(bank.dim()) +
+                              " dimensions, W=" + std::to_string(world().size());
     const Result cpu = sharded_step(world(), queries, bank, targets, type, torch::kCPU, 64);
     // Blocks of 64 columns, then the GPU's automatic width (one block per shard here).
     for (int64_t chunk : {64, 0}) {

@@ -32,37 +32,44 @@ std::vector<std::string> ids_for(int64_t rows) {
 }
 
 // Every rank writes its rows; every rank reads back its own hyperslab; rank 0 reads all.
+// Plain banks [N, D] and banks of token sets [N, T, D] (format version 2).
 TEST(DistBank, RoundTripFloat16AndFloat32WithUnevenShards) {
   Communicator& comm = testing::world();
   const fs::path dir = testing::shared_temp_dir(comm, "bank");
   constexpr int64_t kRows = 11, kDim = 6;
-  at::manual_seed(3);
-  const at::Tensor bank = at::randn({kRows, kDim});
   const ShardRange mine = shard_range(kRows, comm.size(), comm.rank());
-  for (const std::string dtype : {"float16", "float32"}) {
-    const fs::path path = dir / (dtype + ".h5");
-    write_bank(comm, path, bank.narrow(0, mine.begin, mine.size()), mine.begin, ids_for(kRows),
-               metadata_for(kRows, kDim, dtype));
-    EXPECT_FALSE(fs::exists(path.string() + ".partial"));
-    const BankMetadata read = read_bank_metadata(path);
-    EXPECT_EQ(read.rows, kRows);
-    EXPECT_EQ(read.dim, kDim);
-    EXPECT_EQ(read.dtype, dtype);
-    EXPECT_EQ(read.fingerprint, "encoder-abc");
-    EXPECT_EQ(read.ids_hash, bank_ids_hash(ids_for(kRows)));
-    EXPECT_FALSE(read.created.empty());
-    // float16 must equal torch's own rounding exactly: HDF5 does no conversion.
-    const at::Tensor expected = dtype == "float16" ? bank.to(at::kHalf).to(at::kFloat) : bank;
-    const at::Tensor rows = read_bank_rows(path, mine.begin, mine.size());
-    EXPECT_TRUE(at::equal(rows, expected.narrow(0, mine.begin, mine.size()))) << dtype;
-    // The content hash is the same whatever the number of ranks that wrote it.
-    EXPECT_EQ(read.content_hash, hex64(static_cast<uint64_t>(bank_rows_hash(expected, 0)))) << dtype;
-    EXPECT_NO_THROW(verify_bank_content(comm, path, read, rows, mine.begin));
-    if (comm.rank() == 0) {
-      EXPECT_TRUE(at::equal(read_bank_rows(path, 0, kRows), expected));
-      EXPECT_EQ(read_bank_ids(path), ids_for(kRows));
+  for (int64_t tokens : {0, 3}) {
+    at::manual_seed(3);
+    const at::Tensor bank = tokens > 0 ? at::randn({kRows, tokens, kDim}) : at::randn({kRows, kDim});
+    for (const std::string dtype : {"float16", "float32"}) {
+      const std::string label = dtype + ", tokens " + std::to_string(tokens);
+      const fs::path path = dir / (dtype + "-" + std::to_string(tokens) + ".h5");
+      BankMetadata metadata = metadata_for(kRows, kDim, dtype);
+      metadata.tokens = tokens;
+      write_bank(comm, path, bank.narrow(0, mine.begin, mine.size()), mine.begin, ids_for(kRows), metadata);
+      EXPECT_FALSE(fs::exists(path.string() + ".partial"));
+      const BankMetadata read = read_bank_metadata(path);
+      EXPECT_EQ(read.rows, kRows);
+      EXPECT_EQ(read.dim, kDim);
+      EXPECT_EQ(read.tokens, tokens);
+      EXPECT_EQ(read.format_version, tokens > 0 ? 2 : 1) << "plain banks keep the version earlier readers take";
+      EXPECT_EQ(read.dtype, dtype);
+      EXPECT_EQ(read.fingerprint, "encoder-abc");
+      EXPECT_EQ(read.ids_hash, bank_ids_hash(ids_for(kRows)));
+      EXPECT_FALSE(read.created.empty());
+      // float16 must equal torch's own rounding exactly: HDF5 does no conversion.
+      const at::Tensor expected = dtype == "float16" ? bank.to(at::kHalf).to(at::kFloat) : bank;
+      const at::Tensor rows = read_bank_rows(path, mine.begin, mine.size());
+      EXPECT_TRUE(at::equal(rows, expected.narrow(0, mine.begin, mine.size()))) << label;
+      // The content hash is the same whatever the number of ranks that wrote it.
+      EXPECT_EQ(read.content_hash, hex64(static_cast<uint64_t>(bank_rows_hash(expected, 0)))) << label;
+      EXPECT_NO_THROW(verify_bank_content(comm, path, read, rows, mine.begin));
+      if (comm.rank() == 0) {
+        EXPECT_TRUE(at::equal(read_bank_rows(path, 0, kRows), expected)) << label;
+        EXPECT_EQ(read_bank_ids(path), ids_for(kRows));
+      }
+      comm.barrier();
     }
-    comm.barrier();
   }
   if (comm.rank() == 0) fs::remove_all(dir);
 }
@@ -103,6 +110,19 @@ TEST_F(BankRefusals, MismatchesAreNamed) {
   expected = found;
   expected.dtype = "float32";
   EXPECT_NE(error_of([&] { check_bank_matches(path_, found, expected); }).find("dtype mismatch"), std::string::npos);
+  expected = found;
+  expected.tokens = 32;  // a token-set model's bank
+  EXPECT_NE(error_of([&] { check_bank_matches(path_, found, expected); }).find("tokens per row mismatch"),
+            std::string::npos);
+}
+
+TEST_F(BankRefusals, RowsOfAnotherShapeAreNotWritten) {
+  BankMetadata metadata = metadata_for(4, 8, "float32");
+  metadata.tokens = 2;
+  EXPECT_THROW(write_bank(*comm_, dir_ / "wrong.h5", at::randn({4, 8}), 0, ids_for(4), metadata),
+               std::invalid_argument);
+  EXPECT_FALSE(fs::exists(dir_ / "wrong.h5"));
+  EXPECT_FALSE(fs::exists(dir_ / "wrong.h5.partial"));
 }
 
 TEST_F(BankRefusals, IncompleteBankIsRefused) {

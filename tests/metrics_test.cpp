@@ -49,6 +49,28 @@ TEST(CirrMetrics, ReferenceIsRemovedAndSubsetUsesMembers) {
   EXPECT_EQ(counts.subset[1], 2);  // Rsubset@2: both
 }
 
+// Every protocol scores through for_each_score_row: a gallery of token sets (SPRC's
+// [N, T, D]) scores each image by its best token, a plain one by its vector; the rows
+// come in query order across blocks of queries.
+TEST(QueryScores, TokenSetGalleriesScoreByTheBestToken) {
+  torch::manual_seed(2);
+  const at::Tensor queries = torch::randn({300, 8});
+  for (const at::Tensor& gallery : {torch::randn({30, 4, 8}), torch::randn({30, 8})}) {
+    const at::Tensor expected =
+        gallery.dim() == 3 ? std::get<0>((queries.unsqueeze(1).unsqueeze(1) * gallery.unsqueeze(0)).sum(-1).max(2))
+                           : torch::matmul(queries, gallery.t());
+    at::Tensor scores = torch::full({300, 30}, std::numeric_limits<float>::quiet_NaN());
+    std::vector<int64_t> order;
+    for_each_score_row(queries, gallery, 10, [&](int64_t query, const float* row) {
+      order.push_back(query);
+      scores[query - 10].copy_(torch::from_blob(const_cast<float*>(row), {30}));
+    });
+    ASSERT_EQ(order.size(), 300u);
+    for (size_t i = 0; i < order.size(); ++i) EXPECT_EQ(order[i], static_cast<int64_t>(i) + 10);
+    EXPECT_LE((scores - expected).abs().max().item<double>(), 1e-5) << gallery.dim() << "-dimensional gallery";
+  }
+}
+
 // A diverged model's NaN scores are never hits: a NaN target ranks last, a NaN
 // candidate ranks below every number.
 TEST(CirrMetrics, NanScoresRankLast) {

@@ -7,15 +7,20 @@
 #include <limits>
 #include <numeric>
 
+#include "models/token_similarity.h"
+
 namespace spn {
 
 void for_each_score_row(const at::Tensor& local_queries, const at::Tensor& gallery, int64_t first,
                         const std::function<void(int64_t, const float*)>& visit) {
-  constexpr int64_t kQueryChunk = 256;
-  const at::Tensor gallery_t = gallery.t();
-  for (int64_t begin = 0; begin < local_queries.size(0); begin += kQueryChunk) {
-    const int64_t rows = std::min(kQueryChunk, local_queries.size(0) - begin);
-    const at::Tensor scores = at::matmul(local_queries.narrow(0, begin, rows), gallery_t).to(at::kFloat).contiguous();
+  // Queries per block: at most 256, fewer when the block's token scores
+  // (queries x gallery vectors) would pass 2^25 floats (128 MiB).
+  const int64_t vectors = std::max<int64_t>(1, gallery.dim() == 3 ? gallery.size(0) * gallery.size(1) : 0);
+  const int64_t chunk = std::clamp<int64_t>((int64_t{1} << 25) / vectors, 1, 256);
+  for (int64_t begin = 0; begin < local_queries.size(0); begin += chunk) {
+    const int64_t rows = std::min(chunk, local_queries.size(0) - begin);
+    const at::Tensor scores =
+        max_token_similarity(local_queries.narrow(0, begin, rows), gallery).to(at::kFloat).contiguous();
     for (int64_t i = 0; i < rows; ++i) visit(first + begin + i, scores.data_ptr<float>() + i * scores.size(1));
   }
 }

@@ -14,7 +14,10 @@
 namespace spn {
 
 // Calls visit(query, row) for each of this rank's queries (query = global index:
-// `first` + local row), `row` pointing at its gallery.size(0) float scores.
+// `first` + local row), `row` pointing at its gallery.size(0) float scores. The gallery
+// is one vector per image [N, D] or a token set per image [N, T, D] (SPRC), scored by
+// its best token (max_token_similarity): every protocol's metrics and submission files
+// score through here.
 void for_each_score_row(const at::Tensor& local_queries, const at::Tensor& gallery, int64_t first,
                         const std::function<void(int64_t, const float*)>& visit);
 
