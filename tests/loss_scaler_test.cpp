@@ -9,10 +9,14 @@
 
 #include "core/error.h"
 #include "dist/sharding.h"
+#include "test_files.h"
 #include "test_models.h"
 #include "test_world.h"
+#include "track/run_record.h"
+#include "train/checkpoint.h"
 #include "train/divergence_guard.h"
 #include "train/loss_scaler.h"
+#include "train/training_loop.h"
 
 namespace spn {
 namespace {
@@ -53,6 +57,62 @@ TEST(LossScaler, OverflowSkipsAndHalvesCleanStepsGrowAfterTheInterval) {
   scaler.update(true);
   scaler.update(true);
   EXPECT_DOUBLE_EQ(scaler.scale(), 2.0);
+}
+
+// A resumed fp16 run goes on with the scale it had reached, not with 2^16 and the
+// overflows that bring it back down: the training loop keeps the scaler's state in its
+// checkpoints and restores it on resume.
+TEST(LossScaler, AResumedRunContinuesWithTheScaleItHadReached) {
+  auto comm = make_local_communicator();
+  const std::filesystem::path dir = testing::shared_temp_dir(*comm, "scaler-resume");
+  ExperimentConfig config;
+  config.runs_dir = dir.string();
+  auto model = make_cir_model(testing::tiny_config(), testing::kTestVocab);
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.0));
+  LoopSettings settings;
+  settings.items = 8;
+  settings.batch_size = 4;
+  settings.batch_size_key = "stage1.batch_size";
+  settings.checkpoint_every = 1;
+  settings.log_every = 1;
+  const auto run_steps = [&](int64_t epochs, LossScaler& scaler, bool finite) {
+    RunRecord run(*comm, config, "resolved", "r");
+    settings.epochs = epochs;
+    run_training_loop(
+        *comm, run, settings, *model, optimizer, scaler,
+        [&](int64_t, const std::vector<int64_t>&, const std::vector<int64_t>&, double lr) {
+          return finish_step(optimizer, scaler, finite, 1.0, lr);
+        },
+        /*show_progress=*/false);
+  };
+  LossScaler first(true);
+  run_steps(1, first, /*finite=*/false);  // two steps, both overflowing: 2^16 -> 2^14
+  ASSERT_DOUBLE_EQ(first.scale(), 16384.0);
+  LossScaler resumed(true);
+  run_steps(2, resumed, /*finite=*/true);  // resumes after step 2 of 4; two clean steps
+  EXPECT_DOUBLE_EQ(resumed.scale(), 16384.0);
+  EXPECT_EQ(resumed.state().clean_steps, 2);
+  std::filesystem::remove_all(dir);
+}
+
+// Checkpoints of bf16 and fp32 runs hold no scaler state; a disabled scaler ignores one.
+TEST(LossScaler, OnlyFp16CheckpointsCarryItsState) {
+  auto comm = make_local_communicator();
+  const std::filesystem::path dir = testing::shared_temp_dir(*comm, "scaler-checkpoint");
+  auto model = make_cir_model(testing::tiny_config(), testing::kTestVocab);
+  save_checkpoint(dir / "plain.pt", *model, nullptr, {3, 0.5});
+  EXPECT_FALSE(load_checkpoint(dir / "plain.pt", *model, nullptr).loss_scaler.has_value());
+  CheckpointProgress progress{3, 0.5};
+  progress.loss_scaler = LossScaler::State{512.0, 7};
+  save_checkpoint(dir / "fp16.pt", *model, nullptr, progress);
+  const CheckpointProgress loaded = load_checkpoint(dir / "fp16.pt", *model, nullptr);
+  ASSERT_TRUE(loaded.loss_scaler.has_value());
+  EXPECT_DOUBLE_EQ(loaded.loss_scaler->scale, 512.0);
+  EXPECT_EQ(loaded.loss_scaler->clean_steps, 7);
+  LossScaler off(false);
+  off.restore(*loaded.loss_scaler);
+  EXPECT_DOUBLE_EQ(off.scale(), 1.0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(LossScaler, OffForBf16AndFp32) {

@@ -70,6 +70,10 @@ void save_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimi
   }
   archive.write("steps_done", torch::tensor(progress.steps_done, torch::kLong));
   archive.write("last_loss", torch::tensor(progress.last_loss, torch::kDouble));
+  if (progress.loss_scaler) {
+    archive.write("loss_scale", torch::tensor(progress.loss_scaler->scale, torch::kDouble));
+    archive.write("loss_scale_clean_steps", torch::tensor(progress.loss_scaler->clean_steps, torch::kLong));
+  }
 
   AtomicFile file(path);
   uint64_t hash = kFnvOffset;
@@ -125,28 +129,31 @@ auto read_checkpoint(const fs::path& path, const c10::Device& device, const Read
 }  // namespace
 
 CheckpointProgress load_checkpoint(const fs::path& path, CirModel& model, torch::optim::Optimizer* optimizer) {
-  return read_checkpoint(path, model.device(),
-                         [&](torch::serialize::InputArchive& archive, torch::serialize::InputArchive& model_archive) {
-                           model.load(model_archive);
-                           if (optimizer) {
-                             torch::serialize::InputArchive optimizer_archive;
-                             archive.read("optimizer", optimizer_archive);
-                             const bool saved_sharded = is_sharded_adamw_archive(optimizer_archive);
-                             if (saved_sharded != (dynamic_cast<ShardedAdamW*>(optimizer) != nullptr))
-                               throw UserError(path.string() + ": its optimizer state is " +
-                                               (saved_sharded ? "sharded across ranks (ZeRO-1)" : "unsharded") +
-                                               "; resume with shard_optimizer = " + (saved_sharded ? "true" : "false") +
-                                               " in this stage's section, as the run that wrote it had it");
-                             optimizer->load(optimizer_archive);
-                           }
-                           CheckpointProgress progress;
-                           torch::Tensor steps_done,
-                               last_loss;  // one tensor each: reading into a used one keeps its dtype
-                           archive.read("steps_done", steps_done);
-                           progress.steps_done = steps_done.item<int64_t>();
-                           if (archive.try_read("last_loss", last_loss)) progress.last_loss = last_loss.item<double>();
-                           return progress;
-                         });
+  return read_checkpoint(
+      path, model.device(),
+      [&](torch::serialize::InputArchive& archive, torch::serialize::InputArchive& model_archive) {
+        model.load(model_archive);
+        if (optimizer) {
+          torch::serialize::InputArchive optimizer_archive;
+          archive.read("optimizer", optimizer_archive);
+          const bool saved_sharded = is_sharded_adamw_archive(optimizer_archive);
+          if (saved_sharded != (dynamic_cast<ShardedAdamW*>(optimizer) != nullptr))
+            throw UserError(path.string() + ": its optimizer state is " +
+                            (saved_sharded ? "sharded across ranks (ZeRO-1)" : "unsharded") +
+                            "; resume with shard_optimizer = " + (saved_sharded ? "true" : "false") +
+                            " in this stage's section, as the run that wrote it had it");
+          optimizer->load(optimizer_archive);
+        }
+        CheckpointProgress progress;
+        torch::Tensor steps_done, last_loss, loss_scale,
+            clean_steps;  // one tensor each: reading into a used one keeps its dtype
+        archive.read("steps_done", steps_done);
+        progress.steps_done = steps_done.item<int64_t>();
+        if (archive.try_read("last_loss", last_loss)) progress.last_loss = last_loss.item<double>();
+        if (archive.try_read("loss_scale", loss_scale) && archive.try_read("loss_scale_clean_steps", clean_steps))
+          progress.loss_scaler = LossScaler::State{loss_scale.item<double>(), clean_steps.item<int64_t>()};
+        return progress;
+      });
 }
 
 void load_target_side(const fs::path& path, CirModel& model) {

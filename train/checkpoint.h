@@ -10,14 +10,19 @@
 #include <string>
 
 #include "models/cir_model.h"
+#include "train/loss_scaler.h"
 
 namespace spn {
 
-// Where training stood when a checkpoint was written: the steps done and the loss of the
-// last one (the stage's final loss when a resumed stage has no steps left to run).
+// Where training stood when a checkpoint was written: the steps done, the loss of the
+// last one (the stage's final loss when a resumed stage has no steps left to run) and,
+// in fp16 runs, the loss scaler's state.
 struct CheckpointProgress {
-  int64_t steps_done = 0;
-  double last_loss = std::numeric_limits<double>::quiet_NaN();  // checkpoints written before it was kept
+  CheckpointProgress(int64_t steps = 0, double loss = std::numeric_limits<double>::quiet_NaN())
+      : steps_done(steps), last_loss(loss) {}
+  int64_t steps_done;
+  double last_loss;                              // NaN: checkpoints written before it was kept
+  std::optional<LossScaler::State> loss_scaler;  // fp16 runs (checkpoints since 2026-11-29)
 };
 
 // An I/O failure (a full disk) is an IoError naming the file; no temporary is left.

@@ -26,6 +26,12 @@ bool LossScaler::unscale_and_check(Communicator& comm, const std::vector<at::Ten
   return overflow.item<double>() == 0.0;
 }
 
+void LossScaler::restore(const State& state) {
+  if (!enabled_) return;
+  scale_ = state.scale;
+  clean_steps_ = state.clean_steps;
+}
+
 void LossScaler::update(bool finite) {
   if (!enabled_) return;
   if (!finite) {

@@ -40,6 +40,16 @@ class LossScaler {
   // growth_interval finite steps in a row.
   void update(bool finite);
 
+  // What a checkpoint keeps, so a resumed run continues with the scale it had reached
+  // (and its count towards the next growth) instead of 2^16 and the overflows that
+  // bring it back down.
+  struct State {
+    double scale = 1;
+    int64_t clean_steps = 0;
+  };
+  State state() const { return {scale_, clean_steps_}; }
+  void restore(const State& state);
+
  private:
   bool enabled_;
   LossScalerOptions options_;

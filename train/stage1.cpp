@@ -17,7 +17,7 @@ TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config,
       comm, settings, data.images, [&](const std::vector<int64_t>& local) { return data.images_of(local); },
       loader_options_of(config.data, model->device_type() == c10::kCUDA));
   return run_training_loop(
-      comm, run, settings, *model, step.optimizer(),
+      comm, run, settings, *model, step.optimizer(), step.scaler(),
       [&](int64_t s, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
         return step.run(data.batch(pixels->take(s), local, s), cfg.batch_size, lr);
       },

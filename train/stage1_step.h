@@ -39,6 +39,7 @@ class Stage1Step {
   StepResult run(const TripletBatch& local, int64_t global_batch, double lr);
 
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  LossScaler& scaler() { return scaler_; }
 
  private:
   Communicator& comm_;

@@ -107,7 +107,7 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
     };
 
   TrainingSummary summary = run_training_loop(
-      comm, run, settings, *model, step.optimizer(),
+      comm, run, settings, *model, step.optimizer(), step.scaler(),
       [&](int64_t s, const std::vector<int64_t>& global, const std::vector<int64_t>& local, double lr) {
         const torch::Tensor tokens = data.tokens_at(local, s);
         return step.run(reference_features(s, global), tokens,

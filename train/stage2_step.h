@@ -39,6 +39,7 @@ class Stage2Step {
                  const SoftmaxTargets& targets, double lr);
 
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  LossScaler& scaler() { return scaler_; }
 
  private:
   torch::Tensor sharded_loss(const torch::Tensor& local_queries, const SoftmaxTargets& targets);

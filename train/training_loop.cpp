@@ -29,8 +29,8 @@ constexpr uint64_t kDrawStream = 1;  // seed stream of the model's training draw
 }  // namespace
 
 TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const LoopSettings& settings, CirModel& model,
-                                  torch::optim::Optimizer& optimizer, const TrainingStep& step, bool show_progress,
-                                  const EpochHook& on_epoch_end) {
+                                  torch::optim::Optimizer& optimizer, LossScaler& scaler, const TrainingStep& step,
+                                  bool show_progress, const EpochHook& on_epoch_end) {
   GlobalBatchSampler sampler(settings.items, settings.batch_size, settings.order_seed);
   // Like the batch order, the model's draws come from the seed, the stage and the step.
   const uint64_t draw_seed = mix_seed(settings.order_seed, kDrawStream);
@@ -53,6 +53,7 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     const CheckpointProgress resumed = load_checkpoint(newest, model, &optimizer);
     start = resumed.steps_done;
     last_loss = resumed.last_loss;
+    if (resumed.loss_scaler) scaler.restore(*resumed.loss_scaler);
     spdlog::info("{}: resuming from {} (step {} of {})", name, newest, start, total);
   } else {
     broadcast_tensors(comm, model.state_tensors());
@@ -115,7 +116,9 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
     if (checkpoint_due || stop_signal != 0) {
       const GatheredOptimizerState whole_state(optimizer);  // a collective with ZeRO-1
       if (run.writer()) {
-        save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), name, done), model, &optimizer, {done, last_loss});
+        CheckpointProgress progress{done, last_loss};
+        if (scaler.enabled()) progress.loss_scaler = scaler.state();
+        save_checkpoint(step_checkpoint_path(run.checkpoints_dir(), name, done), model, &optimizer, progress);
         prune_checkpoints(run.checkpoints_dir(), name, kCheckpointsKept);
       }
     }

@@ -13,6 +13,7 @@
 #include "dist/communicator.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
+#include "train/loss_scaler.h"
 #include "train/step_result.h"
 
 namespace spn {
@@ -67,8 +68,10 @@ using TrainingStep =
 // and before that epoch's checkpoint, so a run killed inside it redoes the epoch.
 using EpochHook = std::function<void(int64_t, int64_t)>;
 
+// `scaler` is the step's fp16 loss scaler (a disabled one otherwise): checkpoints keep
+// its state and a resumed run restores it.
 TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const LoopSettings& settings, CirModel& model,
-                                  torch::optim::Optimizer& optimizer, const TrainingStep& step, bool show_progress,
-                                  const EpochHook& on_epoch_end = {});
+                                  torch::optim::Optimizer& optimizer, LossScaler& scaler, const TrainingStep& step,
+                                  bool show_progress, const EpochHook& on_epoch_end = {});
 
 }  // namespace spn
