@@ -8,6 +8,7 @@
 
 #include "core/hash.h"
 #include "data/batch_sampler.h"
+#include "dist/autograd_collectives.h"
 #include "dist/sharding.h"
 #include "test_models.h"
 #include "test_world.h"
@@ -132,6 +133,45 @@ TEST(Stage1, ContrastiveLossIsMeanCrossEntropy) {
                        contrastive_loss_shard(q.narrow(0, 2, 3), t, 2, 5, scale).item<double>();
   EXPECT_NEAR(whole, expected, 1e-12);
   EXPECT_NEAR(parts, expected, 1e-12);
+}
+
+// SPRC's itc: targets are sets of token vectors and a query scores a target by its best
+// token. Each rank holds its slice of queries and targets, gathers the targets with
+// their gradient and sums its share; loss and gradients equal one process's over the
+// whole batch, whose loss is checked against the definition.
+TEST(DistStage1, TokenSetTargetsMatchOneProcess) {
+  Communicator& comm = world();
+  constexpr int64_t kBatch = 7, kTokens = 3, kDim = 4;
+  torch::manual_seed(8);
+  const torch::Tensor queries = torch::randn({kBatch, kDim}, torch::kDouble);
+  const torch::Tensor targets = torch::randn({kBatch, kTokens, kDim}, torch::kDouble);
+  const torch::Tensor scale = torch::tensor(2.5, torch::kDouble);
+  torch::Tensor whole_queries = queries.clone().set_requires_grad(true);
+  torch::Tensor whole_targets = targets.clone().set_requires_grad(true);
+  const torch::Tensor whole = contrastive_loss_shard(whole_queries, whole_targets, 0, kBatch, scale);
+  whole.backward();
+  double expected = 0;
+  for (int64_t i = 0; i < kBatch; ++i) {
+    const torch::Tensor logits = scale * std::get<0>(torch::matmul(targets, queries[i]).max(1));  // [kBatch]
+    expected += (torch::logsumexp(logits, 0) - logits[i]).item<double>() / kBatch;
+  }
+  EXPECT_NEAR(whole.item<double>(), expected, 1e-12);
+
+  const ShardRange mine = shard_range(kBatch, comm.size(), comm.rank());
+  torch::Tensor local_queries = queries.narrow(0, mine.begin, mine.size()).clone().set_requires_grad(true);
+  torch::Tensor local_targets = targets.narrow(0, mine.begin, mine.size()).clone().set_requires_grad(true);
+  const torch::Tensor share =
+      contrastive_loss_shard(local_queries, all_gather_with_grad(comm, local_targets), mine.begin, kBatch, scale);
+  share.backward();
+  torch::Tensor total = share.detach().reshape({1}).clone();
+  comm.all_reduce(total, ReduceOp::Sum);
+  EXPECT_NEAR(total.item<double>(), whole.item<double>(), 1e-12);
+  if (mine.size() > 0) {
+    EXPECT_TRUE(
+        torch::allclose(local_queries.grad(), whole_queries.grad().narrow(0, mine.begin, mine.size()), 1e-10, 1e-12));
+    EXPECT_TRUE(
+        torch::allclose(local_targets.grad(), whole_targets.grad().narrow(0, mine.begin, mine.size()), 1e-10, 1e-12));
+  }
 }
 
 void expect_twenty_steps_match_one_rank(const ExperimentConfig& config) {

@@ -5,7 +5,9 @@ namespace spn {
 
 // This rank's share of InfoNCE over the global batch: for its local queries (global
 // rows first_row .. first_row + n), the sum of cross entropies of
-// scale * q_i . t_j over all gathered targets t_j with the positive t_{first_row+i},
+// scale * s(q_i, t_j) over all gathered targets t_j with the positive t_{first_row+i},
+// where s is the dot product, or for token-set targets [N, T, D] (SPRC's itc) the best
+// token's, max_k q_i . t_{j,k} (models/token_similarity.h),
 // divided by the global batch size. Summed over ranks it is the mean loss of the
 // global batch, and (with all_gather_with_grad and summed gradients) so is its
 // gradient: the loss-scaling rule of docs/architecture.md lives here.
