@@ -21,6 +21,14 @@ namespace spn {
 
 enum class ReduceOp { Sum, Max };
 
+// The elements of one row (along dim 0) of `tensor`: the product of its other sizes, 1
+// for a 0- or 1-dimensional tensor. The backends count uneven rows in these.
+inline int64_t elements_per_row(const at::Tensor& tensor) {
+  int64_t per_row = 1;
+  for (int64_t d = 1; d < tensor.dim(); ++d) per_row *= tensor.size(d);
+  return per_row;
+}
+
 class Communicator {
  public:
   virtual ~Communicator() = default;

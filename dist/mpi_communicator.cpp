@@ -56,12 +56,6 @@ void wait_without_spinning(MPI_Request& request, std::chrono::microseconds inter
   }
 }
 
-int64_t elements_per_row(const at::Tensor& tensor) {
-  int64_t per_row = 1;
-  for (int64_t d = 1; d < tensor.dim(); ++d) per_row *= tensor.size(d);
-  return per_row;
-}
-
 class MpiCommunicator : public Communicator {
  public:
   // Collectives run on `channel`: the world, or a duplicate this object then owns,

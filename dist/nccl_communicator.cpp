@@ -38,12 +38,6 @@ ncclDataType_t nccl_type(at::ScalarType type) {
   }
 }
 
-int64_t elements_per_row(const at::Tensor& tensor) {
-  int64_t per_row = 1;
-  for (int64_t d = 1; d < tensor.dim(); ++d) per_row *= tensor.size(d);
-  return per_row;
-}
-
 class NcclCommunicator : public Communicator {
  public:
   NcclCommunicator(std::unique_ptr<Communicator> host, c10::Device device) : host_(std::move(host)), device_(device) {
