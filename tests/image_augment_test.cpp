@@ -1,6 +1,7 @@
 // Training augmentation (data/image_augment.h, data.augment): RandomResizedCrop's boxes
 // keep to the image and to the configured area and ratio ranges, fall back as
-// torchvision does, land where they were drawn, and are a function of their seed; bad
+// torchvision does, land where they were drawn, resample as torchvision + PIL do, and
+// are a function of their seed; bad
 // keys are refused naming the key; evaluation never sees the crops; a run applies them
 // in both stages. (That every rank crops what one process crops, with and without the
 // decoded-image cache: tests/image_loader_test.cpp.)
@@ -16,6 +17,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "data/image_augment.h"
+#include "data/image_io.h"
 #include "data/image_transform.h"
 #include "launch_fixture.h"
 #include "test_files.h"
@@ -121,6 +123,33 @@ TEST(ImageAugment, TheCropIsTheDrawnBoxResizedBackToTheImageSize) {
     changed += torch::equal(pixels, image) ? 0 : 1;
   }
   EXPECT_EQ(changed, 20);
+}
+
+// The crop's resampling against torchvision's F.resized_crop on a PIL image (bicubic) for
+// fixed boxes, shrunk and enlarged (tests/golden/augment, scripts/make-augment-golden.py);
+// as in tests/image_transform_test.cpp, PIL's fixed-point weights may move a pixel by one
+// level, a wrong box or kernel would move most of them.
+TEST(ImageAugment, TheCropsResamplingMatchesTorchvision) {
+  const fs::path dir = testing::golden_dir() / "augment";
+  const nlohmann::json golden = nlohmann::json::parse(read_file(dir / "boxes.json"));
+  const int64_t size = golden["size"].get<int64_t>();
+  const auto pixels_of = [&](const std::string& name) {  // uint8 [3, size, size]
+    return transform_image(read_image(dir / name), ImageTransform{size, Preprocess::Resize, 1.25});
+  };
+  const torch::Tensor image = pixels_of("image.png");
+  for (size_t k = 0; k < golden["boxes"].size(); ++k) {
+    const auto box = golden["boxes"][k].get<std::vector<int64_t>>();  // top, left, height, width
+    const torch::Tensor ours = resize_bicubic(image.narrow(1, box[0], box[2]).narrow(2, box[1], box[3]), size, size);
+    const torch::Tensor difference =
+        (ours.to(torch::kInt) - pixels_of("crop" + std::to_string(k) + ".png").to(torch::kInt)).abs();
+    const int max_difference = difference.max().item<int>();
+    const double mean_difference = difference.to(torch::kDouble).mean().item<double>();
+    std::printf("crop %zu (%lldx%lld at %lld,%lld): max |ours - torchvision| %d, mean %.4f levels\n", k,
+                static_cast<long long>(box[2]), static_cast<long long>(box[3]), static_cast<long long>(box[0]),
+                static_cast<long long>(box[1]), max_difference, mean_difference);
+    EXPECT_LE(max_difference, 1) << "box " << k;
+    EXPECT_LT(mean_difference, 0.01) << "box " << k;
+  }
 }
 
 TEST(ImageAugment, ACropIsAFunctionOfItsSeed) {
