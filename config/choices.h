@@ -60,6 +60,13 @@ struct ChoiceNames<ImageCacheMode> {
   static constexpr std::array<const char*, 2> names = {"none", "hdf5"};
 };
 
+// data.augment: what training images go through after preprocessing (data/image_augment.h).
+enum class ImageAugmentKind { None, RandomResizedCrop };
+template <>
+struct ChoiceNames<ImageAugmentKind> {
+  static constexpr std::array<const char*, 2> names = {"none", "random_resized_crop"};
+};
+
 // data.fashioniq.caption_join: how a FashionIQ query's two captions become one text.
 enum class CaptionJoin { Capitalized, Plain };
 template <>

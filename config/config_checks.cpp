@@ -1,6 +1,7 @@
 #include "config/config_checks.h"
 
 #include <algorithm>
+#include <sstream>
 #include <utility>
 
 #include "config/protocol.h"
@@ -58,10 +59,22 @@ void check_shapes(const ExperimentConfig& config) {
                       " or set data.shapes.preset = \"none\"");
 }
 
+// A crop range the other way round would draw from an empty interval.
+void check_augment(const ExperimentConfig& config) {
+  const DataConfig& data = config.data;
+  if (data.crop_scale_min <= data.crop_scale_max) return;
+  std::ostringstream message;
+  message << config.where("data.crop_scale_min") << ": " << data.crop_scale_min
+          << " is above data.crop_scale_max = " << data.crop_scale_max
+          << "; the crop's share of the image's area is drawn from [crop_scale_min, crop_scale_max]";
+  throw UserError(message.str());
+}
+
 }  // namespace
 
 void check_config(const ExperimentConfig& config) {
   check_shapes(config);
+  check_augment(config);
   check_positives(config);
   check_evaluation(config);
 }

@@ -56,6 +56,22 @@ void DataConfig::visit(ConfigVisitor& v) {
   v.text("cache_dir", cache_dir,
          "directory of decoded-image caches shared by runs (like stage2.bank_dir); relative paths are taken from "
          "the working directory");
+  v.choice(
+      "augment", augment,
+      "what training images go through after preprocessing (and after the decoded-image cache), in the decode "
+      "threads: \"random_resized_crop\" is torchvision's RandomResizedCrop (Pic2Word's, with crop_scale_min = "
+      "0.9): a box of crop_scale_min..crop_scale_max of the image's area and aspect ratio 3/4..4/3 (10 draws, else the "
+      "image's centre cut to that ratio range), resized back to image_size (bicubic), drawn from the seed, the step "
+      "and the "
+      "image's place in the global batch, so every world size and a resumed run draw the same crops. Stage 1's "
+      "references and targets and stage 2's references (reference_features = \"encoder\") are augmented; "
+      "evaluation, the stage-2 bank, mining and the cache never are. \"none\": the preprocessed images as they "
+      "are");
+  v.real("crop_scale_min", crop_scale_min, 0.01, 1,
+         "random_resized_crop: the smallest crop, as a fraction of the image's area (torchvision's default 0.08; "
+         "Pic2Word 0.9); at most crop_scale_max");
+  v.real("crop_scale_max", crop_scale_max, 0.01, 1,
+         "random_resized_crop: the largest crop, as a fraction of the image's area");
   v.section("shapes", shapes, "built-in benchmark generator (used when kind = \"shapes\")");
   v.section("fashioniq", fashioniq, "FashionIQ (used when kind = \"fashioniq\")");
 }

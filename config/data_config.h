@@ -43,6 +43,9 @@ struct DataConfig {
   int64_t prefetch = 2;  // items decoded ahead
   ImageCacheMode cache = ImageCacheMode::None;
   std::string cache_dir = "cache";
+  ImageAugmentKind augment = ImageAugmentKind::None;  // training images only
+  double crop_scale_min = 0.08;                       // random_resized_crop's area range
+  double crop_scale_max = 1.0;
   ShapesConfig shapes;
   FashionIqConfig fashioniq;
 

@@ -13,8 +13,13 @@ LoaderOptions loader_options_of(const DataConfig& data, bool model_on_gpu) {
   return LoaderOptions{data.workers, data.prefetch, model_on_gpu};
 }
 
-ImagePrefetcher::ImagePrefetcher(const ImageRows& images, RowsOf rows_of, int64_t end, const LoaderOptions& options)
-    : images_(images), rows_of_(std::move(rows_of)), end_(end), options_(options) {
+ImagePrefetcher::ImagePrefetcher(const ImageRows& images, RowsOf rows_of, int64_t end, const LoaderOptions& options,
+                                 Augmentation augmentation)
+    : images_(images),
+      rows_of_(std::move(rows_of)),
+      end_(end),
+      options_(options),
+      augmentation_(std::move(augmentation)) {
   for (int64_t i = 0; i < std::max<int64_t>(1, options.workers); ++i) workers_.emplace_back([this] { work(); });
 }
 
@@ -35,7 +40,11 @@ void ImagePrefetcher::queue(int64_t item) {
   batch->pixels = at::empty({static_cast<int64_t>(rows.size()), 3, size, size},
                             at::TensorOptions(at::kByte).pinned_memory(options_.pin_memory));
   batch->remaining = static_cast<int64_t>(rows.size());
-  for (size_t slot = 0; slot < rows.size(); ++slot) jobs_.push_back(Job{batch, static_cast<int64_t>(slot), rows[slot]});
+  const bool augmented = augmentation_.augment.enabled();
+  for (size_t slot = 0; slot < rows.size(); ++slot) {
+    const auto s = static_cast<int64_t>(slot);
+    jobs_.push_back(Job{batch, s, rows[slot], augmented ? augmentation_.seed_of(item, s) : 0});
+  }
   queued_[item] = std::move(batch);
   queued_until_ = std::max(queued_until_, item + 1);
   job_ready_.notify_all();
@@ -82,7 +91,9 @@ void ImagePrefetcher::work() {
     }
     std::exception_ptr error;
     if (!failed) try {
-        images_.decode(job.row, job.batch->pixels.data_ptr<uint8_t>() + job.slot * bytes);
+        uint8_t* pixels = job.batch->pixels.data_ptr<uint8_t>() + job.slot * bytes;
+        images_.decode(job.row, pixels);
+        augment_image(pixels, size, augmentation_.augment, job.augment_seed);
       } catch (...) {
         error = std::current_exception();
       }

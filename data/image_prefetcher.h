@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "config/data_config.h"
+#include "data/image_augment.h"
 #include "data/image_rows.h"
 
 namespace spn {
@@ -34,10 +35,18 @@ LoaderOptions loader_options_of(const DataConfig& data, bool model_on_gpu);
 class ImagePrefetcher {
  public:
   using RowsOf = std::function<std::vector<int64_t>(int64_t item)>;
+  // Training images only: `augment` applied by the decode thread to each row right
+  // after decoding it, with draws from seed_of(item, slot) (called on the caller's
+  // thread), slot being the row's place in rows_of(item).
+  struct Augmentation {
+    ImageAugment augment;
+    std::function<uint64_t(int64_t item, int64_t slot)> seed_of;
+  };
 
   // Items are 0 <= item < end; `rows_of(item)` (called on the caller's thread) lists
   // the rows of `images` item `item` consists of.
-  ImagePrefetcher(const ImageRows& images, RowsOf rows_of, int64_t end, const LoaderOptions& options);
+  ImagePrefetcher(const ImageRows& images, RowsOf rows_of, int64_t end, const LoaderOptions& options,
+                  Augmentation augmentation = {});
   // Stops the pool: queued decoding is dropped, decoding in progress finishes.
   ~ImagePrefetcher();
   ImagePrefetcher(const ImagePrefetcher&) = delete;
@@ -60,6 +69,7 @@ class ImagePrefetcher {
     std::shared_ptr<Batch> batch;
     int64_t slot;  // row of batch->pixels
     int64_t row;   // row of images_
+    uint64_t augment_seed = 0;
   };
 
   void queue(int64_t item);  // with mutex_ held
@@ -69,6 +79,7 @@ class ImagePrefetcher {
   RowsOf rows_of_;
   int64_t end_;
   LoaderOptions options_;
+  Augmentation augmentation_;
   std::mutex mutex_;
   std::condition_variable job_ready_;
   std::condition_variable batch_done_;

@@ -27,11 +27,7 @@ at::Tensor resize_and_center_crop(const at::Tensor& chw, int64_t size) {
   const int64_t h = chw.size(1), w = chw.size(2);
   const int64_t new_h = w <= h ? static_cast<int64_t>(static_cast<double>(size) * h / w) : size;
   const int64_t new_w = w <= h ? size : static_cast<int64_t>(static_cast<double>(size) * w / h);
-  // PIL resamples horizontally, rounds to 8 bits, then vertically: two passes here too.
-  at::Tensor resized = chw.unsqueeze(0);
-  if (new_w != w) resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {h, new_w}, false));
-  if (new_h != h) resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {new_h, new_w}, false));
-  resized = resized.squeeze(0);
+  const at::Tensor resized = resize_bicubic(chw, new_h, new_w);
   const auto offset = [](int64_t length, int64_t crop) {
     return static_cast<int64_t>(std::nearbyint(static_cast<double>(length - crop) / 2.0));
   };
@@ -39,6 +35,15 @@ at::Tensor resize_and_center_crop(const at::Tensor& chw, int64_t size) {
 }
 
 }  // namespace
+
+at::Tensor resize_bicubic(const at::Tensor& chw, int64_t height, int64_t width) {
+  const int64_t h = chw.size(1), w = chw.size(2);
+  // PIL resamples horizontally, rounds to 8 bits, then vertically: two passes here too.
+  at::Tensor resized = chw.unsqueeze(0);
+  if (width != w) resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {h, width}, false));
+  if (height != h) resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {height, width}, false));
+  return resized.squeeze(0);
+}
 
 at::Tensor transform_image(const RgbImage& image, const ImageTransform& transform) {
   const at::Tensor hwc =

@@ -26,4 +26,9 @@ struct ImageTransform {
 
 at::Tensor transform_image(const RgbImage& image, const ImageTransform& transform);
 
+// A uint8 [3, H, W] image resized to height x width as PIL's bicubic resize does it:
+// horizontally, rounded to 8 bits, then vertically (a pass whose size is unchanged is
+// skipped). What center_crop, targetpad and data.augment's crops resize with.
+at::Tensor resize_bicubic(const at::Tensor& chw, int64_t height, int64_t width);
+
 }  // namespace spn

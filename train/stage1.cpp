@@ -15,7 +15,7 @@ TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config,
   settings.stage = stage;
   const auto pixels = step_images(
       comm, settings, data.images, [&](const std::vector<int64_t>& local) { return data.images_of(local); },
-      loader_options_of(config.data, model->device_type() == c10::kCUDA));
+      loader_options_of(config.data, model->device_type() == c10::kCUDA), image_augment_of(config.data));
   return run_training_loop(
       comm, run, settings, *model, step.optimizer(), step.scaler(),
       [&](int64_t s, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {

@@ -73,7 +73,8 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
   const auto reference_pixels = from_bank
                                     ? nullptr
                                     : step_images(comm, settings, data.images, references_of,
-                                                  loader_options_of(config.data, model->device_type() == c10::kCUDA));
+                                                  loader_options_of(config.data, model->device_type() == c10::kCUDA),
+                                                  image_augment_of(config.data));
   const auto reference_features = [&](int64_t s, const std::vector<int64_t>& global) {
     const ShardRange mine = shard_range(static_cast<int64_t>(global.size()), comm.size(), comm.rank());
     if (from_bank) return bank_rows(comm, bank, references_of(global)).narrow(0, mine.begin, mine.size());
