@@ -21,12 +21,18 @@ torch::Tensor one_minus_cosine(const torch::Tensor& a, const torch::Tensor& b) {
   return (1 - torch::cosine_similarity(a, b, 1)).mean();
 }
 
-// For each image, one row of `choices[i]` drawn from `rng`.
-torch::Tensor draw_rows(const std::vector<torch::Tensor>& choices, std::mt19937_64& rng) {
-  std::vector<torch::Tensor> rows;
-  for (const auto& rows_of_image : choices)
-    rows.push_back(rows_of_image[static_cast<int64_t>(uniform_below(rng, rows_of_image.size(0)))]);
-  return torch::stack(rows);
+// For each image i, an index below counts[i] drawn from `rng`.
+std::vector<int64_t> draw(const std::vector<int64_t>& counts, std::mt19937_64& rng) {
+  std::vector<int64_t> picks;
+  for (int64_t count : counts) picks.push_back(static_cast<int64_t>(uniform_below(rng, count)));
+  return picks;
+}
+
+// Row picks[i] of each image's rows[i].
+torch::Tensor picked_rows(const std::vector<torch::Tensor>& rows, const std::vector<int64_t>& picks) {
+  std::vector<torch::Tensor> picked;
+  for (size_t i = 0; i < rows.size(); ++i) picked.push_back(rows[i][picks[i]]);
+  return torch::stack(picked);
 }
 
 // Freezes a module's parameters for its lifetime and restores their flags after.
@@ -68,21 +74,24 @@ OtiResult invert_images(ClipTextTower& text, const torch::Tensor& image_features
   torch::Tensor ema = tokens.detach().clone();
   torch::optim::AdamW optimizer({tokens}, torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
   std::mt19937_64 rng(mix_seed(seed, 1));
-  std::vector<torch::Tensor> templates_per_image(static_cast<size_t>(batch), prompts.templates);
+  const std::vector<int64_t> template_counts(static_cast<size_t>(batch), prompts.templates.size(0));
+  std::vector<int64_t> phrase_counts;
+  for (const auto& rows : prompts.phrases) phrase_counts.push_back(rows.size(0));
 
   OtiResult result;
   for (int64_t step = 0; step < options.steps; ++step) {
     optimizer.zero_grad();
-    const torch::Tensor template_rows = draw_rows(templates_per_image, rng).to(device);
+    const torch::Tensor template_rows =
+        prompts.templates.index_select(0, torch::tensor(draw(template_counts, rng))).to(device);
     const torch::Tensor features =
         encode_with_pseudo_words(text, template_rows, tokens, PseudoWordInjection::kReplaceFirst, kDollarToken);
     torch::Tensor loss = options.cosine_weight * one_minus_cosine(features, target);
     double weights = options.cosine_weight;
     if (with_phrases) {
       // One phrase per image, the same one with the word and as written.
-      std::mt19937_64 phrase_rng = rng;
-      const torch::Tensor with_word = draw_rows(prompts.phrases_with_word, phrase_rng).to(device);
-      const torch::Tensor written = draw_rows(prompts.phrases, rng).to(device);
+      const std::vector<int64_t> picks = draw(phrase_counts, rng);
+      const torch::Tensor with_word = picked_rows(prompts.phrases_with_word, picks).to(device);
+      const torch::Tensor written = picked_rows(prompts.phrases, picks).to(device);
       const torch::Tensor word_features =
           encode_with_pseudo_words(text, with_word, tokens, PseudoWordInjection::kReplaceFirst, kDollarToken);
       torch::Tensor phrase_features;
