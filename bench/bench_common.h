@@ -16,7 +16,6 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -89,14 +88,6 @@ inline int use_cores_per_rank(const Communicator& comm) {
   const int threads = static_cast<int>(std::max(1L, cores / comm.local_size()));
   at::set_num_threads(threads);
   return threads;
-}
-
-// "17000,100000" -> {17000, 100000}.
-inline std::vector<int64_t> parse_sizes(const std::string& text) {
-  std::vector<int64_t> sizes;
-  std::stringstream list(text);
-  for (std::string item; std::getline(list, item, ',');) sizes.push_back(std::stoll(item));
-  return sizes;
 }
 
 // The source tree (its bench/ scripts): the one spn was built from, or the environment's

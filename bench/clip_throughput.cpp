@@ -7,11 +7,11 @@
 //   spn-bench-clip [--image-batch 32] [--text-batch 64] [--repeats 3]
 #include <torch/torch.h>
 
-#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_common.h"
+#include "bench/bench_flags.h"
 #include "models/clip_model.h"
 
 namespace {
@@ -29,14 +29,12 @@ nlohmann::json transformers_reference(int threads, int64_t image_batch, int64_t 
 }  // namespace
 
 int main(int argc, char** argv) {
+  int64_t image_batch = 32, text_batch = 64, repeats = 3;
+  parse_flags(argc, argv, "[--image-batch 32] [--text-batch 64] [--repeats 3]",
+              {{"--image-batch", [&](const std::string& v) { image_batch = read_count(v); }},
+               {"--text-batch", [&](const std::string& v) { text_batch = read_count(v); }},
+               {"--repeats", [&](const std::string& v) { repeats = read_count(v); }}});
   auto comm = spn::make_world_communicator(&argc, &argv);
-  int64_t image_batch = 32, text_batch = 64;
-  int repeats = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--image-batch")) image_batch = std::stoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--text-batch")) text_batch = std::stoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
-  }
   const int threads = use_cores_per_rank(*comm);
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);

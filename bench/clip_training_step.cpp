@@ -10,12 +10,12 @@
 #include <torch/torch.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <utility>
 
 #include "bench/bench_common.h"
+#include "bench/bench_flags.h"
 #include "dist/autocast.h"
 #include "models/clip_model.h"
 #include "train/sharded_adamw.h"
@@ -38,19 +38,15 @@ nlohmann::json peer_steps(int threads, int64_t batch, int repeats, const torch::
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto comm = spn::make_world_communicator(&argc, &argv);
-  torch::Device device = torch::kCPU;
+  bool cuda = false;
   int64_t batch = 0;  // by device
-  int repeats = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--device") && !std::strcmp(argv[i + 1], "cuda")) device = torch::Device(torch::kCUDA, 0);
-    if (!std::strcmp(argv[i], "--batch")) batch = std::stoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
-  }
-  if (device.is_cuda() && !torch::cuda::is_available()) {
-    std::cerr << "spn-bench-clip-train: --device cuda, but torch finds no usable GPU here\n";
-    return 2;
-  }
+  int64_t repeats = 3;
+  parse_flags(argc, argv, "[--device cpu|cuda] [--batch 16 on a CPU, 128 on a GPU] [--repeats 3]",
+              {{"--device", [&](const std::string& v) { cuda = read_cuda_device(v); }},
+               {"--batch", [&](const std::string& v) { batch = read_count(v); }},
+               {"--repeats", [&](const std::string& v) { repeats = read_count(v); }}});
+  auto comm = spn::make_world_communicator(&argc, &argv);
+  const torch::Device device = cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   if (batch == 0) batch = device.is_cuda() ? 128 : 16;
   const int threads = use_cores_per_rank(*comm);
   const DeviceMeter meter(device);

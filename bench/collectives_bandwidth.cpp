@@ -10,30 +10,26 @@
 //   mpirun -np W spn-bench-collectives [--device cpu|cuda] [--sizes 1048576,16777216,268435456] [--repeats 10]
 #include <torch/torch.h>
 
-#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_common.h"
+#include "bench/bench_flags.h"
 #include "dist/communicator.h"
 #include "dist/nccl_communicator.h"
 
 int main(int argc, char** argv) {
   using namespace spn::bench;
-  std::unique_ptr<spn::Communicator> comm = spn::make_world_communicator(&argc, &argv);
-  torch::Device device = torch::kCPU;
+  bool cuda = false;
   std::vector<int64_t> sizes = {1 << 20, 16 << 20, 256 << 20};  // bytes of the whole result
-  int repeats = 10;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--device") && !std::strcmp(argv[i + 1], "cuda"))
-      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm->local_rank()));
-    if (!std::strcmp(argv[i], "--sizes")) sizes = parse_sizes(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
-  }
-  if (device.is_cuda() && !torch::cuda::is_available()) {
-    std::cerr << "spn-bench-collectives: --device cuda, but torch finds no usable GPU here\n";
-    return 2;
-  }
+  int64_t repeats = 10;
+  parse_flags(argc, argv, "[--device cpu|cuda] [--sizes BYTES,...] [--repeats 10]",
+              {{"--device", [&](const std::string& v) { cuda = read_cuda_device(v); }},
+               {"--sizes", [&](const std::string& v) { sizes = read_counts(v); }},
+               {"--repeats", [&](const std::string& v) { repeats = read_count(v); }}});
+  std::unique_ptr<spn::Communicator> comm = spn::make_world_communicator(&argc, &argv);
+  const torch::Device device = cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm->local_rank()))
+                                    : torch::Device(torch::kCPU);
   use_cores_per_rank(*comm);
   if (device.is_cuda()) comm = spn::make_nccl_communicator(std::move(comm), device);
   const DeviceMeter meter(device);

@@ -9,12 +9,12 @@
 #include <ATen/ATen.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_common.h"
+#include "bench/bench_flags.h"
 #include "data/image_io.h"
 #include "data/image_prefetcher.h"
 
@@ -85,10 +85,9 @@ nlohmann::json torchvision_reference(const fs::path& dir, int64_t images, int64_
 int main(int argc, char** argv) {
   int64_t images = 256;
   int64_t workers = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--images")) images = std::stoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--workers")) workers = std::stoll(argv[i + 1]);
-  }
+  parse_flags(argc, argv, "[--images 256] [--workers CORES]",
+              {{"--images", [&](const std::string& v) { images = read_count(v); }},
+               {"--workers", [&](const std::string& v) { workers = read_count(v); }}});
   const fs::path dir = fs::temp_directory_path() / ("spn-bench-loader-" + std::to_string(::getpid()));
   const spn::CirrSplit split = write_photos(dir, images);
   const spn::ImageRows rows = spn::all_images_of(split, spn::ImageTransform{288, spn::Preprocess::TargetPad, 1.25});

@@ -9,11 +9,11 @@
 //   mpirun -np W spn-bench-mining [--sizes 20000,100000] [--memory-gib 16]
 #include <torch/torch.h>
 
-#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_common.h"
+#include "bench/bench_flags.h"
 #include "data/pair_mining.h"
 #include "dist/communicator.h"
 #include "dist/sharding.h"
@@ -27,13 +27,12 @@ constexpr int64_t kDim = 768, kBlockRows = 256;
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto comm = spn::make_world_communicator(&argc, &argv);
   std::vector<int64_t> sizes = {20000, 100000};
-  double memory_gib = 16;  // the naive way is skipped when its matrices need more
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--memory-gib")) memory_gib = std::stod(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--sizes")) sizes = parse_sizes(argv[i + 1]);
-  }
+  int64_t memory_gib = 16;  // the naive way is skipped when its matrices need more
+  parse_flags(argc, argv, "[--sizes 20000,100000] [--memory-gib 16]",
+              {{"--memory-gib", [&](const std::string& v) { memory_gib = read_count(v); }},
+               {"--sizes", [&](const std::string& v) { sizes = read_counts(v); }}});
+  auto comm = spn::make_world_communicator(&argc, &argv);
   const int threads = use_cores_per_rank(*comm);
 
   for (int64_t n : sizes) {

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_common.h"
+#include "bench/bench_flags.h"
 #include "config/config_file.h"
 #include "dist/communicator.h"
 #include "dist/sharding.h"
@@ -58,13 +58,14 @@ double step_throughput(spn::Communicator& comm, const spn::ExperimentConfig& con
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto comm = spn::make_world_communicator(&argc, &argv);
   int64_t steps = 40;
   std::vector<std::string> overrides;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--steps")) steps = std::stoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--batch")) overrides.push_back(std::string("stage1.batch_size=") + argv[i + 1]);
-  }
+  spn::bench::parse_flags(argc, argv, "[--steps 40] [--batch 128]",
+                          {{"--steps", [&](const std::string& v) { steps = spn::bench::read_count(v); }},
+                           {"--batch", [&](const std::string& v) {
+                              overrides.push_back("stage1.batch_size=" + std::to_string(spn::bench::read_count(v)));
+                            }}});
+  auto comm = spn::make_world_communicator(&argc, &argv);
   const spn::ExperimentConfig config = spn::load_config_text(spn::kQuickstartToml, "<quickstart>", overrides);
   constexpr int64_t kVocab = 64;  // about the benchmark's vocabulary
   const long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));

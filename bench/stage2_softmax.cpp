@@ -19,12 +19,12 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <utility>
 
 #include "bench/bench_common.h"
+#include "bench/bench_flags.h"
 #include "dist/autograd_collectives.h"
 #include "dist/communicator.h"
 #include "dist/distributed_softmax.h"
@@ -55,25 +55,23 @@ nlohmann::json peer_step(int threads, int64_t n, int repeats, const torch::Devic
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::unique_ptr<spn::Communicator> comm = spn::make_world_communicator(&argc, &argv);
   std::vector<int64_t> sizes = {17000, 100000, 1000000};
-  int repeats = 3;
-  torch::Device device = torch::kCPU;
+  int64_t repeats = 3;
+  bool cuda = false;
   int64_t chunk = 0;   // the device's automatic block width
   int64_t tokens = 0;  // > 0: a bank of token sets [N, tokens, D] (SPRC)
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--sizes")) sizes = parse_sizes(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--chunk")) chunk = std::stoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--tokens")) tokens = std::stoll(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--device") && !std::strcmp(argv[i + 1], "cuda"))
-      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm->local_rank()));
-  }
+  parse_flags(argc, argv,
+              "[--sizes 17000,100000,1000000] [--repeats 3] [--device cpu|cuda] [--chunk COLUMNS (default: by "
+              "device)] [--tokens T (a bank of token sets)]",
+              {{"--repeats", [&](const std::string& v) { repeats = read_count(v); }},
+               {"--sizes", [&](const std::string& v) { sizes = read_counts(v); }},
+               {"--chunk", [&](const std::string& v) { chunk = read_count(v); }},
+               {"--tokens", [&](const std::string& v) { tokens = read_count(v); }},
+               {"--device", [&](const std::string& v) { cuda = read_cuda_device(v); }}});
+  std::unique_ptr<spn::Communicator> comm = spn::make_world_communicator(&argc, &argv);
+  const torch::Device device = cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm->local_rank()))
+                                    : torch::Device(torch::kCPU);
   const int threads = use_cores_per_rank(*comm);
-  if (device.is_cuda() && !torch::cuda::is_available()) {
-    std::cerr << "spn-bench-softmax: --device cuda, but torch finds no usable GPU here\n";
-    return 2;
-  }
   if (device.is_cuda()) comm = spn::make_nccl_communicator(std::move(comm), device);
   const DeviceMeter meter(device);
   const int64_t vectors_per_row = std::max<int64_t>(tokens, 1);
