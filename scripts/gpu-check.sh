@@ -12,7 +12,8 @@
 # training step next to transformers' (bench/clip_train_peer.py); NCCL all-gather and
 # all-reduce bandwidth (on one GPU the bus carries nothing); then the quickstart
 # experiment trained and evaluated on the GPU in fp32 and bf16 (its results table, to set
-# beside the CPU's in README.md). Sized to finish within 8 minutes on one H200. Exit
+# beside the CPU's in README.md), and CLIP4CIR's experiment with a tiny random CLIP in
+# bf16. Sized to finish within 8 minutes on one H200. Exit
 # status: the number of checks that failed.
 set -uo pipefail
 bundle="${1:?usage: gpu-check.sh BUNDLE.tar.xz [OUT_DIR]}"
@@ -73,4 +74,13 @@ for precision in fp32 bf16; do
     --set runs_dir="$runs" --set data.root="$runs/shapes"
   tail -n 12 "$out/quickstart_cuda_$precision.log" | sed 's/^/  /'
 done
+# The CLIP pipeline on the GPU (CLIP4CIR's experiment: both towers trained in stage 1,
+# the frozen bank and stage 2) with a tiny random CLIP at 288 px on the built-in
+# benchmark, in bf16, one epoch per stage; random weights, so its results are chance.
+python3 scripts/write-random-clip.py "$runs/clip-tiny-288" > /dev/null
+check clip4cir_cuda_bf16 timeout 200 "${mpirun[@]}" -np 1 "$dir/bin/spn-launch" experiments/cirr_clip4cir.toml \
+  --set device=cuda --set precision=bf16 --set data.kind=shapes --set data.root="$runs/shapes-288" \
+  --set model.clip_dir="$runs/clip-tiny-288" --set model.embed_dim=24 --set stage1.epochs=1 --set stage2.epochs=1 \
+  --set eval.submission_split= --set runs_dir="$runs"
+tail -n 6 "$out/clip4cir_cuda_bf16.log" | sed 's/^/  /'
 exit $failed
