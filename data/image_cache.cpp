@@ -113,9 +113,11 @@ ImageCacheKey image_cache_key(const CirrSplit& split, const ImageTransform& tran
                  hash);
   }
   key.images_hash = hex64(hash);
-  key.transform =
-      hex64(fnv1a("uint8 [3, " + std::to_string(transform.size) + ", " + std::to_string(transform.size) + "] " +
-                  choice_name(transform.mode) + " target_ratio " + std::to_string(transform.target_ratio)));
+  // The resampling kernel is part of the fingerprint: caches written by the float32
+  // passes of earlier versions differ from the 8-bit kernel by 1 in a few pixels.
+  key.transform = hex64(fnv1a("uint8 [3, " + std::to_string(transform.size) + ", " + std::to_string(transform.size) +
+                              "] " + choice_name(transform.mode) + " target_ratio " +
+                              std::to_string(transform.target_ratio) + " bicubic uint8-antialiased"));
   return key;
 }
 

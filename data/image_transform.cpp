@@ -37,12 +37,13 @@ at::Tensor resize_and_center_crop(const at::Tensor& chw, int64_t size) {
 }  // namespace
 
 at::Tensor resize_bicubic(const at::Tensor& chw, int64_t height, int64_t width) {
-  const int64_t h = chw.size(1), w = chw.size(2);
-  // PIL resamples horizontally, rounds to 8 bits, then vertically: two passes here too.
-  at::Tensor resized = chw.unsqueeze(0);
-  if (width != w) resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {h, width}, false));
-  if (height != h) resized = to_uint8(at::_upsample_bicubic2d_aa(resized.to(at::kFloat), {height, width}, false));
-  return resized.squeeze(0);
+  if (height == chw.size(1) && width == chw.size(2)) return chw;
+  // LibTorch's 8-bit antialiased kernel (what torchvision's resize runs on uint8
+  // images): PIL's two passes, horizontal then vertical with 8-bit rounding between
+  // them, in fixed point with SIMD. It wants channels-last images; it took a third of
+  // the time of the same two passes in float32 on a 500x500 -> 288x288 image.
+  const at::Tensor image = chw.unsqueeze(0).contiguous(at::MemoryFormat::ChannelsLast);
+  return at::_upsample_bicubic2d_aa(image, {height, width}, false).squeeze(0).contiguous();
 }
 
 at::Tensor transform_image(const RgbImage& image, const ImageTransform& transform) {
