@@ -13,6 +13,7 @@
 #include "config/protocol.h"
 #include "core/files.h"
 #include "data/circo.h"
+#include "data/fashioniq.h"
 #include "launch_fixture.h"
 #include "test_files.h"
 #include "test_models.h"
@@ -154,6 +155,36 @@ TEST_F(Launch, CirrEvaluationDatasetMatchesDataOnTheSameFiles) {
   EXPECT_EQ(stage1["cirr/val"], stage1["val"]);
   for (const char* file : {"stage1-cirr-val-recall.json", "stage1-cirr-val-recall_subset.json"})
     EXPECT_TRUE(fs::exists(dir_ / "runs/tiny/cirr/submissions" / file)) << file;
+}
+
+// [eval.fashioniq] from spn-launch on the real val annotations (../shared, skipped when
+// absent) with placeholder images: a run on the built-in benchmark also reports
+// FashionIQ's metrics for the categories of [data.fashioniq].
+TEST_F(Launch, FashionIqEvaluationDatasetFromSpnLaunch) {
+  const fs::path shared = testing::shared_datasets_dir() / "fashioniq";
+  if (!fs::exists(shared / "captions")) GTEST_SKIP() << "no FashionIQ annotations in ../shared";
+  const fs::path root = dir_ / "fashioniq";
+  fs::create_directories(root);
+  fs::create_directory_symlink(shared / "captions", root / "captions");
+  fs::create_directory_symlink(shared / "image_splits", root / "image_splits");
+  FashionIqOptions dresses;
+  dresses.categories = {"dress"};
+  testing::write_placeholder_images(load_fashioniq_split(root, "val", dresses));
+
+  write("fiq.toml", std::string(kTinyExperiment) +
+                        "[data.fashioniq]\ncategories = [\"dress\"]\n"
+                        "[eval]\ndatasets = [\"data\", \"fashioniq\"]\n[eval.fashioniq]\nroot = \"fashioniq\"\n");
+  const Outcome run = launch("fiq.toml --run-id fiq --set stage1.epochs=1");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("Results on split 'fashioniq/val' (FashionIQ protocol, %):"), std::string::npos)
+      << run.output;
+  const nlohmann::json metrics = circo_results_of(dir_ / "runs/tiny/fiq")["stage1"]["fashioniq/val"];
+  ASSERT_EQ(metrics.size(), 5u) << metrics.dump();  // dress/R@10, dress/R@50, R@10, R@50, Avg
+  EXPECT_EQ(metrics["R@10"], metrics["dress/R@10"]);
+  for (const auto& [name, value] : metrics.items()) {
+    EXPECT_GE(value.get<double>(), 0.0) << name;
+    EXPECT_LE(value.get<double>(), 100.0) << name;
+  }
 }
 
 TEST_F(Launch, EvaluationDatasetErrorsExitTwoNamingTheKey) {
