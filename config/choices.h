@@ -147,4 +147,18 @@ struct ChoiceNames<RemoveReference> {
   static constexpr std::array<const char*, 2> names = {"official", "yes"};
 };
 
+// eval.datasets: what each stage is evaluated on, each with its own protocol.
+enum class EvalDataset { Data, Cirr, FashionIq, Circo };
+template <>
+struct ChoiceNames<EvalDataset> {
+  static constexpr std::array<const char*, 4> names = {"data", "cirr", "fashioniq", "circo"};
+};
+
+// eval.circo.source: CIRCO's files, or the built-in benchmark's CIRCO-style split.
+enum class CircoSource { Files, Shapes };
+template <>
+struct ChoiceNames<CircoSource> {
+  static constexpr std::array<const char*, 2> names = {"files", "shapes"};
+};
+
 }  // namespace spn

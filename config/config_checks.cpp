@@ -1,6 +1,7 @@
 #include "config/config_checks.h"
 
 #include <algorithm>
+#include <iterator>
 #include <sstream>
 #include <utility>
 
@@ -27,6 +28,32 @@ void check_positives(const ExperimentConfig& config) {
                     ") holds fewer than positives.partners = " + std::to_string(positives.partners) + " ranks");
 }
 
+// Each evaluation dataset once; the keys of a dataset that is not evaluated would be
+// silently ignored; stage 2 selects its best epoch on [data]'s split.
+void check_eval_datasets(const ExperimentConfig& config) {
+  const std::vector<EvalDataset>& datasets = config.eval.datasets;
+  const auto evaluated = [&](EvalDataset dataset) {
+    return std::find(datasets.begin(), datasets.end(), dataset) != datasets.end();
+  };
+  for (size_t i = 0; i < datasets.size(); ++i)
+    if (std::find(datasets.begin(), datasets.begin() + static_cast<long>(i), datasets[i]) !=
+        datasets.begin() + static_cast<long>(i))
+      throw UserError(config.where("eval.datasets") + ": \"" + choice_name(datasets[i]) + "\" is listed twice");
+  const std::pair<const char*, EvalDataset> submissions[] = {{"eval.submission_split", EvalDataset::Data},
+                                                             {"eval.cirr.submission_split", EvalDataset::Cirr},
+                                                             {"eval.circo.submission_split", EvalDataset::Circo}};
+  const std::string submission_splits[] = {config.eval.submission_split, config.eval.cirr.submission_split,
+                                           config.eval.circo.submission_split};
+  for (size_t i = 0; i < std::size(submissions); ++i)
+    if (!submission_splits[i].empty() && !evaluated(submissions[i].second))
+      throw UserError(config.where(submissions[i].first) + ": \"" + choice_name(submissions[i].second) +
+                      "\" is not in eval.datasets, so its submission files would never be written");
+  if (config.stage2.enabled && config.stage2.eval_every_epoch && !evaluated(EvalDataset::Data))
+    throw UserError(config.where("eval.datasets") +
+                    ": stage 2 evaluates [data]'s eval.split after each epoch to keep its best checkpoint "
+                    "(stage2.eval_every_epoch), so \"data\" must be listed");
+}
+
 void check_evaluation(const ExperimentConfig& config) {
   const AnnotationFormat protocol = protocol_of(config.data.kind);
   const std::vector<std::string> metrics = protocol_metric_names(protocol, config.data.fashioniq.categories);
@@ -39,6 +66,7 @@ void check_evaluation(const ExperimentConfig& config) {
   }
   if (protocol == AnnotationFormat::kFashionIq && !config.eval.submission_split.empty())
     throw UserError(config.where("eval.submission_split") + ": FashionIQ has no test server or submission format");
+  check_eval_datasets(config);
 }
 
 // The CIRR-sized preset fixes the benchmark's sizes: a size key set beside it would be

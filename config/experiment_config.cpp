@@ -24,7 +24,7 @@ void ExperimentConfig::visit(ConfigVisitor& v) {
   v.section(
       "positives", positives,
       "positive scaling: de-duplication, captioning, pair mining and templates turn unannotated images into triplets");
-  v.section("eval", eval, "evaluation (the dataset's protocol: CIRR or FashionIQ)");
+  v.section("eval", eval, "evaluation (each dataset's protocol: CIRR, FashionIQ or CIRCO)");
 }
 
 std::string ExperimentConfig::where(const std::string& key_path) const {

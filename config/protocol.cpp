@@ -8,6 +8,16 @@ AnnotationFormat protocol_of(DataKind kind) {
   return kind == DataKind::FashionIq ? AnnotationFormat::kFashionIq : AnnotationFormat::kCirr;
 }
 
+AnnotationFormat protocol_of(EvalDataset dataset, DataKind data_kind) {
+  switch (dataset) {
+    case EvalDataset::Cirr: return AnnotationFormat::kCirr;
+    case EvalDataset::FashionIq: return AnnotationFormat::kFashionIq;
+    case EvalDataset::Circo: return AnnotationFormat::kCirco;
+    case EvalDataset::Data: break;
+  }
+  return protocol_of(data_kind);
+}
+
 const char* protocol_title(AnnotationFormat format) {
   switch (format) {
     case AnnotationFormat::kFashionIq: return "FashionIQ";

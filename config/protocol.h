@@ -26,6 +26,8 @@ inline constexpr std::array<int64_t, 4> kCircoAt = {5, 10, 25, 50};
 
 // The protocol a dataset kind's splits are evaluated with.
 AnnotationFormat protocol_of(DataKind kind);
+// The protocol of an evaluation dataset (eval.datasets); "data" is [data]'s kind's.
+AnnotationFormat protocol_of(EvalDataset dataset, DataKind data_kind);
 // "CIRR", "FashionIQ", "CIRCO".
 const char* protocol_title(AnnotationFormat format);
 

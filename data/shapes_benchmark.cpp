@@ -3,13 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <vector>
 
-#include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
 #include "core/progress.h"
-#include "core/visible_path.h"
+#include "data/generated_dataset.h"
 #include "data/shapes_render.h"
 #include "dist/sharding.h"
 
@@ -61,25 +61,6 @@ void write_annotations(const ShapesPlan& plan, const ShapesConfig& config, const
   write_file_atomic(dir / "generator.json", generator.dump(1) + "\n");  // last: marks the directory complete
 }
 
-std::string recorded_fingerprint(const fs::path& root) {
-  const fs::path marker = root / "generator.json";
-  if (!fs::exists(marker)) return "";
-  try {
-    return nlohmann::json::parse(read_file(marker)).at("fingerprint").get<std::string>();
-  } catch (const nlohmann::json::exception&) {
-    return "";
-  }
-}
-
-constexpr const char* kIncomplete = "(incomplete)";
-
-// What `root` holds: "" (nothing), kIncomplete, or the recorded fingerprint.
-std::string benchmark_state(const fs::path& root) {
-  if (!visible_here(root)) return "";
-  const std::string found = recorded_fingerprint(root);
-  return found.empty() ? kIncomplete : found;
-}
-
 }  // namespace
 
 std::string shapes_fingerprint(const ShapesConfig& config, const CirrSizes& cirr) {
@@ -99,57 +80,36 @@ std::string shapes_fingerprint(const ShapesConfig& config, const CirrSizes& cirr
 
 bool ensure_shapes_benchmark(Communicator& comm, const ShapesConfig& config, const fs::path& root, bool show_progress,
                              const CirrSizes& cirr) {
-  const std::string fingerprint = shapes_fingerprint(config, cirr);
-  // Rank 0 looks, so every rank takes the same branch.
-  const std::string found = broadcast_string(comm, comm.rank() == 0 ? benchmark_state(root) : "", 0);
-  if (!found.empty()) {
-    if (found == fingerprint) return false;
-    if (found == kIncomplete)
-      throw UserError("data.root: " + root.string() +
-                      " exists but is not a complete built-in benchmark (no generator.json); "
-                      "remove it or choose another data.root");
-    throw UserError("data.root: " + root.string() +
-                    " holds a benchmark generated with other [data.shapes] settings "
-                    "(fingerprint " +
-                    found + ", these settings give " + fingerprint +
-                    "); choose another data.root or remove that directory");
-  }
-
-  const ShapesPlan plan = plan_shapes_benchmark(config, cirr);
-  const fs::path staging = root.string() + ".partial";
-  if (comm.rank() == 0) {
-    fs::remove_all(staging);  // leftovers of a generation that was killed
-    make_directories(staging);
-  }
-  comm.barrier();
-
-  // Images are numbered train first, then val; each rank renders its contiguous shard.
-  const int64_t total = static_cast<int64_t>(plan.train_images.size() + plan.val_images.size());
-  const ShardRange mine = shard_range(total, comm.size(), comm.rank());
-  Progress progress("generating benchmark", mine.size(), show_progress);
-  for (int64_t i = mine.begin; i < mine.end; ++i) {
-    const size_t n_train = plan.train_images.size();
-    const ShapesImage& image = i < static_cast<int64_t>(n_train) ? plan.train_images[i] : plan.val_images[i - n_train];
-    const fs::path path = staging / image.relative_path;
-    make_directories(path.parent_path());
-    if (config.preset == ShapesPreset::None) {
-      write_png(path, shapes::render_scene(image.scene, static_cast<int>(config.image_size)));
-    } else {
-      RgbImage pixels = shapes::render_scene(image.scene, cirr.width, cirr.height);
-      shapes::add_grain(pixels, mix_seed(static_cast<uint64_t>(config.seed), static_cast<uint64_t>(i)),
-                        kGrainAmplitude);
-      write_jpeg(path, pixels, kJpegQuality);
+  const GeneratedDataset dataset{root, "generator.json", shapes_fingerprint(config, cirr), "data.root",
+                                 "[data.shapes]"};
+  // Planned only when generating: reusing a benchmark costs one file read.
+  std::optional<ShapesPlan> plan;
+  const auto render_shard = [&](const fs::path& staging) {
+    plan = plan_shapes_benchmark(config, cirr);
+    // Images are numbered train first, then val; each rank renders its contiguous shard.
+    const int64_t total = static_cast<int64_t>(plan->train_images.size() + plan->val_images.size());
+    const ShardRange mine = shard_range(total, comm.size(), comm.rank());
+    Progress progress("generating benchmark", mine.size(), show_progress);
+    for (int64_t i = mine.begin; i < mine.end; ++i) {
+      const size_t n_train = plan->train_images.size();
+      const ShapesImage& image =
+          i < static_cast<int64_t>(n_train) ? plan->train_images[i] : plan->val_images[i - n_train];
+      const fs::path path = staging / image.relative_path;
+      make_directories(path.parent_path());
+      if (config.preset == ShapesPreset::None) {
+        write_png(path, shapes::render_scene(image.scene, static_cast<int>(config.image_size)));
+      } else {
+        RgbImage pixels = shapes::render_scene(image.scene, cirr.width, cirr.height);
+        shapes::add_grain(pixels, mix_seed(static_cast<uint64_t>(config.seed), static_cast<uint64_t>(i)),
+                          kGrainAmplitude);
+        write_jpeg(path, pixels, kJpegQuality);
+      }
+      progress.update(i - mine.begin + 1);
     }
-    progress.update(i - mine.begin + 1);
-  }
-  progress.finish();
-  comm.barrier();
-  if (comm.rank() == 0) {
-    write_annotations(plan, config, staging);
-    fs::rename(staging, root);
-  }
-  comm.barrier();
-  return true;
+    progress.finish();
+  };
+  return ensure_generated_dataset(comm, dataset, render_shard,
+                                  [&](const fs::path& staging) { write_annotations(*plan, config, staging); });
 }
 
 }  // namespace spn

@@ -192,4 +192,28 @@ std::string describe(const Scene& scene) {
   return text;
 }
 
+std::string describe_inventory(const Scene& scene) {
+  std::vector<std::string> phrases;
+  for (const Object& object : scene.objects) phrases.push_back(with_article(object_phrase(object)));
+  std::sort(phrases.begin(), phrases.end());
+  std::string text;
+  for (const std::string& phrase : phrases) text += (text.empty() ? "" : ", ") + phrase;
+  return text;
+}
+
+Scene rearranged(const Scene& scene, Rng& rng) {
+  if (scene.objects.size() >= static_cast<size_t>(kCells)) return scene;
+  // A random permutation of the cells; the objects take its first cells. Retried until
+  // the layout differs (one object has 8 other cells, so this ends at once in practice).
+  for (;;) {
+    std::vector<int> cells(kCells);
+    for (int c = 0; c < kCells; ++c) cells[c] = c;
+    seeded_shuffle(cells, rng);
+    Scene out = scene;
+    for (size_t i = 0; i < out.objects.size(); ++i) out.objects[i].cell = static_cast<uint8_t>(cells[i]);
+    sort_by_cell(out);
+    if (!(out == scene)) return out;
+  }
+}
+
 }  // namespace spn::shapes

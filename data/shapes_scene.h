@@ -52,6 +52,16 @@ Modification random_modification(const Scene& reference, Rng& rng);
 // "a large red circle at the top left, a small blue square in the center".
 std::string describe(const Scene& scene);
 
+// What a scene holds, not where: its objects' phrases ("a large red circle"), sorted
+// and joined with ", ". Two scenes have the same inventory exactly when they hold the
+// same objects (shape, colour, size) in any cells: the target description of the
+// benchmark's CIRCO-style split (data/shapes_circo.h).
+std::string describe_inventory(const Scene& scene);
+
+// `scene`'s objects moved to other cells (a random layout of the same objects that
+// differs from `scene`'s); a scene filling every cell is returned as it is.
+Scene rearranged(const Scene& scene, Rng& rng);
+
 const char* color_name(int color);
 // The palette colour as RGB.
 void color_rgb(int color, uint8_t rgb[3]);

@@ -6,7 +6,6 @@
 #include <optional>
 
 #include "config/config_file.h"
-#include "config/protocol.h"
 #include "core/activity.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -17,6 +16,7 @@
 #include "dist/stop_agreement.h"
 #include "dist/threads.h"
 #include "launcher/environment.h"
+#include "launcher/eval_datasets.h"
 #include "launcher/pipeline_steps.h"
 #include "launcher/watchdog.h"
 #include "track/results_table.h"
@@ -40,11 +40,10 @@ void run_experiment(Communicator& host, const ExperimentConfig& config, const Co
 
   const auto print_results = [&] {
     if (!rank0) return;
-    std::cout << "\nResults on split '" << config.eval.split << "' (" << protocol_title(protocol_of(config.data.kind))
-              << " protocol, %):\n"
-              << format_results_table(run.results(), config.eval.split) << "run directory: " << run.dir().string()
-              << "\n"
-              << std::flush;
+    for (const EvalTarget& target : eval_targets(config))
+      std::cout << "\nResults on split '" << target.results_key << "' (" << target.title << " protocol, %):\n"
+                << format_results_table(run.results(), target.results_key);
+    std::cout << "run directory: " << run.dir().string() << "\n" << std::flush;
   };
   if (run.recorded_status() == "finished") {
     spdlog::info("run {} already finished; its recorded results:", run.dir().string());

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/error.h"
@@ -24,54 +25,40 @@ namespace {
 bool always(const ExperimentConfig&) { return true; }
 bool positives_enabled(const ExperimentConfig& config) { return config.positives.enabled; }
 bool stage2_enabled(const ExperimentConfig& config) { return config.stage2.enabled; }
-bool submissions_wanted(const ExperimentConfig& config) { return !config.eval.submission_split.empty(); }
 bool stage2_submissions_wanted(const ExperimentConfig& config) {
   return stage2_enabled(config) && submissions_wanted(config);
 }
 bool mines_before_stage1(const ExperimentConfig& config) { return mining_point(config) == MiningPoint::BeforeStage1; }
 bool mines_after_stage1(const ExperimentConfig& config) { return mining_point(config) == MiningPoint::AfterStage1; }
 
-void check_dataset_layout(const ExperimentConfig& config) {
-  const fs::path root = config.data.root;
-  if (fs::exists(root / "captions") && fs::exists(root / "image_splits")) return;
-  if (config.data.kind == DataKind::FashionIq)
-    throw UserError(config.where("data.root") + ": " + root.string() +
-                    " is not a FashionIQ dataset: it needs captions/cap.<category>.<split>.json, "
-                    "image_splits/split.<category>.<split>.json and images/<name>." +
-                    config.data.fashioniq.image_extension +
-                    " (FashionIQ: github.com/XiaoxiaoGuo/fashion-iq; the images from the links it gives)");
-  throw UserError(config.where("data.root") + ": " + root.string() +
-                  " is not a CIRR-format dataset: it needs captions/cap.rc2.<split>.json and "
-                  "image_splits/split.rc2.<split>.json (CIRR: github.com/Cuberick-Orion/CIRR), with the images "
-                  "at the relative paths the split files give");
-}
-
 void load_dataset(RunContext& ctx) {
   const ExperimentConfig& config = ctx.config;
-  if (config.data.kind == DataKind::Shapes) {
-    const auto began = std::chrono::steady_clock::now();
-    const fs::path root = config.data.root;
-    if (ensure_shapes_benchmark(ctx.comm, config.data.shapes, root, ctx.show_progress))
-      spdlog::info("generated the built-in benchmark in {} ({:.1f} s)", root.string(),
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
-    else
-      spdlog::info("using the built-in benchmark in {}", root.string());
+  if (reads_data(config)) {
+    if (config.data.kind == DataKind::Shapes) {
+      const auto began = std::chrono::steady_clock::now();
+      const fs::path root = config.data.root;
+      if (ensure_shapes_benchmark(ctx.comm, config.data.shapes, root, ctx.show_progress))
+        spdlog::info("generated the built-in benchmark in {} ({:.1f} s)", root.string(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+      else
+        spdlog::info("using the built-in benchmark in {}", root.string());
+    } else {
+      check_annotation_layout(config, "data.root", config.data.root, config.data.kind);
+    }
+    ctx.train = load_split(config.data, "train");
+    if (const std::string missing = missing_targets(ctx.train); !missing.empty())
+      throw UserError(config.data.root + ": " + missing + "; a training split needs one for every item");
   } else {
-    check_dataset_layout(config);
+    spdlog::info("nothing is trained and [data] is not evaluated: the training split is not read");
   }
   // Every split the run reads, and every image they name, is checked here, before any
   // compute: a bad validation item would otherwise surface only after stage 1.
-  ctx.train = load_split(config.data, "train");
-  if (const std::string missing = missing_targets(ctx.train); !missing.empty())
-    throw UserError(config.data.root + ": " + missing + "; a training split needs one for every item");
-  ctx.eval_split = load_split(config.data, config.eval.split);
-  if (const std::string missing = missing_targets(ctx.eval_split); !missing.empty())
-    throw UserError(config.where("eval.split") + ": " + missing +
-                    ", so recall cannot be computed (a test split: see eval.submission_split)");
-  std::vector<const CirrSplit*> read = {&ctx.train, &ctx.eval_split};
-  if (submissions_wanted(config)) {
-    ctx.submission_split = load_split(config.data, config.eval.submission_split);
-    read.push_back(&ctx.submission_split);
+  ctx.eval_sets = load_eval_sets(ctx.comm, config, ctx.show_progress);
+  std::vector<const CirrSplit*> read;
+  if (reads_data(config)) read.push_back(&ctx.train);
+  for (const EvalSet& set : ctx.eval_sets) {
+    read.push_back(&set.split);
+    if (set.submission) read.push_back(&*set.submission);
   }
   for (const CirrSplit* split : read) check_split_images(ctx.comm, *split, ctx.show_progress);
 }
@@ -173,6 +160,19 @@ void mine_positives(RunContext& ctx) {
 
 void train_stage_1(RunContext& ctx) {
   const ExperimentConfig& config = ctx.config;
+  if (!reads_data(config)) {
+    // Zero-shot: nothing to train on. The model is evaluated as built (seeded, and
+    // stage1.init_checkpoint's weights when given), the same way on every attempt, so
+    // no checkpoint or done marker is needed.
+    if (!config.stage1.init_checkpoint.empty()) {
+      if (!fs::exists(config.stage1.init_checkpoint))
+        throw UserError(config.where("stage1.init_checkpoint") + ": " + config.stage1.init_checkpoint + " not found");
+      load_checkpoint(config.stage1.init_checkpoint, *ctx.model, nullptr);
+    }
+    spdlog::info("stage 1: no training split (stage1.epochs = 0); evaluating the model as built{}",
+                 config.stage1.init_checkpoint.empty() ? "" : " from " + config.stage1.init_checkpoint);
+    return;
+  }
   if (!ctx.run.stage_done(Stage::Stage1) && !config.stage1.init_checkpoint.empty()) {
     if (!fs::exists(config.stage1.init_checkpoint))
       throw UserError(config.where("stage1.init_checkpoint") + ": " + config.stage1.init_checkpoint + " not found");
@@ -185,25 +185,29 @@ void train_stage_1(RunContext& ctx) {
 void evaluate_stage(RunContext& ctx, Stage trained) {
   const Stage marker = evaluation_of(trained);
   if (ctx.run.stage_done(marker)) return;
-  const auto metrics =
-      evaluate_split(ctx.comm, *ctx.model, ctx.eval_split, *ctx.tokenizer, ctx.config, ctx.show_progress);
-  ctx.run.record_result(trained, ctx.eval_split.name, metrics);
-  ctx.run.drop_evaluation_lines(marker, ctx.eval_split.name);  // an attempt killed before its marker logged them
-  ctx.run.log_metrics({{"stage", stage_name(marker)}, {"split", ctx.eval_split.name}, {"metrics", metrics}});
+  for (const EvalSet& set : ctx.eval_sets) {
+    const std::string& key = set.target.results_key;
+    const auto metrics = evaluate_split(ctx.comm, *ctx.model, set.split, *ctx.tokenizer, ctx.config, ctx.show_progress);
+    ctx.run.record_result(trained, key, metrics);
+    ctx.run.drop_evaluation_lines(marker, key);  // an attempt killed before its marker logged them
+    ctx.run.log_metrics({{"stage", stage_name(marker)}, {"split", key}, {"metrics", metrics}});
+  }
   ctx.run.mark_stage_done(marker);
 }
 
 void write_stage_submissions(RunContext& ctx, Stage trained) {
   const Stage marker = submissions_of(trained);
   if (ctx.run.stage_done(marker)) return;
-  const CirrSplit& test = ctx.submission_split;
   const std::string stage = stage_name(trained);
-  const fs::path prefix = ctx.run.dir() / "submissions" / (stage + "-" + test.name);
-  if (ctx.comm.rank() == 0) fs::create_directories(prefix.parent_path());
-  for (const fs::path& file :
-       write_submissions(ctx.comm, *ctx.model, test, *ctx.tokenizer, ctx.config, prefix, ctx.show_progress)) {
-    ctx.run.record_artifact(stage + "_submission_" + file.stem().string(), file);
-    spdlog::info("{}: wrote {}", stage, file.string());
+  for (const EvalSet& set : ctx.eval_sets) {
+    if (!set.submission) continue;
+    const fs::path prefix = ctx.run.dir() / "submissions" / (stage + "-" + set.submission_prefix);
+    if (ctx.comm.rank() == 0) fs::create_directories(prefix.parent_path());
+    for (const fs::path& file : write_submissions(ctx.comm, *ctx.model, *set.submission, *ctx.tokenizer, ctx.config,
+                                                  prefix, ctx.show_progress)) {
+      ctx.run.record_artifact(stage + "_submission_" + file.stem().string(), file);
+      spdlog::info("{}: wrote {}", stage, file.string());
+    }
   }
   ctx.run.mark_stage_done(marker);
 }
@@ -219,8 +223,11 @@ void train_stage_2(RunContext& ctx) {
   const fs::path result = stage2_result_checkpoint(ctx.config, ctx.run);
   if (!ctx.run.stage_done(Stage::Stage2)) {
     const TripletData data = ctx.training_data();
+    // Stage 2 picks its best epoch on [data]'s split, which config_checks makes sure is evaluated.
+    const EvalSet& data_set = *std::find_if(ctx.eval_sets.begin(), ctx.eval_sets.end(),
+                                            [](const EvalSet& set) { return set.target.dataset == EvalDataset::Data; });
     const Evaluator evaluate = [&] {
-      return evaluate_split(ctx.comm, *ctx.model, ctx.eval_split, *ctx.tokenizer, ctx.config, /*show_progress=*/false);
+      return evaluate_split(ctx.comm, *ctx.model, data_set.split, *ctx.tokenizer, ctx.config, /*show_progress=*/false);
     };
     const TrainingSummary summary =
         train_stage2(ctx.comm, ctx.config, ctx.run, ctx.model, data, *ctx.bank, evaluate, ctx.show_progress);

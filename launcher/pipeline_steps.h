@@ -3,7 +3,9 @@
 // earlier steps produced and adds its own; each training or evaluation step is skipped
 // when the run directory records it done (done/<stage>), so a rerun resumes.
 //
-//   dataset        the splits (the built-in benchmark is generated when missing)
+//   dataset        the training split (unless nothing is trained: reads_data) and the
+//                  evaluation sets (launcher/eval_datasets.h); the built-in benchmark
+//                  and its CIRCO-style split are generated when missing
 //   captions       positive scaling: pixel-exact de-duplication and a caption per image
 //   training set   the annotated triplets and the training images' row order
 //   tokenizer      CLIP's BPE, or the run's word vocabulary
@@ -12,8 +14,8 @@
 //   positives      pair mining and modification texts: before stage 1 with a mining
 //                  encoder, else after it with the stage-1 encoder (mining_point)
 //   stage 1        both encoders, in-batch negatives gathered across ranks
-//   evaluation     the eval split under the dataset's protocol
-//   submissions    the test-server files of eval.submission_split
+//   evaluation     each of eval.datasets under its protocol
+//   submissions    the test-server files of the evaluation sets that ask for them
 //   bank           the frozen target encoder's embeddings of the training images (HDF5)
 //   stage 2        the query side against the whole bank
 //   evaluation, submissions  of stage 2's result

@@ -9,6 +9,7 @@
 #include "data/cirr.h"
 #include "data/tokenizer.h"
 #include "dist/communicator.h"
+#include "launcher/eval_datasets.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
 #include "train/candidate_bank.h"
@@ -29,9 +30,8 @@ struct RunContext {
   bool show_progress;  // rank 0 shows progress lines
 
   // dataset
-  CirrSplit train;
-  CirrSplit eval_split;
-  CirrSplit submission_split;  // eval.submission_split's, when submissions are wanted
+  CirrSplit train;                 // empty when the run does not read [data] (reads_data)
+  std::vector<EvalSet> eval_sets;  // eval.datasets, in order
   // training set: the annotated triplets (images mapped to their kept copy when
   // positive scaling de-duplicates), and the training images in row order. Row i of
   // the training images, and so of the stage-2 bank, is train.images[image_rows[i]].

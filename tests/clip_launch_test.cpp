@@ -192,5 +192,32 @@ TEST_F(Launch, FashionIqClip4CirExperimentRunsEndToEnd) {
   }
 }
 
+// Zero-shot: a CLIP run with stage1.epochs = 0 that evaluates only CIRCO reads no
+// training split at all ([data] names a directory that does not exist), evaluates the
+// model as built on the CIRCO-style split and writes the test split's submission file.
+TEST_F(Launch, ZeroShotClipEvaluatesCircoWithoutATrainingSplit) {
+  write_tiny_clip(dir_ / "clip");
+  write("tiny.toml", testing::kTinyExperiment);
+  const Outcome run = launch(std::string("tiny.toml --run-id zero-shot") + kClipOverrides +
+                             " --set data.kind='\"cirr\"' --set data.root='\"no-such-dataset\"'"
+                             " --set stage1.epochs=0 --set 'eval.datasets=[\"circo\"]'"
+                             " --set eval.circo.source='\"shapes\"' --set eval.circo.root='\"circo\"'"
+                             " --set eval.circo.queries=12 --set eval.circo.submission_split='\"test\"'");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("Results on split 'circo/val' (CIRCO protocol, %):"), std::string::npos) << run.output;
+  EXPECT_FALSE(fs::exists(dir_ / "no-such-dataset"));
+  const fs::path run_dir = dir_ / "runs/tiny/zero-shot";
+  const auto results = nlohmann::json::parse(read_file(run_dir / "results.json"));
+  ASSERT_TRUE(results["stage1"].contains("circo/val")) << results.dump();
+  EXPECT_EQ(results["stage1"].size(), 1u) << "no training summary, no other split: " << results.dump();
+  for (const auto& [name, value] : results["stage1"]["circo/val"].items()) {
+    EXPECT_GE(value.get<double>(), 0.0) << name;
+    EXPECT_LE(value.get<double>(), 100.0) << name;
+  }
+  const auto submission = nlohmann::json::parse(read_file(run_dir / "submissions/stage1-circo-test.json"));
+  ASSERT_EQ(submission.size(), 12u);
+  for (const auto& [id, ranked] : submission.items()) EXPECT_EQ(ranked.size(), 50u) << id;
+}
+
 }  // namespace
 }  // namespace spn

@@ -153,6 +153,29 @@ TEST(Config, CrossKeyRulesAreCheckedAtLoad) {
   EXPECT_EQ(error_of({"data.shapes.preset=cirr", "data.shapes.seed=4"}), "");  // the seed still chooses the scenes
 }
 
+// eval.datasets: each once; a submission split of a dataset not evaluated, and stage 2
+// (which selects on [data]'s split) without "data", are refused naming the key.
+TEST(Config, EvaluationDatasetRules) {
+  const ExperimentConfig defaults = load_config_text("", "exp.toml", {});
+  EXPECT_EQ(defaults.eval.datasets, std::vector<EvalDataset>{EvalDataset::Data});
+  EXPECT_EQ(error_of("", {"eval.datasets=['circo', 'data', 'cirr', 'fashioniq']"}), "");
+  EXPECT_NE(error_of("", {"eval.datasets=['data', 'circo', 'data']"})
+                .find("--set eval.datasets=['data', 'circo', 'data']: eval.datasets: \"data\" is listed twice"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"eval.circo.submission_split=test"})
+                .find("eval.circo.submission_split: \"circo\" is not in eval.datasets"),
+            std::string::npos);
+  EXPECT_EQ(error_of("", {"eval.datasets=['circo']", "eval.circo.submission_split=test"}), "");
+  EXPECT_NE(error_of("", {"eval.datasets=['circo']", "eval.submission_split=test1"})
+                .find("eval.submission_split: \"data\" is not in eval.datasets"),
+            std::string::npos);
+  EXPECT_NE(error_of("", {"eval.datasets=['circo']", "stage2.enabled=true"})
+                .find("eval.datasets: stage 2 evaluates [data]'s eval.split after each epoch"),
+            std::string::npos);
+  EXPECT_EQ(error_of("", {"eval.datasets=['circo']", "stage2.enabled=true", "stage2.eval_every_epoch=false"}), "");
+  EXPECT_NE(error_of("", {"eval.circo.source=coco"}).find("eval.circo.source"), std::string::npos);
+}
+
 // Choices are enums once read, and written back by the names they were read with.
 TEST(Config, ChoicesRoundTripThroughTheirNames) {
   const ExperimentConfig config =
