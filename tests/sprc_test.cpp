@@ -9,11 +9,16 @@
 #include <functional>
 
 #include "core/error.h"
+#include "data/image_rows.h"
+#include "data/image_tensor.h"
+#include "data/shapes_benchmark.h"
+#include "data/splits.h"
 #include "dist/sharding.h"
 #include "models/bert_tokenizer.h"
 #include "sprc_fixture.h"
 #include "test_models.h"
 #include "test_world.h"
+#include "train/evaluate.h"
 #include "train/sprc_loss.h"
 #include "train/stage1_step.h"
 
@@ -169,6 +174,43 @@ TEST(DistSprcStage1, StepsGiveSameLossesAndParametersAsOneRank) {
     moved = std::max(moved, (reference_named[item.key()] - initial[item.key()]).abs().max().item<double>());
   }
   EXPECT_GT(moved, 1e-5);  // it trained
+}
+
+// Evaluation scores each query with its own reference image fused with its caption (the
+// gallery's token sets cannot stand for the references), in chunks of eval.batch_size,
+// on any number of ranks: embed_split against the model called image by image.
+TEST(DistSprcEvaluation, QueriesFuseTheirOwnReferenceImages) {
+  Communicator& comm = world();
+  const std::filesystem::path dir = testing::shared_temp_dir(comm, "sprc-eval");
+  const ExperimentConfig config =
+      sprc_config({"data.root=" + (dir / "benchmark").string(), "data.shapes.train_triplets=6",
+                   "data.shapes.val_triplets=7", "data.shapes.extra_images=0", "eval.batch_size=3"});
+  ensure_shapes_benchmark(comm, config.data.shapes, config.data.root, false);
+  const CirrSplit split = load_split(config.data, "val");
+  auto model = sprc_model(config);
+  const auto tokenizer = make_sprc_tokenizer(config);
+  const SplitEmbeddings embedded = embed_split(comm, *model, split, *tokenizer, config, false);
+
+  torch::NoGradGuard no_grad;
+  const ImageRows images = all_images_of(split, image_transform_of(config.data));
+  const auto image = [&](int64_t row) {
+    torch::Tensor pixels = torch::empty({1, 3, kSprcImageSize, kSprcImageSize}, torch::kUInt8);
+    images.decode(row, pixels.data_ptr<uint8_t>());
+    return normalize_images(pixels);
+  };
+  ASSERT_EQ(embedded.gallery.sizes(), (std::vector<int64_t>{images.size(), 4, 16}));
+  for (int64_t row = 0; row < images.size(); ++row)
+    EXPECT_TRUE(torch::allclose(embedded.gallery[row], model->encode_target(image(row))[0], 1e-5, 1e-6)) << row;
+  const ShardRange mine = shard_range(static_cast<int64_t>(split.triplets.size()), comm.size(), comm.rank());
+  ASSERT_EQ(embedded.local_queries.sizes(), (std::vector<int64_t>{mine.size(), 16}));
+  for (int64_t i = mine.begin; i < mine.end; ++i) {
+    const CirrTriplet& triplet = split.triplets[i];
+    const torch::Tensor expected =
+        model->encode_query(image(triplet.reference), tokenizer->encode_batch({triplet.caption}, kTextLength));
+    EXPECT_TRUE(torch::allclose(embedded.local_queries[i - mine.begin], expected[0], 1e-5, 1e-6)) << i;
+  }
+  comm.barrier();
+  if (comm.rank() == 0) std::filesystem::remove_all(dir);
 }
 
 std::string error_of(const std::function<void()>& action) {
