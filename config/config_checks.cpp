@@ -98,6 +98,22 @@ void check_augment(const ExperimentConfig& config) {
   throw UserError(message.str());
 }
 
+// What SPRC (model.family = "sprc") does not do yet, refused before any compute.
+void check_sprc(const ExperimentConfig& config) {
+  if (config.model.family != "sprc") return;
+  const std::string what = "with model.family = \"sprc\" ";
+  if (config.stage2.enabled)
+    throw UserError(config.where("stage2.enabled") + ": SPN's stage 2 " + what +
+                    "(a trainable copy of the Q-Former against frozen token-set banks) is not written yet; set "
+                    "stage2.enabled = false");
+  if (config.positives.enabled)
+    throw UserError(config.where("positives.enabled") + ": pair mining " + what +
+                    "(token-set image embeddings) is not written yet; set positives.enabled = false");
+  if (config.stage1.negatives != std::vector<NegativeType>{NegativeType::Target})
+    throw UserError(config.where("stage1.negatives") + ": SPRC's stage 1 takes the usual negatives only " + what +
+                    "(its loss is itc + rtc + align over in-batch targets); set stage1.negatives = [\"target\"]");
+}
+
 }  // namespace
 
 void check_config(const ExperimentConfig& config) {
@@ -105,6 +121,7 @@ void check_config(const ExperimentConfig& config) {
   check_augment(config);
   check_positives(config);
   check_evaluation(config);
+  check_sprc(config);
 }
 
 }  // namespace spn

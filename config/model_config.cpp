@@ -5,6 +5,9 @@
 namespace spn {
 
 void ModelConfig::visit(ConfigVisitor& v) {
+  v.text("family", family,
+         "model family from the registry: dual_encoder (image_encoder + text_encoder + head, one unit vector per "
+         "image) or sprc (SPRC on BLIP-2 from model.blip2_dir: 32-token targets, BERT WordPiece texts)");
   v.text("image_encoder", image_encoder, "image encoder from the model registry (small_cnn, clip)");
   v.text("text_encoder", text_encoder,
          "text encoder from the model registry (gru, bow, clip); clip also tokenizes with CLIP's BPE");
@@ -26,9 +29,14 @@ void ModelConfig::visit(ConfigVisitor& v) {
          "CLIP model directory for the clip encoders: config.json, model.safetensors, vocab.json + merges.txt (Hugging "
          "Face's openai/clip-vit-* files; scripts/convert-clip-checkpoint.py for OpenAI/open_clip checkpoints)",
          /*may_be_empty=*/true);
+  v.text("blip2_dir", blip2_dir,
+         "BLIP-2 model directory for model.family = \"sprc\": config.json and model.safetensors of Hugging Face's "
+         "Salesforce/blip2-itm-vit-g (or a converted SPRC checkpoint) and bert-base-uncased's vocab.txt",
+         /*may_be_empty=*/true);
   v.choice("truncation", truncation,
-           "CLIP texts longer than data.max_words tokens: \"truncate\" keeps the start and ends with <|endoftext|> "
-           "(open_clip); \"error\" stops with the text (OpenAI's default)");
+           "texts longer than data.max_words tokens: \"truncate\" keeps the start and ends the row with the end "
+           "token (CLIP's <|endoftext|> as open_clip does; BERT's [SEP] for sprc, as transformers does); \"error\" "
+           "stops with the text (OpenAI's default)");
 }
 
 }  // namespace spn

@@ -1,5 +1,6 @@
 #pragma once
-// [model]: encoders and the CIR head, by registry name (models/registry.h).
+// [model]: the model family, and for the dual encoder its encoders and CIR head, by
+// registry name (models/registry.h).
 #include <cstdint>
 #include <string>
 
@@ -10,6 +11,7 @@ namespace spn {
 class ConfigVisitor;
 
 struct ModelConfig {
+  std::string family = "dual_encoder";
   std::string image_encoder = "small_cnn";
   std::string text_encoder = "gru";
   std::string head = "combiner";
@@ -21,6 +23,7 @@ struct ModelConfig {
   int64_t combiner_gate_hidden = 0;
   double combiner_dropout = 0;
   std::string clip_dir;
+  std::string blip2_dir;
   TruncationPolicy truncation = TruncationPolicy::kTruncate;
 
   void visit(ConfigVisitor& v);

@@ -21,7 +21,16 @@ void Stage1Config::visit(ConfigVisitor& v) {
   v.choice_list("negatives", negatives,
                 "in-batch negative types, their losses averaged (SPN's study): \"target\" q_i vs all t_j (the usual), "
                 "\"query\" t_i vs all q_j, \"reference\" f(ref_j, text_i) vs t_i, \"text\" f(ref_i, text_j) vs t_i");
-  v.boolean("learn_temperature", learn_temperature, "learn the temperature as a log-scale parameter, as CLIP does");
+  v.boolean(
+      "learn_temperature", learn_temperature,
+      "learn the temperature as a log-scale parameter, as CLIP does (sprc: learn SPRC's temp, which starts at the "
+      "checkpoint's value; stage1.temperature does not apply)");
+  v.real("sprc_rtc_weight", sprc_rtc_weight, 0, 100,
+         "model.family = \"sprc\": weight of SPRC's rtc loss (the prompt branch's contrastive loss) beside itc; "
+         "SPRC's CIRR recipe 0.4, FashionIQ 1");
+  v.real("sprc_align_weight", sprc_align_weight, 0, 100,
+         "model.family = \"sprc\": weight of SPRC's align loss (fused query slots vs prompt tokens, MSE); SPRC's "
+         "CIRR recipe 0.4, FashionIQ 1");
   v.integer("checkpoint_every", checkpoint_every, 1, INT64_MAX,
             "steps between checkpoints (one is also written at each epoch end)");
   v.integer("log_every", log_every, 1, INT64_MAX, "steps between lines in metrics.jsonl");

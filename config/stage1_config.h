@@ -23,6 +23,8 @@ struct Stage1Config {
   double grad_bucket_mb = 16;
   std::string init_checkpoint;
   std::vector<NegativeType> negatives = {NegativeType::Target};
+  double sprc_rtc_weight = 0.4;
+  double sprc_align_weight = 0.4;
 
   void visit(ConfigVisitor& v);
 };

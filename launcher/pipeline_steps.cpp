@@ -14,6 +14,7 @@
 #include "data/vocabulary.h"
 #include "models/clip_model.h"
 #include "models/clip_tokenizer.h"
+#include "models/sprc_model.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/stage1.h"
@@ -94,6 +95,10 @@ Vocabulary run_vocabulary(RunContext& ctx) {
 
 void make_tokenizer(RunContext& ctx) {
   const ExperimentConfig& config = ctx.config;
+  if (config.model.family == "sprc") {
+    ctx.tokenizer = make_sprc_tokenizer(config);
+    return;
+  }
   if (config.model.text_encoder != "clip") {
     ctx.tokenizer = std::make_unique<Vocabulary>(run_vocabulary(ctx));
     return;

@@ -1,66 +1,8 @@
 #include "models/cir_model.h"
 
-#include <torch/nn/functional/normalization.h>
-
-#include <cmath>
-
-#include "core/hash.h"
 #include "models/registry.h"
 
 namespace spn {
-namespace {
-
-constexpr double kMaxLogitScale = 100.0;
-
-// Unit rows, in float32 when autocast left `x` in 16 bits: CPU autocast would compute
-// the norm in 16 bits, and the losses and scores downstream need float32 inputs.
-torch::Tensor unit(const torch::Tensor& x) {
-  const bool reduced = x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf;
-  return torch::nn::functional::normalize(reduced ? x.to(torch::kFloat) : x,
-                                          torch::nn::functional::NormalizeFuncOptions().dim(1));
-}
-
-}  // namespace
-
-CirModel::CirModel(std::shared_ptr<ImageEncoder> image_encoder, std::shared_ptr<TextEncoder> text_encoder,
-                   std::shared_ptr<CirHead> head, double temperature, bool learn_temperature)
-    : image_encoder_(register_module("image_encoder", std::move(image_encoder))),
-      text_encoder_(register_module("text_encoder", std::move(text_encoder))),
-      head_(register_module("head", std::move(head))) {
-  const torch::Tensor initial = torch::full({}, std::log(1.0 / temperature));
-  log_logit_scale_ =
-      learn_temperature ? register_parameter("log_logit_scale", initial) : register_buffer("log_logit_scale", initial);
-}
-
-torch::Tensor CirModel::encode_target(const torch::Tensor& images) { return unit(image_encoder_->forward(images)); }
-
-torch::Tensor CirModel::encode_query(const torch::Tensor& reference_images, const torch::Tensor& tokens) {
-  return encode_query_from_features(encode_target(reference_images), tokens);
-}
-
-torch::Tensor CirModel::encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens,
-                                                   int64_t first_row) {
-  return combine(reference_features, encode_text(tokens), first_row);
-}
-
-torch::Tensor CirModel::encode_text(const torch::Tensor& tokens) { return unit(text_encoder_->forward(tokens)); }
-
-torch::Tensor CirModel::combine(const torch::Tensor& reference_features, const torch::Tensor& text_features,
-                                int64_t first_row, uint64_t call) {
-  return unit(head_->forward(reference_features, text_features, RowDraws{mix_seed(step_seed_, call), first_row}));
-}
-
-void CirModel::set_step_seed(uint64_t seed) { step_seed_ = seed; }
-
-void CirModel::set_temperature(double temperature) {
-  torch::NoGradGuard no_grad;
-  log_logit_scale_.fill_(std::log(1.0 / temperature));
-}
-
-torch::Tensor CirModel::logit_scale() const { return log_logit_scale_.exp().clamp_max(kMaxLogitScale); }
-
-c10::Device CirModel::device() const { return log_logit_scale_.device(); }
-c10::DeviceType CirModel::device_type() const { return device().type(); }
 
 std::vector<torch::Tensor> CirModel::state_tensors() const {
   std::vector<torch::Tensor> tensors = parameters();
@@ -68,28 +10,15 @@ std::vector<torch::Tensor> CirModel::state_tensors() const {
   return tensors;
 }
 
-std::vector<torch::Tensor> CirModel::target_side_tensors() const {
-  std::vector<torch::Tensor> tensors = image_encoder_->parameters();
-  for (const auto& buffer : image_encoder_->buffers()) tensors.push_back(buffer);
-  return tensors;
-}
-
-std::vector<torch::Tensor> CirModel::query_side_parameters() const {
-  std::vector<torch::Tensor> parameters = text_encoder_->parameters();
-  for (const auto& p : head_->parameters()) parameters.push_back(p);
-  if (log_logit_scale_.requires_grad()) parameters.push_back(log_logit_scale_);
-  return parameters;
-}
-
-void CirModel::freeze_target_side() {
-  for (auto& p : image_encoder_->parameters()) p.set_requires_grad(false);
+std::vector<torch::Tensor> CirModel::trainable_parameters() const {
+  std::vector<torch::Tensor> trainable;
+  for (const auto& p : parameters())
+    if (p.requires_grad()) trainable.push_back(p);
+  return trainable;
 }
 
 std::shared_ptr<CirModel> make_cir_model(const ExperimentConfig& config, int64_t vocab_size) {
-  const ModelShape shape{config, config.model, config.data.image_size, vocab_size};
-  return std::make_shared<CirModel>(make_image_encoder(config, shape), make_text_encoder(config, shape),
-                                    make_head(config, shape), config.stage1.temperature,
-                                    config.stage1.learn_temperature);
+  return make_model_family(config, ModelShape{config, config.model, config.data.image_size, vocab_size});
 }
 
 }  // namespace spn

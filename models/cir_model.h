@@ -1,10 +1,15 @@
 #pragma once
-// A dual-encoder CIR model: the query side maps (reference image, text) to a unit
-// vector, the target side maps an image to a unit vector. Under autocast (mixed
-// precision) the encoders compute in 16 bits, but the unit vectors they return are
-// float32: the norm and everything after it (losses, banks, scores) stay float32. As in CLIP4CIR one image
-// encoder serves both sides. The model also owns the contrastive temperature, as a
-// log-scale parameter (learned or fixed).
+// What the trainers see of a CIR model, whatever its family (models/registry.h):
+//   dual_encoder  one image encoder for both sides, a text encoder and a head
+//                 (models/dual_encoder_model.h): unit [B, D] targets and queries;
+//   sprc          SPRC on BLIP-2 (models/sprc_model.h): targets are token sets
+//                 [B, T, D], the query fuses the reference image's tokens with the text.
+// Targets and queries are float32 even under autocast, so losses, banks and scores stay
+// float32; a token-set target is scored by its best token (models/token_similarity.h).
+//
+// A reference image enters the query through encode_reference: for the dual encoder
+// that is the target embedding itself (so a gallery's rows or a stage-2 bank serve as
+// references), for SPRC the image tokens the fusion pass cross-attends to.
 #include <memory>
 #include <vector>
 
@@ -15,54 +20,49 @@ namespace spn {
 
 class CirModel : public torch::nn::Module {
  public:
-  CirModel(std::shared_ptr<ImageEncoder> image_encoder, std::shared_ptr<TextEncoder> text_encoder,
-           std::shared_ptr<CirHead> head, double temperature, bool learn_temperature);
+  // [B, 3, S, S] images in [-1, 1] -> unit [B, D] or token sets [B, T, D].
+  virtual torch::Tensor encode_target(const torch::Tensor& images) = 0;
+  // The shape of one encode_target row ({D} or {T, D}), for empty shards.
+  virtual std::vector<int64_t> target_row_shape() const = 0;
+  // [B, 3, S, S] -> what encode_query_from_features takes for a reference image.
+  virtual torch::Tensor encode_reference(const torch::Tensor& images) = 0;
+  // Whether encode_reference is encode_target, so that target rows already computed
+  // (an evaluation gallery, a stage-2 bank) can stand for the references.
+  virtual bool references_are_targets() const = 0;
+  // The unit [B, D] query from reference features and token rows. `first_row` is the
+  // global index of the first row, which a head's random draws follow.
+  virtual torch::Tensor encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens,
+                                                   int64_t first_row = 0) = 0;
+  torch::Tensor encode_query(const torch::Tensor& reference_images, const torch::Tensor& tokens) {
+    return encode_query_from_features(encode_reference(reference_images), tokens);
+  }
 
-  torch::Tensor encode_target(const torch::Tensor& images);
-  torch::Tensor encode_query(const torch::Tensor& reference_images, const torch::Tensor& tokens);
-  // The query from precomputed unit-norm reference features (a stage-2 bank).
-  torch::Tensor encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens,
-                                           int64_t first_row = 0);
-  // The query's two halves, for losses that pair references and texts of different
-  // triplets: unit text features, and the head applied to unit features.
-  torch::Tensor encode_text(const torch::Tensor& tokens);
-  torch::Tensor combine(const torch::Tensor& reference_features, const torch::Tensor& text_features,
-                        int64_t first_row = 0, uint64_t call = 0);
-  // The head's random draws in training (dropout masks) depend on this seed, which the
-  // training loop sets for each step, and on each row's global index: `first_row` above
-  // is the global index of the first row passed (in the global batch, or among the
-  // pairs a loss forms), and `call` tells apart a step's calls over the same indices. A
-  // row then draws the same on any rank, and runs match across world sizes.
-  void set_step_seed(uint64_t seed);
-  // exp(log_scale) = 1 / temperature, capped at 100 as CLIP does.
-  torch::Tensor logit_scale() const;
-  // Sets the temperature (it stays learned or fixed as constructed).
-  void set_temperature(double temperature);
+  // Seeds the training draws (dropout masks) of the step; models without any ignore it.
+  virtual void set_step_seed(uint64_t seed) { (void)seed; }
+  // The multiplier of the contrastive logits, 1 / temperature.
+  virtual torch::Tensor logit_scale() const = 0;
+  // Sets the temperature (it stays learned or fixed as it was).
+  virtual void set_temperature(double temperature) = 0;
 
   // The device the model's weights are on, and its kind (autocast is set per kind).
-  c10::Device device() const;
-  c10::DeviceType device_type() const;
+  virtual c10::Device device() const = 0;
+  c10::DeviceType device_type() const { return device().type(); }
 
   // Every tensor that defines the model: parameters then buffers (for sync and
   // fingerprints).
   std::vector<torch::Tensor> state_tensors() const;
+  // The parameters stage 1 trains: those that require gradients (SPRC's ViT is frozen).
+  std::vector<torch::Tensor> trainable_parameters() const;
 
-  // The target side (the image encoder) and what stage 2 trains: the text encoder, the
-  // head and a learned temperature. Freezing stops gradients into the target side.
-  std::vector<torch::Tensor> target_side_tensors() const;
-  std::vector<torch::Tensor> query_side_parameters() const;
-  void freeze_target_side();
-
- private:
-  std::shared_ptr<ImageEncoder> image_encoder_;
-  std::shared_ptr<TextEncoder> text_encoder_;
-  std::shared_ptr<CirHead> head_;
-  torch::Tensor log_logit_scale_;
-  uint64_t step_seed_ = 0;
+  // The tensors that define the targets (the bank's fingerprint), and what stage 2
+  // trains. Freezing stops gradients into the target side.
+  virtual std::vector<torch::Tensor> target_side_tensors() const = 0;
+  virtual std::vector<torch::Tensor> query_side_parameters() const = 0;
+  virtual void freeze_target_side() = 0;
 };
 
-// Builds the model named in [model] through the registry. Unknown names are a
-// UserError naming the config key and where it was set.
+// Builds the model family named by model.family through the registry. Unknown names and
+// bad model files are a UserError naming the config key and where it was set.
 std::shared_ptr<CirModel> make_cir_model(const ExperimentConfig& config, int64_t vocab_size);
 
 }  // namespace spn

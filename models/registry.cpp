@@ -4,8 +4,10 @@
 
 #include "core/error.h"
 #include "models/clip_model.h"
+#include "models/dual_encoder_model.h"
 #include "models/heads.h"
 #include "models/small_encoders.h"
+#include "models/sprc_model.h"
 
 namespace spn {
 namespace {
@@ -66,6 +68,18 @@ Registry<HeadFactory>& heads() {
   return registry;
 }
 
+Registry<ModelFamilyFactory>& model_families() {
+  static Registry<ModelFamilyFactory> registry{{
+      {"dual_encoder",
+       [](const ModelShape& s) -> std::shared_ptr<CirModel> {
+         return make_dual_encoder_model(s.experiment, s.vocab_size);
+       }},
+      {"sprc",
+       [](const ModelShape& s) -> std::shared_ptr<CirModel> { return make_sprc_model(s.experiment, s.vocab_size); }},
+  }};
+  return registry;
+}
+
 }  // namespace
 
 void register_image_encoder(const std::string& name, ImageEncoderFactory factory) {
@@ -75,6 +89,9 @@ void register_text_encoder(const std::string& name, TextEncoderFactory factory) 
   text_encoders().factories[name] = std::move(factory);
 }
 void register_head(const std::string& name, HeadFactory factory) { heads().factories[name] = std::move(factory); }
+void register_model_family(const std::string& name, ModelFamilyFactory factory) {
+  model_families().factories[name] = std::move(factory);
+}
 
 std::shared_ptr<ImageEncoder> make_image_encoder(const ExperimentConfig& config, const ModelShape& shape) {
   return image_encoders().make(config, "model.image_encoder", config.model.image_encoder, shape);
@@ -84,6 +101,9 @@ std::shared_ptr<TextEncoder> make_text_encoder(const ExperimentConfig& config, c
 }
 std::shared_ptr<CirHead> make_head(const ExperimentConfig& config, const ModelShape& shape) {
   return heads().make(config, "model.head", config.model.head, shape);
+}
+std::shared_ptr<CirModel> make_model_family(const ExperimentConfig& config, const ModelShape& shape) {
+  return model_families().make(config, "model.family", config.model.family, shape);
 }
 
 }  // namespace spn

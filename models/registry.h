@@ -22,14 +22,20 @@ struct ModelShape {
 using ImageEncoderFactory = std::function<std::shared_ptr<ImageEncoder>(const ModelShape&)>;
 using TextEncoderFactory = std::function<std::shared_ptr<TextEncoder>(const ModelShape&)>;
 using HeadFactory = std::function<std::shared_ptr<CirHead>(const ModelShape&)>;
+// A whole CIR model (models/cir_model.h): "dual_encoder" builds one from the three part
+// registries below, "sprc" loads SPRC on BLIP-2 from model.blip2_dir.
+class CirModel;
+using ModelFamilyFactory = std::function<std::shared_ptr<CirModel>(const ModelShape&)>;
 
 void register_image_encoder(const std::string& name, ImageEncoderFactory factory);
 void register_text_encoder(const std::string& name, TextEncoderFactory factory);
 void register_head(const std::string& name, HeadFactory factory);
+void register_model_family(const std::string& name, ModelFamilyFactory factory);
 
 // Each throws UserError naming the config key (and its file:line) for an unknown name.
 std::shared_ptr<ImageEncoder> make_image_encoder(const ExperimentConfig& config, const ModelShape& shape);
 std::shared_ptr<TextEncoder> make_text_encoder(const ExperimentConfig& config, const ModelShape& shape);
 std::shared_ptr<CirHead> make_head(const ExperimentConfig& config, const ModelShape& shape);
+std::shared_ptr<CirModel> make_model_family(const ExperimentConfig& config, const ModelShape& shape);
 
 }  // namespace spn

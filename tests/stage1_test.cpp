@@ -10,6 +10,7 @@
 #include "data/batch_sampler.h"
 #include "dist/autograd_collectives.h"
 #include "dist/sharding.h"
+#include "models/dual_encoder_model.h"
 #include "test_models.h"
 #include "test_world.h"
 #include "train/contrastive_loss.h"
@@ -20,9 +21,9 @@ namespace {
 
 using testing::world;
 
-std::shared_ptr<CirModel> seeded_model(const ExperimentConfig& config, torch::Dtype dtype) {
+std::shared_ptr<DualEncoderModel> seeded_model(const ExperimentConfig& config, torch::Dtype dtype) {
   torch::manual_seed(7);
-  auto model = make_cir_model(config, testing::kTestVocab);
+  auto model = make_dual_encoder_model(config, testing::kTestVocab);
   model->to(dtype);
   return model;
 }
@@ -49,16 +50,9 @@ void expect_gradients_match_single_process(const std::string& text_encoder, cons
   const double reference_loss = reference_step.compute_gradients(global, global_batch);
 
   EXPECT_NEAR(loss, reference_loss, 1e-5 * std::abs(reference_loss));
-  const auto named = distributed->named_parameters();
-  const auto reference_named = reference->named_parameters();
-  for (const auto& item : named) {
-    const torch::Tensor& grad = item.value().grad();
-    const torch::Tensor& expected = reference_named[item.key()].grad();
-    ASSERT_TRUE(grad.defined() && expected.defined()) << item.key();
-    const double scale = expected.abs().max().item<double>() + 1e-12;
-    EXPECT_LE((grad - expected).abs().max().item<double>(), 1e-5 * scale)
-        << item.key() << " (" << text_encoder << ", " << head << ", B=" << global_batch << ", W=" << comm.size() << ")";
-  }
+  testing::expect_same_gradients(
+      *distributed, *reference, 1e-5, /*every_parameter_trains=*/true,
+      text_encoder + ", " + head + ", B=" + std::to_string(global_batch) + ", W=" + std::to_string(comm.size()));
 }
 
 TEST(DistStage1, LossAndEveryGradientEqualSingleProcess) {

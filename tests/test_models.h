@@ -1,7 +1,9 @@
 #pragma once
 // Small models and synthetic triplets shared by the training tests.
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "config/config_file.h"
@@ -35,6 +37,28 @@ inline TripletBatch synthetic_triplets(int64_t n, uint64_t seed, torch::Dtype dt
   for (int64_t i = 0; i < n; ++i)  // texts of different lengths, padded at the end
     batch.tokens[i].narrow(0, 1 + i % (kTestWords - 1), kTestWords - 1 - i % (kTestWords - 1)).zero_();
   return batch;
+}
+
+// Every parameter gradient of `model` within `tolerance` times the largest of the same
+// parameter's in `reference`, or of 1e-6 of the largest gradient of all: a gradient that
+// is zero in exact arithmetic (an attention key bias: the softmax over keys ignores it)
+// is float noise. A parameter without gradient (frozen) must lack it in both, unless
+// `every_parameter_trains`, when that fails too.
+inline void expect_same_gradients(const torch::nn::Module& model, const torch::nn::Module& reference, double tolerance,
+                                  bool every_parameter_trains, const std::string& context) {
+  const auto reference_named = reference.named_parameters();
+  double largest = 0;
+  for (const auto& item : reference_named)
+    if (item.value().grad().defined()) largest = std::max(largest, item.value().grad().abs().max().item<double>());
+  for (const auto& item : model.named_parameters()) {
+    const torch::Tensor& grad = item.value().grad();
+    const torch::Tensor& expected = reference_named[item.key()].grad();
+    if (every_parameter_trains) ASSERT_TRUE(grad.defined() && expected.defined()) << item.key();
+    ASSERT_EQ(grad.defined(), expected.defined()) << item.key();
+    if (!expected.defined()) continue;
+    const double scale = std::max(expected.abs().max().item<double>(), 1e-6 * largest) + 1e-12;
+    EXPECT_LE((grad - expected).abs().max().item<double>(), tolerance * scale) << item.key() << " (" << context << ")";
+  }
 }
 
 inline TripletBatch rows(const TripletBatch& batch, int64_t begin, int64_t end) {

@@ -29,7 +29,9 @@ torch::Tensor encode_image_rows(CirModel& model, const ImageRows& images, const 
   const Autocast autocast(config.precision, model.device_type());
   const bool training = model.is_training();
   model.eval();
-  std::vector<torch::Tensor> encoded = {torch::empty({0, config.model.embed_dim})};
+  std::vector<int64_t> empty_shape = {0};  // an empty shard's, [0, D] or [0, T, D]
+  for (int64_t size : model.target_row_shape()) empty_shape.push_back(size);
+  std::vector<torch::Tensor> encoded = {torch::empty(empty_shape)};
   Progress progress(label, rows.size(), show_progress);
   for (int64_t k = 0; k < chunks; ++k) {
     // Pixels go to the model's device (from pinned memory when it is a GPU); the

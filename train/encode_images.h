@@ -12,7 +12,8 @@
 
 namespace spn {
 
-// The target encoder's unit embeddings [rows.size(), D] (float32) of images `rows`,
+// The target encoder's unit embeddings [rows.size(), D] or token sets [rows.size(), T,
+// D] (float32) of images `rows`,
 // computed in the config's precision, without gradients and in eval mode (the model's mode is restored after),
 // eval.batch_size images at a time, decoded ahead by the loader ([data] workers and
 // prefetch), with a progress line `label`.

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "data/image_cache.h"
+#include "data/image_prefetcher.h"
 #include "data/image_tensor.h"
 #include "data/split_check.h"
 #include "dist/autocast.h"
@@ -22,30 +23,44 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
   model.eval();
   SplitEmbeddings out;
   const int64_t n_images = static_cast<int64_t>(split.images.size());
-  const torch::Tensor local_gallery = encode_image_rows(model, all_images_of(split, image_transform_of(config.data)),
-                                                        shard_range(n_images, comm.size(), comm.rank()), config,
-                                                        "embedding " + split.name + " gallery", show_progress);
+  const ImageRows images = all_images_of(split, image_transform_of(config.data));
+  const torch::Tensor local_gallery = encode_image_rows(model, images, shard_range(n_images, comm.size(), comm.rank()),
+                                                        config, "embedding " + split.name + " gallery", show_progress);
   out.gallery = comm.all_gather(local_gallery.contiguous());
 
   const ShardRange queries = shard_range(static_cast<int64_t>(split.triplets.size()), comm.size(), comm.rank());
-  std::vector<torch::Tensor> chunks;
-  for (int64_t begin = queries.begin; begin < queries.end; begin += config.eval.batch_size) {
-    const int64_t end = std::min(queries.end, begin + config.eval.batch_size);
+  const int64_t batch = config.eval.batch_size;
+  const auto references_of = [&](int64_t chunk) {
     std::vector<int64_t> references;
-    std::vector<std::string> texts;
-    for (int64_t i = begin; i < end; ++i) {
+    for (int64_t i = queries.begin + chunk * batch; i < std::min(queries.end, queries.begin + (chunk + 1) * batch); ++i)
       references.push_back(split.triplets[i].reference);
-      texts.push_back(split.triplets[i].caption);
-    }
-    const torch::Tensor reference_features = out.gallery.index_select(0, torch::tensor(references, torch::kLong));
+    return references;
+  };
+  // The gallery's rows are the references' features when the model's query takes its
+  // target embeddings (the dual encoder); otherwise (SPRC's image tokens) each chunk's
+  // reference images are decoded and encoded again.
+  std::unique_ptr<ImagePrefetcher> reference_pixels;
+  if (!model.references_are_targets())
+    reference_pixels =
+        std::make_unique<ImagePrefetcher>(images, references_of, (queries.size() + batch - 1) / batch,
+                                          loader_options_of(config.data, model.device_type() == c10::kCUDA));
+  std::vector<torch::Tensor> chunks;
+  for (int64_t begin = queries.begin, chunk = 0; begin < queries.end; begin += batch, ++chunk) {
+    const int64_t end = std::min(queries.end, begin + batch);
+    std::vector<std::string> texts;
+    for (int64_t i = begin; i < end; ++i) texts.push_back(split.triplets[i].caption);
+    const torch::Tensor tokens = tokenizer.encode_batch(texts, config.data.max_words).to(model.device());
     const Autocast autocast(config.precision, model.device_type());
-    chunks.push_back(
-        model
-            .encode_query_from_features(reference_features.to(model.device()),
-                                        tokenizer.encode_batch(texts, config.data.max_words).to(model.device()))
-            .cpu());
+    if (reference_pixels) {
+      chunks.push_back(
+          model.encode_query(normalize_images(reference_pixels->take(chunk).to(model.device(), true)), tokens).cpu());
+      continue;
+    }
+    const torch::Tensor reference_features =
+        out.gallery.index_select(0, torch::tensor(references_of(chunk), torch::kLong));
+    chunks.push_back(model.encode_query_from_features(reference_features.to(model.device()), tokens).cpu());
   }
-  out.local_queries = chunks.empty() ? torch::empty({0, out.gallery.size(1)}) : torch::cat(chunks);
+  out.local_queries = chunks.empty() ? torch::empty({0, out.gallery.size(-1)}) : torch::cat(chunks);
   model.train();
   // A diverged model's scores are NaN; refuse to rank them. Counted over every rank's
   // queries, so all ranks stop together (the gallery is the same on every rank).

@@ -17,7 +17,7 @@ constexpr uint64_t kQueriesCall = 0, kReferencePairsCall = 1, kTextPairsCall = 2
 // the two feature sets is this rank's rows (indexed by i, global rows first_row ..) and
 // the other all B rows (indexed by j). Evaluates the head on n x B pairs; pair (i, j) is
 // pair (first_row + i) * B + j of the global batch's B x B, which its draws follow.
-torch::Tensor swapped_logits(CirModel& model, const torch::Tensor& references, const torch::Tensor& texts,
+torch::Tensor swapped_logits(DualEncoderModel& model, const torch::Tensor& references, const torch::Tensor& texts,
                              bool references_vary, const torch::Tensor& targets, const torch::Tensor& scale,
                              int64_t first_row, uint64_t call) {
   const torch::Tensor& all = references_vary ? references : texts;
@@ -33,9 +33,9 @@ torch::Tensor swapped_logits(CirModel& model, const torch::Tensor& references, c
 
 }  // namespace
 
-torch::Tensor negative_types_loss_shard(Communicator& comm, CirModel& model, const torch::Tensor& reference_features,
-                                        const torch::Tensor& text_features, const torch::Tensor& target_features,
-                                        int64_t first_row, int64_t global_batch,
+torch::Tensor negative_types_loss_shard(Communicator& comm, DualEncoderModel& model,
+                                        const torch::Tensor& reference_features, const torch::Tensor& text_features,
+                                        const torch::Tensor& target_features, int64_t first_row, int64_t global_batch,
                                         const std::vector<NegativeType>& types) {
   const torch::Tensor scale = model.logit_scale();
   const torch::Tensor queries = model.combine(reference_features, text_features, first_row, kQueriesCall);

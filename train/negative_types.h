@@ -15,15 +15,15 @@
 
 #include "config/choices.h"
 #include "dist/communicator.h"
-#include "models/cir_model.h"
+#include "models/dual_encoder_model.h"
 
 namespace spn {
 
 // This rank's share of the loss for its rows (global rows first_row ..) of unit
 // reference, text and target features.
-torch::Tensor negative_types_loss_shard(Communicator& comm, CirModel& model, const torch::Tensor& reference_features,
-                                        const torch::Tensor& text_features, const torch::Tensor& target_features,
-                                        int64_t first_row, int64_t global_batch,
+torch::Tensor negative_types_loss_shard(Communicator& comm, DualEncoderModel& model,
+                                        const torch::Tensor& reference_features, const torch::Tensor& text_features,
+                                        const torch::Tensor& target_features, int64_t first_row, int64_t global_batch,
                                         const std::vector<NegativeType>& types);
 
 }  // namespace spn

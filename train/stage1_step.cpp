@@ -5,20 +5,49 @@
 #include "dist/autocast.h"
 #include "dist/autograd_collectives.h"
 #include "dist/sharding.h"
+#include "models/dual_encoder_model.h"
+#include "models/sprc_model.h"
 #include "train/negative_types.h"
 #include "train/sharded_adamw.h"
+#include "train/sprc_loss.h"
 
 namespace spn {
+namespace {
+
+// The model family's objective. The losses live in train/, which models/ may not see,
+// so the step picks one by the model's type, once.
+std::function<torch::Tensor(const TripletBatch&, int64_t, int64_t)> stage1_loss_of(
+    Communicator& comm, const std::shared_ptr<CirModel>& model, const Stage1Config& config) {
+  if (auto sprc = std::dynamic_pointer_cast<SprcModel>(model)) {
+    const SprcLossWeights weights{config.sprc_rtc_weight, config.sprc_align_weight};
+    return [&comm, sprc, weights](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
+      return sprc_loss_shard(comm, *sprc, batch.reference_images, batch.tokens, batch.target_images, first_row,
+                             global_batch, weights)
+          .total;
+    };
+  }
+  if (auto dual = std::dynamic_pointer_cast<DualEncoderModel>(model)) {
+    const std::vector<NegativeType> negatives = config.negatives;
+    return [&comm, dual, negatives](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
+      return negative_types_loss_shard(comm, *dual, dual->encode_target(batch.reference_images),
+                                       dual->encode_text(batch.tokens), dual->encode_target(batch.target_images),
+                                       first_row, global_batch, negatives);
+    };
+  }
+  throw std::logic_error("stage 1: no objective for this model family");
+}
+
+}  // namespace
 
 Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config,
                        Precision precision)
     : comm_(comm),
       model_(std::move(model)),
-      optimizer_(make_adamw(comm, model_->parameters(),
-                            torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay),
+      trained_(model_->trainable_parameters()),
+      loss_(stage1_loss_of(comm, model_, config)),
+      optimizer_(make_adamw(comm, trained_, torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay),
                             config.shard_optimizer)),
-      gradient_sync_(comm, model_->parameters(), static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),
-      negatives_(config.negatives),
+      gradient_sync_(comm, trained_, static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),
       precision_(precision),
       scaler_(precision == Precision::Fp16) {}
 
@@ -32,15 +61,14 @@ double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_b
     // Batches arrive in host memory (pinned when the model is on a GPU, so the copies
     // overlap with the work already queued); no-ops on the CPU.
     const auto on_model_device = [&](const torch::Tensor& t) { return t.to(model_->device(), /*non_blocking=*/true); };
-    loss = negative_types_loss_shard(comm_, *model_, model_->encode_target(on_model_device(local.reference_images)),
-                                     model_->encode_text(on_model_device(local.tokens)),
-                                     model_->encode_target(on_model_device(local.target_images)), first_row,
-                                     global_batch, negatives_);
+    loss = loss_(TripletBatch{on_model_device(local.reference_images), on_model_device(local.tokens),
+                              on_model_device(local.target_images)},
+                 first_row, global_batch);
   }
   gradient_sync_.begin();
   scaler_.scale_loss(loss).backward();
   gradient_sync_.finish();
-  finite_gradients_ = scaler_.unscale_and_check(comm_, model_->parameters());
+  finite_gradients_ = scaler_.unscale_and_check(comm_, trained_);
   torch::Tensor total = loss.detach().to(torch::kDouble).reshape({1}).contiguous();
   comm_.all_reduce(total, ReduceOp::Sum);
   return total.item<double>();

@@ -1,11 +1,14 @@
 #pragma once
 // One stage-1 optimisation step on this rank's slice of the global batch: encode,
-// all-gather features with gradient (more in-batch negatives with more ranks), InfoNCE
-// over the configured negative types, backward, gradient sum over ranks, AdamW. The
+// all-gather features with gradient (more in-batch negatives with more ranks), the model
+// family's objective (the dual encoder: InfoNCE over the configured negative types;
+// SPRC: train/sprc_loss.h), backward, gradient sum over ranks, AdamW on the parameters
+// that require gradients (SPRC's ViT is frozen). The
 // forward pass computes in `precision` (dist/autocast.h); with fp16 the loss is scaled
 // (train/loss_scaler.h).
 #include <torch/optim/adamw.h>
 
+#include <functional>
 #include <memory>
 
 #include "config/choices.h"
@@ -42,11 +45,16 @@ class Stage1Step {
   LossScaler& scaler() { return scaler_; }
 
  private:
+  // This rank's share of the loss, from its slice on the model's device, its first
+  // global row and the global batch size.
+  using Loss = std::function<torch::Tensor(const TripletBatch&, int64_t, int64_t)>;
+
   Communicator& comm_;
   std::shared_ptr<CirModel> model_;
+  std::vector<torch::Tensor> trained_;
+  Loss loss_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;  // AdamW, sharded or not
   GradientSync gradient_sync_;
-  std::vector<NegativeType> negatives_;
   Precision precision_;
   LossScaler scaler_;
   bool finite_gradients_ = true;  // of the last compute_gradients, agreed by all ranks

@@ -1,0 +1,67 @@
+#pragma once
+// SPRC (Bai et al., ICLR 2024) as a CIR model family (model.family = "sprc"): BLIP-2's
+// EVA ViT and Q-Former with SPRC's prompt tokens (models/blip2_sprc.h), loaded from
+// model.blip2_dir. Targets are token sets [B, Q, E] (the Q-Former's query tokens over
+// the image, projected and normalised); a reference enters the query as its image tokens
+// [B, patches + 1, W], which the fusion pass cross-attends to; the query is the composed
+// query [B, E]; the temperature is SPRC's learned `temp` (logits = similarity / temp).
+//
+// As in SPRC's training, the ViT is frozen (and runs without autograd); everything else
+// trains. Stage 1's objective (itc + rtc + align) is train/sprc_loss.h.
+#include <memory>
+#include <vector>
+
+#include "data/tokenizer.h"
+#include "models/blip2_sprc.h"
+#include "models/cir_model.h"
+
+namespace spn {
+
+class SprcModel : public CirModel {
+ public:
+  // `learn_temperature` false keeps `temp` fixed.
+  SprcModel(std::shared_ptr<Blip2Sprc> blip2, bool learn_temperature);
+
+  Blip2Sprc& blip2() { return *blip2_; }
+
+  torch::Tensor encode_target(const torch::Tensor& images) override;
+  std::vector<int64_t> target_row_shape() const override;
+  torch::Tensor encode_reference(const torch::Tensor& images) override;
+  bool references_are_targets() const override { return false; }
+  torch::Tensor encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens,
+                                           int64_t first_row = 0) override;
+  // The same from the fusion pass's output (SPRC's fused query slots [B, Q, H]).
+  torch::Tensor encode_query_from_fused(const torch::Tensor& fused, const torch::Tensor& tokens);
+  // The fusion pass: the query slots after cross-attending to `reference_features`.
+  torch::Tensor fuse(const torch::Tensor& reference_features, const torch::Tensor& tokens);
+  // SPRC's prompt branch, the unit [B, E] query from the text alone.
+  torch::Tensor encode_prompt_query(const torch::Tensor& tokens);
+
+  torch::Tensor logit_scale() const override;
+  void set_temperature(double temperature) override;
+  c10::Device device() const override;
+
+  // The target side is what target_features reads: the ViT, the query tokens, the
+  // Q-Former and vision_projection. The Q-Former also computes the query, so SPRC's
+  // stage 2 needs its own copy of it (not written yet: freeze_target_side throws).
+  std::vector<torch::Tensor> target_side_tensors() const override;
+  std::vector<torch::Tensor> query_side_parameters() const override;
+  void freeze_target_side() override;
+
+ private:
+  torch::Tensor to_float32(const torch::Tensor& x) const;
+
+  std::shared_ptr<Blip2Sprc> blip2_;
+};
+
+// load_blip2_sprc(model.blip2_dir) checked against the experiment: the directory is set
+// and holds the files, the model's image size is data.image_size, data.max_words fits
+// the Q-Former's positions beside the query tokens, and the tokenizer's `vocab_size` fits
+// its word embeddings. Each failure is a UserError naming the key.
+std::shared_ptr<SprcModel> make_sprc_model(const ExperimentConfig& config, int64_t vocab_size);
+
+// The BERT WordPiece tokenizer of model.blip2_dir/vocab.txt, with BLIP's caption
+// cleaning (models/bert_tokenizer.h) and model.truncation.
+std::unique_ptr<Tokenizer> make_sprc_tokenizer(const ExperimentConfig& config);
+
+}  // namespace spn
