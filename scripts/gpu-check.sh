@@ -12,8 +12,8 @@
 # training step next to transformers' (bench/clip_train_peer.py); NCCL all-gather and
 # all-reduce bandwidth (on one GPU the bus carries nothing); then the quickstart
 # experiment trained and evaluated on the GPU in fp32 and bf16 (its results table, to set
-# beside the CPU's in README.md), and CLIP4CIR's experiment with a tiny random CLIP in
-# bf16. Sized to finish within 8 minutes on one H200. Exit
+# beside the CPU's in README.md), CLIP4CIR's experiment with a tiny random CLIP and SPRC's
+# with a tiny random BLIP-2, in bf16. Sized to finish within 8 minutes on one H200. Exit
 # status: the number of checks that failed.
 set -uo pipefail
 bundle="${1:?usage: gpu-check.sh BUNDLE.tar.xz [OUT_DIR]}"
@@ -83,4 +83,9 @@ check clip4cir_cuda_bf16 timeout 200 "${mpirun[@]}" -np 1 "$dir/bin/spn-launch" 
   --set model.clip_dir="$runs/clip-tiny-288" --set model.embed_dim=24 --set stage1.epochs=1 --set stage2.epochs=1 \
   --set eval.submission_split= --set runs_dir="$runs"
 tail -n 6 "$out/clip4cir_cuda_bf16.log" | sed 's/^/  /'
+# SPRC (model.family = "sprc": EVA ViT, Q-Former, token-set targets) with the tiny random
+# BLIP-2 of the parity tests, stage 1 and evaluation on the GPU in bf16.
+check sprc_cuda_bf16 timeout 120 "${mpirun[@]}" -np 1 "$dir/bin/spn-launch" experiments/shapes_sprc.toml \
+  --set device=cuda --set precision=bf16 --set data.root="$runs/shapes-sprc" --set runs_dir="$runs"
+tail -n 6 "$out/sprc_cuda_bf16.log" | sed 's/^/  /'
 exit $failed
