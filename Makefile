@@ -65,7 +65,16 @@ $(PYENV)/installed: tests/clients/requirements.txt | test-deps
 	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r tests/clients/requirements.txt
 	touch $@
 
-test: build fuzz-build pyenv
+# safetensors (and the numpy it writes through) for the torch installation's Python, which
+# the checkpoint conversion scripts and their test (ctest blip2_conversion) run on.
+CONVERT_PYLIB = $(BUILD)/convert-pylib
+$(CONVERT_PYLIB)/installed: scripts/convert_requirements.txt | deps
+	rm -rf $(CONVERT_PYLIB)
+	$(TORCH_HOME)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(CONVERT_PYLIB) \
+	  -r scripts/convert_requirements.txt
+	touch $@
+
+test: build fuzz-build pyenv $(CONVERT_PYLIB)/installed
 	cd $(BUILD) && ctest --output-on-failure
 
 # The library, spn-launch and the unit tests built by gcc with AddressSanitizer and

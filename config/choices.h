@@ -133,6 +133,14 @@ struct ChoiceNames<Stage2Negatives> {
   static constexpr std::array<const char*, 3> names = {"bank", "batch", "sample"};
 };
 
+// stage1.lr_schedule, stage2.lr_schedule: the learning rate (and AdamW's beta1) over a
+// stage's steps (train/lr_schedule.h).
+enum class LrSchedule { WarmupCosine, OneCycle, Constant };
+template <>
+struct ChoiceNames<LrSchedule> {
+  static constexpr std::array<const char*, 3> names = {"warmup_cosine", "onecycle", "constant"};
+};
+
 // positives.captioner: who writes the captions of positive scaling.
 enum class CaptionerKind { Annotations, OpenAi };
 template <>

@@ -11,8 +11,9 @@ void Stage1Config::visit(ConfigVisitor& v) {
          /*may_be_empty=*/true);
   v.integer("epochs", epochs, 0, 100000, "passes over the annotated training triplets");
   v.integer("batch_size", batch_size, 1, 1 << 24, "global batch size, split into contiguous slices across ranks");
-  v.real("lr", lr, 0, 10, "AdamW learning rate (cosine decay to 0 after 5% linear warm-up)");
+  v.real("lr", lr, 0, 10, "AdamW learning rate (the peak of lr_schedule)");
   v.real("weight_decay", weight_decay, 0, 10, "AdamW weight decay");
+  optimizer.visit(v);
   v.boolean("shard_optimizer", shard_optimizer,
             "ZeRO-1: each rank keeps AdamW's moments for a contiguous 1/W slice of the "
             "flattened parameters, updates that slice and all-gathers the parameters; optimizer memory per "

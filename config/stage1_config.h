@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "config/choices.h"
+#include "config/optimizer_config.h"
 
 namespace spn {
 
@@ -15,6 +16,7 @@ struct Stage1Config {
   int64_t batch_size = 128;
   double lr = 2e-3;
   double weight_decay = 0.01;
+  OptimizerConfig optimizer;
   bool shard_optimizer = false;
   double temperature = 0.07;
   bool learn_temperature = true;

@@ -8,8 +8,9 @@ void Stage2Config::visit(ConfigVisitor& v) {
   v.boolean("enabled", enabled, "run stage 2 after stage 1: frozen target side, softmax over the whole candidate bank");
   v.integer("epochs", epochs, 0, 100000, "passes over the annotated training triplets");
   v.integer("batch_size", batch_size, 1, 1 << 24, "global batch of queries, split into contiguous slices across ranks");
-  v.real("lr", lr, 0, 10, "AdamW learning rate of the query side (cosine decay after 5% warm-up)");
+  v.real("lr", lr, 0, 10, "AdamW learning rate of the query side (the peak of lr_schedule)");
   v.real("weight_decay", weight_decay, 0, 10, "AdamW weight decay");
+  optimizer.visit(v);
   v.boolean("shard_optimizer", shard_optimizer,
             "ZeRO-1: each rank keeps AdamW's moments for a contiguous 1/W slice of the "
             "flattened parameters, updates that slice and all-gathers the parameters; optimizer memory per "

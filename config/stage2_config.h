@@ -4,6 +4,7 @@
 #include <string>
 
 #include "config/choices.h"
+#include "config/optimizer_config.h"
 
 namespace spn {
 
@@ -15,6 +16,7 @@ struct Stage2Config {
   int64_t batch_size = 128;
   double lr = 5e-4;
   double weight_decay = 0.01;
+  OptimizerConfig optimizer;
   bool shard_optimizer = false;
   double temperature = 0;
   int64_t chunk = 0;  // automatic_chunk_columns

@@ -26,8 +26,9 @@ bool on_target_side(const std::string& name) {
 // provide; the first file missing is named with where to download it.
 fs::path blip2_dir_of(const ExperimentConfig& config) {
   const std::string download =
-      "config.json and model.safetensors from https://huggingface.co/Salesforce/blip2-itm-vit-g (or a converted "
-      "SPRC checkpoint), and vocab.txt from https://huggingface.co/google-bert/bert-base-uncased";
+      "config.json and model.safetensors from https://huggingface.co/Salesforce/blip2-itm-vit-g (or convert an "
+      "SPRC / SPN4CIR checkpoint with scripts/convert-blip2-checkpoint.py), and vocab.txt from "
+      "https://huggingface.co/google-bert/bert-base-uncased";
   if (config.model.blip2_dir.empty())
     throw UserError(config.where("model.blip2_dir") +
                     ": model.family = \"sprc\" needs a BLIP-2 model directory holding " + download);

@@ -125,6 +125,20 @@ std::unique_ptr<torch::optim::Optimizer> make_adamw(Communicator& comm, std::vec
   return optimizer;
 }
 
+torch::optim::AdamWOptions adamw_options(const OptimizerConfig& optimizer, double lr, double weight_decay) {
+  return torch::optim::AdamWOptions(lr)
+      .weight_decay(weight_decay)
+      .betas({optimizer.adam_beta1, optimizer.adam_beta2})
+      .eps(optimizer.adam_eps);
+}
+
+void set_adamw_beta1(torch::optim::Optimizer& optimizer, double beta1) {
+  for (auto& group : optimizer.param_groups()) {
+    auto& options = static_cast<torch::optim::AdamWOptions&>(group.options());
+    options.betas({beta1, std::get<1>(options.betas())});
+  }
+}
+
 GatheredOptimizerState::GatheredOptimizerState(torch::optim::Optimizer& optimizer)
     : sharded_(dynamic_cast<ShardedAdamW*>(&optimizer)) {
   if (sharded_) sharded_->gather_state();

@@ -24,6 +24,7 @@
 #include <memory>
 #include <vector>
 
+#include "config/optimizer_config.h"
 #include "dist/communicator.h"
 #include "dist/sharding.h"
 
@@ -72,6 +73,13 @@ bool is_sharded_adamw_archive(torch::serialize::InputArchive& archive);
 // The step's optimizer: ShardedAdamW when `sharded`, else FusedAdamW.
 std::unique_ptr<torch::optim::Optimizer> make_adamw(Communicator& comm, std::vector<torch::Tensor> parameters,
                                                     const torch::optim::AdamWOptions& options, bool sharded);
+
+// AdamW's options from a stage's keys (config/optimizer_config.h).
+torch::optim::AdamWOptions adamw_options(const OptimizerConfig& optimizer, double lr, double weight_decay);
+
+// Sets beta1 in every parameter group of an optimizer made by make_adamw (a schedule that
+// moves it, train/lr_schedule.h); both optimizers read their options at each step.
+void set_adamw_beta1(torch::optim::Optimizer& optimizer, double beta1);
 
 // While alive, a ShardedAdamW's whole state is gathered for a checkpoint (nothing for
 // another optimizer). A collective: every rank constructs it, whichever rank saves.

@@ -16,22 +16,24 @@ namespace {
 
 // The model family's objective. The losses live in train/, which models/ may not see,
 // so the step picks one by the model's type, once.
-std::function<torch::Tensor(const TripletBatch&, int64_t, int64_t)> stage1_loss_of(
-    Communicator& comm, const std::shared_ptr<CirModel>& model, const Stage1Config& config) {
+Stage1Step::Loss stage1_loss_of(Communicator& comm, const std::shared_ptr<CirModel>& model,
+                                const Stage1Config& config) {
   if (auto sprc = std::dynamic_pointer_cast<SprcModel>(model)) {
     const SprcLossWeights weights{config.sprc_rtc_weight, config.sprc_align_weight};
     return [&comm, sprc, weights](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
-      return sprc_loss_shard(comm, *sprc, batch.reference_images, batch.tokens, batch.target_images, first_row,
-                             global_batch, weights)
-          .total;
+      SprcLosses losses = sprc_loss_shard(comm, *sprc, batch.reference_images, batch.tokens, batch.target_images,
+                                          first_row, global_batch, weights);
+      return Stage1Step::LossShares{losses.total, {{"itc", losses.itc}, {"rtc", losses.rtc}, {"align", losses.align}}};
     };
   }
   if (auto dual = std::dynamic_pointer_cast<DualEncoderModel>(model)) {
     const std::vector<NegativeType> negatives = config.negatives;
     return [&comm, dual, negatives](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
-      return negative_types_loss_shard(comm, *dual, dual->encode_target(batch.reference_images),
-                                       dual->encode_text(batch.tokens), dual->encode_target(batch.target_images),
-                                       first_row, global_batch, negatives);
+      return Stage1Step::LossShares{
+          negative_types_loss_shard(comm, *dual, dual->encode_target(batch.reference_images),
+                                    dual->encode_text(batch.tokens), dual->encode_target(batch.target_images),
+                                    first_row, global_batch, negatives),
+          {}};
     };
   }
   throw std::logic_error("stage 1: no objective for this model family");
@@ -45,7 +47,7 @@ Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
       model_(std::move(model)),
       trained_(model_->trainable_parameters()),
       loss_(stage1_loss_of(comm, model_, config)),
-      optimizer_(make_adamw(comm, trained_, torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay),
+      optimizer_(make_adamw(comm, trained_, adamw_options(config.optimizer, config.lr, config.weight_decay),
                             config.shard_optimizer)),
       gradient_sync_(comm, trained_, static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),
       precision_(precision),
@@ -54,29 +56,38 @@ Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
 double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_batch) {
   optimizer_->zero_grad();
   const int64_t first_row = shard_range(global_batch, comm_.size(), comm_.rank()).begin;
-  torch::Tensor loss;
+  LossShares shares;
   {
     // Backward runs outside the scope, as with PyTorch AMP: its ops follow the forward's.
     const Autocast autocast(precision_, model_->device_type());
     // Batches arrive in host memory (pinned when the model is on a GPU, so the copies
     // overlap with the work already queued); no-ops on the CPU.
     const auto on_model_device = [&](const torch::Tensor& t) { return t.to(model_->device(), /*non_blocking=*/true); };
-    loss = loss_(TripletBatch{on_model_device(local.reference_images), on_model_device(local.tokens),
-                              on_model_device(local.target_images)},
-                 first_row, global_batch);
+    shares = loss_(TripletBatch{on_model_device(local.reference_images), on_model_device(local.tokens),
+                                on_model_device(local.target_images)},
+                   first_row, global_batch);
   }
+  const torch::Tensor& loss = shares.total;
   gradient_sync_.begin();
   scaler_.scale_loss(loss).backward();
   gradient_sync_.finish();
   finite_gradients_ = scaler_.unscale_and_check(comm_, trained_);
-  torch::Tensor total = loss.detach().to(torch::kDouble).reshape({1}).contiguous();
-  comm_.all_reduce(total, ReduceOp::Sum);
-  return total.item<double>();
+  // The total and the terms summed over ranks in one message.
+  std::vector<torch::Tensor> values = {loss.detach().to(torch::kDouble).reshape({1})};
+  for (const auto& term : shares.terms) values.push_back(term.second.detach().to(torch::kDouble).reshape({1}));
+  torch::Tensor sums = torch::cat(values).contiguous();
+  comm_.all_reduce(sums, ReduceOp::Sum);
+  loss_terms_.clear();
+  for (size_t i = 0; i < shares.terms.size(); ++i)
+    loss_terms_[shares.terms[i].first] = sums[static_cast<int64_t>(i) + 1].item<double>();
+  return sums[0].item<double>();
 }
 
 StepResult Stage1Step::run(const TripletBatch& local, int64_t global_batch, double lr) {
   const double loss = compute_gradients(local, global_batch);
-  return finish_step(*optimizer_, scaler_, finite_gradients_, loss, lr);
+  StepResult result = finish_step(*optimizer_, scaler_, finite_gradients_, loss, lr);
+  result.loss_terms = loss_terms_;
+  return result;
 }
 
 }  // namespace spn

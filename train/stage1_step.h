@@ -9,7 +9,11 @@
 #include <torch/optim/adamw.h>
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "config/choices.h"
 #include "config/stage1_config.h"
@@ -31,12 +35,22 @@ struct TripletBatch {
 
 class Stage1Step {
  public:
+  // This rank's share of the loss and of its named terms, from its slice on the model's
+  // device, its first global row and the global batch size.
+  struct LossShares {
+    torch::Tensor total;
+    std::vector<std::pair<std::string, torch::Tensor>> terms;
+  };
+  using Loss = std::function<LossShares(const TripletBatch&, int64_t, int64_t)>;
+
   Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config,
              Precision precision = Precision::Fp32);
 
   // Forward, backward and gradient sum over ranks; leaves the (unscaled) gradients in
   // the model. Returns the mean loss over the global batch (the same on every rank).
   double compute_gradients(const TripletBatch& local, int64_t global_batch);
+  // The loss terms of the last compute_gradients (StepResult::loss_terms).
+  const std::map<std::string, double>& loss_terms() const { return loss_terms_; }
   // compute_gradients, then an AdamW update with learning rate `lr` unless fp16's
   // gradients overflowed.
   StepResult run(const TripletBatch& local, int64_t global_batch, double lr);
@@ -45,10 +59,6 @@ class Stage1Step {
   LossScaler& scaler() { return scaler_; }
 
  private:
-  // This rank's share of the loss, from its slice on the model's device, its first
-  // global row and the global batch size.
-  using Loss = std::function<torch::Tensor(const TripletBatch&, int64_t, int64_t)>;
-
   Communicator& comm_;
   std::shared_ptr<CirModel> model_;
   std::vector<torch::Tensor> trained_;
@@ -58,6 +68,7 @@ class Stage1Step {
   Precision precision_;
   LossScaler scaler_;
   bool finite_gradients_ = true;  // of the last compute_gradients, agreed by all ranks
+  std::map<std::string, double> loss_terms_;
 };
 
 }  // namespace spn

@@ -34,8 +34,7 @@ Stage2Step::Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
       multi_positive_(config.multi_positive),
       bank_(std::move(bank)),
       optimizer_(make_adamw(comm, model_->query_side_parameters(),
-                            torch::optim::AdamWOptions(config.lr).weight_decay(config.weight_decay),
-                            config.shard_optimizer)),
+                            adamw_options(config.optimizer, config.lr, config.weight_decay), config.shard_optimizer)),
       gradient_sync_(comm, model_->query_side_parameters(), kGradientBucketBytes),
       precision_(precision),
       scaler_(precision == Precision::Fp16) {

@@ -4,7 +4,9 @@
 // scaler's adjustment, and what the training loop learns of the step.
 #include <torch/optim/optimizer.h>
 
+#include <map>
 #include <optional>
+#include <string>
 
 #include "train/loss_scaler.h"
 
@@ -14,6 +16,9 @@ struct StepResult {
   double loss = 0;                   // mean loss of the global batch, the same on every rank
   bool skipped = false;              // no update: the gradients overflowed on some rank (fp16 only)
   std::optional<double> loss_scale;  // the scale after this step, when fp16 scales losses
+  // The named terms of an objective that sums several (SPRC's itc, rtc, align), each the
+  // global batch's mean and unweighted; empty for single-term objectives.
+  std::map<std::string, double> loss_terms;
 };
 
 // The optimizer's step at learning rate `lr` when `finite_gradients`, then the

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <map>
+#include <string>
 
 #include "core/error.h"
 #include "core/progress.h"
@@ -70,9 +72,12 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
   double window_loss = 0;
   int64_t window_steps = 0;
   int64_t window_skipped = 0;
+  std::map<std::string, double> window_terms;  // sums of the objective's named terms
   DivergenceGuard divergence(name);
   for (int64_t s = start; s < total; ++s) {
-    const double lr = learning_rate_at(s, total, settings.lr);
+    const ScheduledStep scheduled = scheduled_step(settings.optimizer, s, total, settings.lr);
+    const double lr = scheduled.lr;
+    if (scheduled.beta1) set_adamw_beta1(optimizer, *scheduled.beta1);
     const std::vector<int64_t> global = sampler.global_batch(s);
     const ShardRange mine = shard_range(settings.batch_size, comm.size(), comm.rank());
     model.set_step_seed(mix_seed(draw_seed, static_cast<uint64_t>(s)));
@@ -84,6 +89,7 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
       last_loss = result.loss;
       window_loss += last_loss;
       ++window_steps;
+      for (const auto& [term, value] : result.loss_terms) window_terms[term] += value;
     }
     const int64_t done = s + 1;
     if (done % settings.log_every == 0 || done == total) {
@@ -100,6 +106,11 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
       // Per rank, keyed so that metric exporters see one scalar series per rank.
       const std::vector<double> peak = peak_resident_mib_per_rank(comm);
       for (size_t r = 0; r < peak.size(); ++r) line["peak_rss_mib"]["rank" + std::to_string(r)] = peak[r];
+      if (!window_terms.empty()) {  // each term's mean over the window, unweighted
+        line["loss_terms"] = nlohmann::json::object();
+        for (const auto& [term, sum] : window_terms) line["loss_terms"][term] = sum / window_steps;
+      }
+      if (scheduled.beta1) line["adam_beta1"] = *scheduled.beta1;
       if (result.loss_scale) {  // fp16: the scaler's state and the updates it skipped since the last line
         line["loss_scale"] = *result.loss_scale;
         line["skipped_steps"] = window_skipped;
@@ -108,6 +119,7 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
       window_loss = 0;
       window_steps = 0;
       window_skipped = 0;
+      window_terms.clear();
     }
     const bool epoch_end = done % steps_per_epoch == 0;
     if (epoch_end && on_epoch_end) on_epoch_end(done / steps_per_epoch, done);

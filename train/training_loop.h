@@ -25,6 +25,7 @@ struct LoopSettings {
   std::string batch_size_key;   // where the batch size was set, for the error message
   int64_t epochs = 0;
   double lr = 0;
+  OptimizerConfig optimizer;  // the schedule and AdamW keys of the stage
   int64_t checkpoint_every = 0;
   int64_t log_every = 0;
   uint64_t order_seed = 0;
@@ -50,6 +51,7 @@ LoopSettings loop_settings_for(Stage stage, const StageConfig& section, const Ex
   settings.batch_size_key = config.where(stage_name(stage) + std::string(".batch_size"));
   settings.epochs = section.epochs;
   settings.lr = section.lr;
+  settings.optimizer = section.optimizer;
   settings.checkpoint_every = section.checkpoint_every;
   settings.log_every = section.log_every;
   settings.order_seed = mix_seed(static_cast<uint64_t>(config.seed), order_stream);
