@@ -13,15 +13,23 @@ namespace {
 
 void check_positives(const ExperimentConfig& config) {
   const PositivesConfig& positives = config.positives;
-  if (positives.warmup_encoder && !positives.encoder_checkpoint.empty())
-    throw UserError(config.where("positives.warmup_encoder") +
-                    ": positives.encoder_checkpoint already names the mining encoder; set one of the two");
+  const int encoders = static_cast<int>(!positives.encoder_checkpoint.empty()) +
+                       static_cast<int>(positives.warmup_encoder) + static_cast<int>(positives.initial_encoder);
+  if (encoders > 1)
+    throw UserError(config.where(positives.initial_encoder ? "positives.initial_encoder" : "positives.warmup_encoder") +
+                    ": positives.encoder_checkpoint, positives.warmup_encoder and positives.initial_encoder each name "
+                    "the mining encoder; set one of them");
+  const bool mines_before_stage1 = encoders == 1;
+  if (positives.annotated_repeats == 0 && (!positives.enabled || !mines_before_stage1))
+    throw UserError(config.where("positives.annotated_repeats") +
+                    ": 0 trains on the generated triplets alone, so stage 1 needs them: set positives.enabled = true "
+                    "and mine before stage 1 (positives.initial_encoder, encoder_checkpoint or warmup_encoder)");
   // Mined with this run's stage-1 encoder, generated triplets feed stage 2 only.
-  if (positives.enabled && !config.stage2.enabled && positives.encoder_checkpoint.empty() && !positives.warmup_encoder)
+  if (positives.enabled && !config.stage2.enabled && !mines_before_stage1)
     throw UserError(config.where("positives.enabled") +
                     ": the generated triplets would never be trained on: they are mined with the stage-1 "
                     "encoder for stage 2, which is off. Set stage2.enabled = true, or mine before stage 1 "
-                    "(positives.encoder_checkpoint or positives.warmup_encoder)");
+                    "(positives.encoder_checkpoint, warmup_encoder or initial_encoder)");
   if (positives.rank_hi - positives.rank_lo < positives.partners)
     throw UserError(config.where("positives.rank_lo") + ": the window [" + std::to_string(positives.rank_lo) + ", " +
                     std::to_string(positives.rank_hi) +

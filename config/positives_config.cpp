@@ -32,7 +32,7 @@ void PositivesConfig::visit(ConfigVisitor& v) {
          "and only stage 2 uses them",
          /*may_be_empty=*/true);
   v.integer(
-      "rank_lo", rank_lo, 1, INT64_MAX,
+      "rank_lo", rank_lo, 0, INT64_MAX,
       "partner similarity ranks start here (0 is the most similar other image; paper: CIRR 10000, FashionIQ 10000)");
   v.integer(
       "rank_hi", rank_hi, 2, INT64_MAX,
@@ -50,9 +50,14 @@ void PositivesConfig::visit(ConfigVisitor& v) {
             "mine with an encoder this run trains first (stage 1's settings on the annotated triplets, "
             "checkpoints/mining-encoder-final.pt); mining then runs before stage 1 and both stages train on the "
             "generated triplets. SPN mines with a pretrained encoder; the built-in benchmark has none");
-  v.integer("annotated_repeats", annotated_repeats, 1, 1000,
+  v.boolean("initial_encoder", initial_encoder,
+            "mine with the model as built, before stage 1 (a CLIP's pretrained weights; stage1.init_checkpoint is "
+            "not applied to it); both stages then train on the generated triplets. With rank_lo = 0 and a rank_hi "
+            "beyond the image count every other image is equally likely, as SPN's zero-shot recipe draws partners");
+  v.integer("annotated_repeats", annotated_repeats, 0, 1000,
             "how generated and annotated triplets mix: the training set is the annotated triplets this many times plus "
-            "the generated ones");
+            "the generated ones; 0 = the generated triplets alone (zero-shot: no annotated triplet is trained on; "
+            "mining must then run before stage 1)");
   v.integer("block_rows", block_rows, 1, 1 << 20,
             "query images per similarity block in mining (memory per rank ~ block_rows x images)");
   v.section("openai", openai, "the openai captioner");

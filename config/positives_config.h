@@ -32,6 +32,7 @@ struct PositivesConfig {
   int64_t caption_words = 10;
   std::string encoder_checkpoint;
   bool warmup_encoder = false;
+  bool initial_encoder = false;
   int64_t rank_lo = 10000;
   int64_t rank_hi = 15000;
   int64_t partners = 1;

@@ -148,6 +148,7 @@ void train_or_load(RunContext& ctx, Stage stage, CirModel& model, const std::sha
 }
 
 void prepare_mining_encoder(RunContext& ctx) {
+  if (ctx.config.positives.initial_encoder) return;  // mine_positives takes the model as built
   ctx.miner = make_cir_model(ctx.config, ctx.tokenizer->size());
   ctx.miner->to(ctx.device);
   if (!ctx.config.positives.encoder_checkpoint.empty())
@@ -252,7 +253,8 @@ void train_stage_2(RunContext& ctx) {
 MiningPoint mining_point(const ExperimentConfig& config) {
   const PositivesConfig& positives = config.positives;
   if (!positives.enabled) return MiningPoint::Never;
-  if (!positives.encoder_checkpoint.empty() || positives.warmup_encoder) return MiningPoint::BeforeStage1;
+  if (!positives.encoder_checkpoint.empty() || positives.warmup_encoder || positives.initial_encoder)
+    return MiningPoint::BeforeStage1;
   return MiningPoint::AfterStage1;
 }
 

@@ -133,8 +133,14 @@ TEST(Config, CrossKeyRulesAreCheckedAtLoad) {
       std::string::npos);
   EXPECT_EQ(error_of({"positives.enabled=true", "stage2.enabled=true"}), "");
   EXPECT_NE(error_of({"positives.warmup_encoder=true", "positives.encoder_checkpoint='x.pt'"})
-                .find("positives.warmup_encoder: positives.encoder_checkpoint already names the mining encoder"),
+                .find("positives.warmup_encoder: positives.encoder_checkpoint, positives.warmup_encoder and "
+                      "positives.initial_encoder each name the mining encoder"),
             std::string::npos);
+  EXPECT_NE(error_of({"positives.annotated_repeats=0", "positives.enabled=true", "stage2.enabled=true"})
+                .find("positives.annotated_repeats: 0 trains on the generated triplets alone"),
+            std::string::npos);
+  EXPECT_EQ(error_of({"positives.annotated_repeats=0", "positives.enabled=true", "positives.initial_encoder=true"}),
+            "");
   EXPECT_NE(error_of({"positives.rank_lo=20", "positives.rank_hi=20"}).find("positives.rank_lo: the window [20, 20)"),
             std::string::npos);
   EXPECT_NE(error_of({"data.kind=fashioniq", "eval.submission_split=test"})

@@ -310,7 +310,9 @@ TEST_F(Launch, PositiveScalingGeneratesTripletsThatBothWaysOfMiningReproduce) {
   const Outcome both =
       launch("tiny.toml --run-id both" + more_images + warm + " --set positives.encoder_checkpoint=x.pt");
   EXPECT_EQ(both.status, 2) << both.output;
-  EXPECT_NE(both.output.find("positives.warmup_encoder: positives.encoder_checkpoint already names"), std::string::npos)
+  EXPECT_NE(both.output.find("positives.warmup_encoder: positives.encoder_checkpoint, positives.warmup_encoder and "
+                             "positives.initial_encoder each name the mining encoder"),
+            std::string::npos)
       << both.output;
 
   const Outcome window = launch("tiny.toml --run-id window" + more_images + " --set positives.rank_lo=600");
