@@ -16,6 +16,7 @@
 #include "data/shapes_benchmark.h"
 #include "data/splits.h"
 #include "dist/sharding.h"
+#include "models/safetensors.h"
 #include "sprc_fixture.h"
 #include "test_models.h"
 #include "test_world.h"
@@ -116,6 +117,39 @@ TEST(SprcStage2, ACheckpointWithTheCopyLoadsIntoAFreshModel) {
   // And the copy is what made it differ from the original's query.
   auto original = testing::sprc_model(config);
   EXPECT_FALSE(torch::allclose(original->encode_query(batch.reference_images, batch.tokens), expected));
+  std::filesystem::remove_all(dir);
+}
+
+// A converted SPN checkpoint in model.safetensors (Hugging Face names, the copy under
+// qformer_query.*, embeddings_query.*, text_projection_query.*) loads with the copy.
+TEST(SprcStage2, ASafetensorsFileWithTheCopyLoadsIt) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "spn-sprc-stage2-safetensors";
+  std::filesystem::create_directories(dir);
+  for (const char* file : {"config.json", "vocab.txt"})
+    std::filesystem::copy_file(testing::blip2_fixture_dir() / file, dir / file,
+                               std::filesystem::copy_options::overwrite_existing);
+  auto spn = load_blip2_sprc(testing::blip2_fixture_dir());
+  spn->add_query_copy();
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : spn->named_parameters()) {
+      if (item.key().rfind("text_projection_query.", 0) == 0) item.value().add_(0.01);
+      tensors.emplace_back(item.key(), item.value().detach().clone());
+    }
+  }
+  write_safetensors(dir / "model.safetensors", tensors);
+  auto loaded = load_blip2_sprc(dir);
+  EXPECT_TRUE(loaded->has_query_copy());
+  EXPECT_FALSE(load_blip2_sprc(testing::blip2_fixture_dir())->has_query_copy());
+  const TripletBatch batch = testing::sprc_triplets(3, 6, torch::kFloat, kStage2TextLength);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor fused = spn->fuse(spn->image_tokens(batch.reference_images), batch.tokens);
+  const torch::Tensor expected = spn->composed_query(fused, batch.tokens);
+  EXPECT_TRUE(torch::equal(loaded->composed_query(fused, batch.tokens), expected));
+  // The file's copy, not the original's projection, made that query.
+  EXPECT_FALSE(
+      torch::allclose(load_blip2_sprc(testing::blip2_fixture_dir())->composed_query(fused, batch.tokens), expected));
   std::filesystem::remove_all(dir);
 }
 
