@@ -9,6 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+
+#include <chrono>
+#include <csignal>
+#include <sstream>
+#include <thread>
+
 #include "launch_fixture.h"
 #include "sprc_fixture.h"
 #include "train/checkpoint.h"
@@ -109,6 +116,37 @@ TEST_F(Launch, SprcStage2FromTheReferenceBankEqualsReencodingTheReferences) {
   EXPECT_FALSE(results["encoder"]["artifacts"].contains("reference_bank"));
   const double loss = results["bank"]["stage2"]["train"]["final_loss"].get<double>();
   EXPECT_NEAR(results["encoder"]["stage2"]["train"]["final_loss"].get<double>(), loss, 1e-5 * std::abs(loss));
+}
+
+// A run killed during stage 2 resumes from its newest stage-2 checkpoint (SPRC's query
+// copy and its AdamW state with it) and ends as the uninterrupted run does.
+TEST_F(Launch, SprcStage2KilledAndResumedEndsAsTheUninterruptedRun) {
+  const std::string settings = kSmaller + " --set stage2.epochs=3 --set stage2.checkpoint_every=2";
+  const Outcome whole = launch(kExperiment + " --run-id whole" + settings);
+  ASSERT_EQ(whole.status, 0) << whole.output;
+
+  std::vector<std::string> args = {kExperiment, "--run-id", "killed"};
+  std::istringstream words(settings);
+  for (std::string word; words >> word;) args.push_back(word);
+  const pid_t child = start_launch(args, "killed");
+  ASSERT_GE(child, 0);
+  const fs::path run = dir_ / "runs/shapes_sprc/killed";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline && !fs::exists(run / "checkpoints/stage2-step0000006.pt.sum"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_FALSE(fs::exists(run / "done/stage2")) << "stage 2 finished before the kill; the test needs a longer run";
+
+  const Outcome resumed = launch(kExperiment + " --run-id killed" + settings);
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("stage2: resuming from"), std::string::npos) << resumed.output;
+  const nlohmann::json expected = nlohmann::json::parse(read_file(dir_ / "runs/shapes_sprc/whole/results.json"));
+  const nlohmann::json found = nlohmann::json::parse(read_file(run / "results.json"));
+  const double loss = expected["stage2"]["train"]["final_loss"].get<double>();
+  EXPECT_NEAR(found["stage2"]["train"]["final_loss"].get<double>(), loss, 1e-6 * std::abs(loss));
+  EXPECT_EQ(found["stage2"]["val"], expected["stage2"]["val"]);
+  EXPECT_EQ(found["stage2"]["best_epoch"]["epoch"], expected["stage2"]["best_epoch"]["epoch"]);
 }
 
 TEST_F(Launch, SprcMissingModelOrUnwrittenStageExitsTwoNamingTheKey) {
