@@ -110,10 +110,6 @@ void check_augment(const ExperimentConfig& config) {
 void check_sprc(const ExperimentConfig& config) {
   if (config.model.family != "sprc") return;
   const std::string what = "with model.family = \"sprc\" ";
-  if (config.stage2.enabled)
-    throw UserError(config.where("stage2.enabled") + ": SPN's stage 2 " + what +
-                    "(a trainable copy of the Q-Former against frozen token-set banks) is not written yet; set "
-                    "stage2.enabled = false");
   if (config.positives.enabled)
     throw UserError(config.where("positives.enabled") + ": pair mining " + what +
                     "(token-set image embeddings) is not written yet; set positives.enabled = false");

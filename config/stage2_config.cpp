@@ -27,7 +27,8 @@ void Stage2Config::visit(ConfigVisitor& v) {
            "\"sharded\": each rank holds N/W rows and the softmax is reduced across ranks; \"replicated\": every rank "
            "holds the whole bank (small banks)");
   v.choice("reference_features", reference_features,
-           "\"bank\": a query's reference features are its bank row, as SPN does, so a step decodes no images; "
+           "\"bank\": a query's reference features are its bank row, as SPN does, so a step decodes no images "
+           "(SPRC: a second bank holds the frozen fusion pass of each training text with its reference image); "
            "\"encoder\": re-encode the reference image");
   v.choice(
       "positives", positives,

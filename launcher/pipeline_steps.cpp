@@ -17,6 +17,7 @@
 #include "models/sprc_model.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/reference_bank.h"
 #include "train/stage1.h"
 #include "train/stage2.h"
 
@@ -223,6 +224,10 @@ void build_bank(RunContext& ctx) {
   ctx.bank =
       prepare_candidate_bank(ctx.comm, *ctx.model, ctx.training_images(), ctx.train, ctx.config, ctx.show_progress);
   ctx.run.record_artifact("bank", ctx.bank->path);
+  if (!stage2_needs_reference_bank(ctx.config, *ctx.model)) return;
+  ctx.reference_bank =
+      prepare_reference_bank(ctx.comm, *ctx.model, ctx.training_data(), ctx.train, ctx.config, ctx.show_progress);
+  ctx.run.record_artifact("reference_bank", ctx.reference_bank->path);
 }
 
 void train_stage_2(RunContext& ctx) {
@@ -236,7 +241,8 @@ void train_stage_2(RunContext& ctx) {
       return evaluate_split(ctx.comm, *ctx.model, data_set.split, *ctx.tokenizer, ctx.config, /*show_progress=*/false);
     };
     const TrainingSummary summary =
-        train_stage2(ctx.comm, ctx.config, ctx.run, ctx.model, data, *ctx.bank, evaluate, ctx.show_progress);
+        train_stage2(ctx.comm, ctx.config, ctx.run, ctx.model, data, *ctx.bank,
+                     ctx.reference_bank ? &*ctx.reference_bank : nullptr, evaluate, ctx.show_progress);
     spdlog::info("stage 2: {} steps against a bank of {} candidates, final loss {:.4f}, {:.1f} samples/s",
                  summary.steps, ctx.bank->rows, summary.final_loss, summary.samples_per_second);
     record_training(ctx.run, Stage::Stage2, summary, result);

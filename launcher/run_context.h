@@ -45,8 +45,10 @@ struct RunContext {
   std::shared_ptr<CirModel> miner;  // mining encoder, when mining runs before stage 1
   // positives: the generated triplets, once mined
   std::vector<CirrTriplet> generated;
-  // bank (stage 2)
+  // banks (stage 2): the candidates, and the reference rows of a model whose references
+  // are not targets (train/reference_bank.h)
   std::optional<CandidateBank> bank;
+  std::optional<CandidateBank> reference_bank;
 
   // The training images (image_rows through [data]'s transform), which the loader
   // decodes as steps, the bank and mining need them; with data.cache = "hdf5" read from

@@ -47,6 +47,33 @@ const std::vector<std::string>& Blip2Sprc::sprc_keys() {
   return keys;
 }
 
+const std::vector<std::string>& Blip2Sprc::query_copy_prefixes() {
+  static const std::vector<std::string> prefixes = {"qformer_query.", "embeddings_query.", "text_projection_query."};
+  return prefixes;
+}
+
+void Blip2Sprc::add_query_copy() {
+  if (has_query_copy()) return;
+  // Built afresh and filled by name: LibTorch's modules here are not Cloneable.
+  QFormerTextEmbeddings embeddings(config_.qformer);
+  QFormer qformer(config_.qformer);
+  torch::nn::Linear text_projection(config_.qformer.hidden_size, config_.embed_dim);
+  const auto copy_into = [](torch::nn::Module& copy, const torch::nn::Module& original) {
+    torch::NoGradGuard no_grad;
+    copy.to(original.parameters().front().device(), original.parameters().front().scalar_type());
+    const auto source = original.named_parameters();
+    for (auto& item : copy.named_parameters()) item.value().copy_(source[item.key()]);
+    const auto buffers = original.named_buffers();
+    for (auto& item : copy.named_buffers()) item.value().copy_(buffers[item.key()]);
+  };
+  copy_into(*embeddings, *embeddings_);
+  copy_into(*qformer, *qformer_);
+  copy_into(*text_projection, *text_projection_);
+  embeddings_query_ = register_module("embeddings_query", embeddings);
+  qformer_query_ = register_module("qformer_query", qformer);
+  text_projection_query_ = register_module("text_projection_query", text_projection);
+}
+
 torch::Tensor Blip2Sprc::encode_pixels(const torch::Tensor& pixels) { return vision_model_(pixels); }
 
 torch::Tensor Blip2Sprc::image_tokens(const torch::Tensor& images) { return encode_pixels(clip_normalize(images)); }
@@ -83,9 +110,13 @@ torch::Tensor Blip2Sprc::fuse(const torch::Tensor& image_tokens, const torch::Te
 torch::Tensor Blip2Sprc::composed_query(const torch::Tensor& fused, const torch::Tensor& tokens) {
   const int64_t queries = fused.size(1);
   require_tokens(tokens, queries);
-  torch::Tensor input = torch::cat({fused, embeddings_(tokens)}, 1);
-  torch::Tensor hidden = qformer_(input, qformer_text_mask(tokens, queries), torch::Tensor(), 0);
-  return unit(text_projection_(hidden.select(1, queries)));  // the [CLS] after the query slots
+  const bool copy = has_query_copy();
+  QFormerTextEmbeddings& embeddings = copy ? embeddings_query_ : embeddings_;
+  QFormer& qformer = copy ? qformer_query_ : qformer_;
+  torch::nn::Linear& text_projection = copy ? text_projection_query_ : text_projection_;
+  torch::Tensor input = torch::cat({fused, embeddings(tokens)}, 1);
+  torch::Tensor hidden = qformer(input, qformer_text_mask(tokens, queries), torch::Tensor(), 0);
+  return unit(text_projection(hidden.select(1, queries)));  // the [CLS] after the query slots
 }
 
 torch::Tensor Blip2Sprc::prompt_query(const torch::Tensor& tokens) {
@@ -123,6 +154,7 @@ std::shared_ptr<Blip2Sprc> load_blip2_sprc(const std::filesystem::path& director
   }
   auto model = std::make_shared<Blip2Sprc>(read_blip2_config(directory / "config.json"));
   SafetensorsFile weights(directory / "model.safetensors");
+  if (weights.contains("text_projection_query.weight")) model->add_query_copy();  // SPN's stage-2 weights
   // Unused here: the image-text matching head, and position_ids buffers older
   // transformers versions saved.
   std::vector<std::string> ignored = {"itm_head.weight", "itm_head.bias", "embeddings.position_ids"};

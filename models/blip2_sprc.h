@@ -23,6 +23,11 @@
 //                    -> [CLS] (index 0) -> text_projection -> unit [B, E]
 //   text_features    the text alone without image -> [CLS] -> text_projection -> unit
 //   similarity       max over target tokens of <query, token> / temp
+//
+// SPN's stage 2 (SPN4CIR's init_stage2) trains a copy of the Q-Former, its word +
+// position embeddings and text_projection for the composed query alone; add_query_copy
+// makes it (qformer_query.*, embeddings_query.*, text_projection_query.*), and from then
+// on composed_query reads the copy while every other pass keeps the originals.
 #include <filesystem>
 #include <memory>
 
@@ -66,6 +71,13 @@ class Blip2Sprc : public torch::nn::Module {
   // queries [B, E], targets [N, Q, E] -> [B, N] logits.
   torch::Tensor similarity(const torch::Tensor& queries, const torch::Tensor& targets) const;
 
+  // Copies the Q-Former, its text embeddings and text_projection (values, device, dtype)
+  // into the modules composed_query reads from now on. Once: a second call does nothing.
+  void add_query_copy();
+  bool has_query_copy() const { return !qformer_query_.is_empty(); }
+  // Parameter-name prefixes of the copy.
+  static const std::vector<std::string>& query_copy_prefixes();
+
   const torch::Tensor& temp() const { return temp_; }
   const torch::Tensor& prompt_tokens() const { return prompt_tokens_; }
 
@@ -84,6 +96,10 @@ class Blip2Sprc : public torch::nn::Module {
   torch::nn::Linear vision_projection_{nullptr}, text_projection_{nullptr};
   torch::Tensor prompt_tokens_;  // [1, Q, H]
   torch::Tensor temp_;           // []
+  // Stage 2's copies for the composed query (empty until add_query_copy).
+  QFormerTextEmbeddings embeddings_query_{nullptr};
+  QFormer qformer_query_{nullptr};
+  torch::nn::Linear text_projection_query_{nullptr};
 };
 
 // Reads config.json and model.safetensors from `directory` (Hugging Face's
@@ -91,7 +107,9 @@ class Blip2Sprc : public torch::nn::Module {
 // prompt_tokens and temp (a plain BLIP-2 one) leaves them at SPRC's initial values
 // (normal with std 0.02, and 0.07); one with either must hold both. EVA's attention
 // biases may be stored fused (self_attn.qkv.bias) or as self_attn.q_bias + v_bias (the
-// first transformers conversions). A missing file is a
+// first transformers conversions). A checkpoint holding SPN's stage-2 copy
+// (text_projection_query.weight, with qformer_query.* and embeddings_query.*) loads it
+// too, so its composed query is the copy's. A missing file is a
 // UserError saying what to download; weights that do not fit name every key and the file.
 std::shared_ptr<Blip2Sprc> load_blip2_sprc(const std::filesystem::path& directory);
 

@@ -10,6 +10,12 @@
 // A reference image enters the query through encode_reference: for the dual encoder
 // that is the target embedding itself (so a gallery's rows or a stage-2 bank serve as
 // references), for SPRC the image tokens the fusion pass cross-attends to.
+//
+// Stage 2 splits a query at what the frozen side computes of it, its reference row
+// (encode_reference_row), and the trainable rest (encode_query_from_reference_row).
+// The dual encoder's reference row is the reference image's target embedding, a row of
+// the target bank. SPRC's is the frozen fusion pass over the reference image and the
+// text, [Q, H], which depends on the text: a second bank holds it per training text.
 #include <memory>
 #include <vector>
 
@@ -37,6 +43,22 @@ class CirModel : public torch::nn::Module {
     return encode_query_from_features(encode_reference(reference_images), tokens);
   }
 
+  // Stage 2's frozen part of the queries from encode_reference's features and the token
+  // rows (the text is ignored where references_are_targets), its row shape, and the
+  // tensors it depends on (the reference bank's fingerprint).
+  virtual torch::Tensor encode_reference_row(const torch::Tensor& reference_features, const torch::Tensor& tokens) {
+    (void)tokens;
+    return reference_features;
+  }
+  virtual std::vector<int64_t> reference_row_shape() const { return target_row_shape(); }
+  virtual std::vector<torch::Tensor> reference_row_tensors() const { return target_side_tensors(); }
+  // The unit [B, D] query from reference rows: encode_query_from_features is
+  // encode_query_from_reference_row(encode_reference_row(features, tokens), tokens).
+  virtual torch::Tensor encode_query_from_reference_row(const torch::Tensor& reference_rows,
+                                                        const torch::Tensor& tokens, int64_t first_row = 0) {
+    return encode_query_from_features(reference_rows, tokens, first_row);
+  }
+
   // Seeds the training draws (dropout masks) of the step; models without any ignore it.
   virtual void set_step_seed(uint64_t seed) { (void)seed; }
   // The multiplier of the contrastive logits, 1 / temperature.
@@ -55,7 +77,9 @@ class CirModel : public torch::nn::Module {
   std::vector<torch::Tensor> trainable_parameters() const;
 
   // The tensors that define the targets (the bank's fingerprint), and what stage 2
-  // trains. Freezing stops gradients into the target side.
+  // trains. Freezing stops gradients into the target side and readies the model for
+  // stage 2 (SPRC adds its copy of the Q-Former for the query); call it before
+  // query_side_parameters. Calling it again changes nothing.
   virtual std::vector<torch::Tensor> target_side_tensors() const = 0;
   virtual std::vector<torch::Tensor> query_side_parameters() const = 0;
   virtual void freeze_target_side() = 0;

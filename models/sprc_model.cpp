@@ -1,5 +1,6 @@
 #include "models/sprc_model.h"
 
+#include <torch/serialize/input-archive.h>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -10,16 +11,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Parameter-name prefixes (in Blip2Sprc) of what the target pass reads.
+// Parameter-name prefixes (in Blip2Sprc) of what the target pass reads, and of what the
+// fusion pass reads (a stage-2 reference row).
 const std::vector<std::string>& target_side_prefixes() {
   static const std::vector<std::string> prefixes = {"vision_model.", "query_tokens", "qformer.", "vision_projection."};
   return prefixes;
 }
+const std::vector<std::string>& fusion_prefixes() {
+  static const std::vector<std::string> prefixes = {"vision_model.", "query_tokens", "embeddings.", "qformer."};
+  return prefixes;
+}
 
-bool on_target_side(const std::string& name) {
-  for (const std::string& prefix : target_side_prefixes())
+bool starts_with_any(const std::string& name, const std::vector<std::string>& prefixes) {
+  for (const std::string& prefix : prefixes)
     if (name.rfind(prefix, 0) == 0) return true;
   return false;
+}
+
+// The parts of the stage-2 copy the composed query uses: a pass without image reads no
+// cross-attention and no query FFN (models/qformer.h).
+bool used_by_composed_query(const std::string& name) {
+  const std::string qformer = "qformer_query.";
+  if (name.rfind(qformer, 0) != 0) return starts_with_any(name, Blip2Sprc::query_copy_prefixes());
+  const std::string layer_part = name.substr(qformer.size());  // intermediate_query., output_query.
+  return layer_part.find("crossattention.") == std::string::npos && layer_part.find("_query.") == std::string::npos;
 }
 
 // model.blip2_dir, which must hold what Salesforce/blip2-itm-vit-g and bert-base-uncased
@@ -82,6 +97,24 @@ torch::Tensor SprcModel::encode_query_from_features(const torch::Tensor& referen
   return encode_query_from_fused(fuse(reference_features, tokens), tokens);
 }
 
+torch::Tensor SprcModel::encode_reference_row(const torch::Tensor& reference_features, const torch::Tensor& tokens) {
+  // Frozen in stage 2: no activations are kept (in stage 1 the fusion pass trains
+  // through sprc_loss, not through here).
+  torch::NoGradGuard no_grad;
+  return to_float32(fuse(reference_features, tokens));
+}
+
+std::vector<int64_t> SprcModel::reference_row_shape() const {
+  return {blip2_->config().num_query_tokens, blip2_->config().qformer.hidden_size};
+}
+
+std::vector<torch::Tensor> SprcModel::reference_row_tensors() const { return tensors_under(fusion_prefixes()); }
+
+torch::Tensor SprcModel::encode_query_from_reference_row(const torch::Tensor& reference_rows,
+                                                         const torch::Tensor& tokens, int64_t /*first_row*/) {
+  return encode_query_from_fused(reference_rows, tokens);
+}
+
 torch::Tensor SprcModel::encode_prompt_query(const torch::Tensor& tokens) {
   return to_float32(blip2_->prompt_query(tokens));
 }
@@ -95,14 +128,16 @@ void SprcModel::set_temperature(double temperature) {
 
 c10::Device SprcModel::device() const { return blip2_->temp().device(); }
 
-std::vector<torch::Tensor> SprcModel::target_side_tensors() const {
+std::vector<torch::Tensor> SprcModel::tensors_under(const std::vector<std::string>& prefixes) const {
   std::vector<torch::Tensor> tensors;
   for (const auto& item : blip2_->named_parameters())
-    if (on_target_side(item.key())) tensors.push_back(item.value());
+    if (starts_with_any(item.key(), prefixes)) tensors.push_back(item.value());
   for (const auto& item : blip2_->named_buffers())
-    if (on_target_side(item.key())) tensors.push_back(item.value());
+    if (starts_with_any(item.key(), prefixes)) tensors.push_back(item.value());
   return tensors;
 }
+
+std::vector<torch::Tensor> SprcModel::target_side_tensors() const { return tensors_under(target_side_prefixes()); }
 
 std::vector<torch::Tensor> SprcModel::query_side_parameters() const {
   std::vector<torch::Tensor> parameters;
@@ -112,9 +147,17 @@ std::vector<torch::Tensor> SprcModel::query_side_parameters() const {
 }
 
 void SprcModel::freeze_target_side() {
-  throw UserError(
-      "SPN's stage 2 for SPRC (a trainable copy of the Q-Former for the query against a frozen token-set bank) is "
-      "not written yet");
+  blip2_->add_query_copy();
+  for (auto& item : blip2_->named_parameters()) {
+    if (item.key() == "temp") continue;  // learned or fixed as in stage 1
+    item.value().set_requires_grad(used_by_composed_query(item.key()));
+  }
+}
+
+void SprcModel::load(torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive blip2, copy;
+  if (archive.try_read("blip2", blip2) && blip2.try_read("text_projection_query", copy)) blip2_->add_query_copy();
+  CirModel::load(archive);
 }
 
 std::shared_ptr<SprcModel> make_sprc_model(const ExperimentConfig& config, int64_t vocab_size) {

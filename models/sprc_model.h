@@ -8,6 +8,14 @@
 //
 // As in SPRC's training, the ViT is frozen (and runs without autograd); everything else
 // trains. Stage 1's objective (itc + rtc + align) is train/sprc_loss.h.
+//
+// SPN's stage 2 (SPN4CIR's init_stage2): freeze_target_side adds the trainable copy of
+// the Q-Former, its text embeddings and text_projection that the composed query reads
+// from then on, and freezes everything else except `temp` (stage2.temperature restarts
+// it; it learns unless stage1.learn_temperature = false). The copy's cross-attention
+// and query FFN take no part in the composed query (a pass without image) and stay
+// frozen. A reference row is the frozen fusion pass's query slots [Q, H] over the
+// reference image and the text.
 #include <memory>
 #include <vector>
 
@@ -30,6 +38,11 @@ class SprcModel : public CirModel {
   bool references_are_targets() const override { return false; }
   torch::Tensor encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens,
                                            int64_t first_row = 0) override;
+  torch::Tensor encode_reference_row(const torch::Tensor& reference_features, const torch::Tensor& tokens) override;
+  std::vector<int64_t> reference_row_shape() const override;
+  std::vector<torch::Tensor> reference_row_tensors() const override;
+  torch::Tensor encode_query_from_reference_row(const torch::Tensor& reference_rows, const torch::Tensor& tokens,
+                                                int64_t first_row = 0) override;
   // The same from the fusion pass's output (SPRC's fused query slots [B, Q, H]).
   torch::Tensor encode_query_from_fused(const torch::Tensor& fused, const torch::Tensor& tokens);
   // The fusion pass: the query slots after cross-attending to `reference_features`.
@@ -42,14 +55,19 @@ class SprcModel : public CirModel {
   c10::Device device() const override;
 
   // The target side is what target_features reads: the ViT, the query tokens, the
-  // Q-Former and vision_projection. The Q-Former also computes the query, so SPRC's
-  // stage 2 needs its own copy of it (not written yet: freeze_target_side throws).
+  // Q-Former and vision_projection. The query side is what requires gradients: after
+  // freeze_target_side the copy's self-attention, text FFN, embeddings and projection,
+  // and temp.
   std::vector<torch::Tensor> target_side_tensors() const override;
   std::vector<torch::Tensor> query_side_parameters() const override;
   void freeze_target_side() override;
+  // A checkpoint that holds the stage-2 copy (blip2.text_projection_query) adds it first,
+  // so a stage-2 result loads whole whatever the model went through before.
+  void load(torch::serialize::InputArchive& archive) override;
 
  private:
   torch::Tensor to_float32(const torch::Tensor& x) const;
+  std::vector<torch::Tensor> tensors_under(const std::vector<std::string>& prefixes) const;
 
   std::shared_ptr<Blip2Sprc> blip2_;
 };

@@ -100,7 +100,7 @@ def main():
             if name.startswith("qformer."):
                 expected_query_side["qformer_query." + name[len("qformer."):]] = tensor + 1
             elif name.startswith("embeddings."):
-                expected_query_side["query_" + name] = tensor + 1
+                expected_query_side[name.replace("embeddings.", "embeddings_query.", 1)] = tensor + 1
             elif name.startswith("text_projection."):
                 expected_query_side[name.replace("text_projection.", "text_projection_query.")] = tensor + 1
         if sorted(query_side) != sorted(expected_query_side):

@@ -17,7 +17,7 @@ writes model.safetensors:
 `--like DIR` copies config.json and vocab.txt from a Hugging Face BLIP-2 directory (the
 checkpoint holds no config). SPN4CIR's stage-2 query side (`Qformer_query.*`,
 `text_proj_q.*`, a trainable copy of the Q-Former and of text_proj) is renamed with the
-same rules under `qformer_query.`, `query_embeddings.` and `text_projection_query.`
+same rules under `qformer_query.`, `embeddings_query.` and `text_projection_query.`
 (`--query-side drop` leaves it out). A name the rules do not know stops the script: a
 silently dropped tensor would leave spn's model at its initial values.
 """
@@ -72,7 +72,7 @@ HEAD_RULES = [
     (r"itm_head\.(weight|bias)", r"itm_head.\1"),
 ]
 
-QUERY_SIDE_RULES = qformer_rules("Qformer_query", "qformer_query", "query_embeddings") + [
+QUERY_SIDE_RULES = qformer_rules("Qformer_query", "qformer_query", "embeddings_query") + [
     (r"text_proj_q\.(weight|bias)", r"text_projection_query.\1"),
 ]
 

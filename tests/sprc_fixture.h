@@ -11,6 +11,7 @@
 #include "config/config_file.h"
 #include "models/sprc_model.h"
 #include "test_files.h"
+#include "train/stage1_step.h"
 
 namespace spn::testing {
 
@@ -41,6 +42,29 @@ inline std::shared_ptr<SprcModel> sprc_model(const ExperimentConfig& config, tor
   auto model = make_sprc_model(config, make_sprc_tokenizer(config)->size());
   model->to(dtype);
   return model;
+}
+
+// `n` triplets, the same on every rank: random images, and captions of different
+// lengths through SPRC's tokenizer in rows of `max_words` (so rows are padded
+// differently).
+inline TripletBatch sprc_triplets(int64_t n, uint64_t seed, torch::Dtype dtype, int64_t max_words) {
+  static const std::vector<std::string> captions = {"make it red",
+                                                    "the dog is now on the left of a small cat",
+                                                    "Two people!",
+                                                    "remove the (blue) car; add trees",
+                                                    "same shape but larger and brighter in colour",
+                                                    "a",
+                                                    "change the background to the sea",
+                                                    "more zebras, fewer horses"};
+  const auto tokenizer = make_sprc_tokenizer(sprc_config(max_words));
+  std::vector<std::string> texts;
+  for (int64_t i = 0; i < n; ++i) texts.push_back(captions[(i * 3 + seed) % captions.size()]);
+  torch::manual_seed(seed);
+  TripletBatch batch;
+  batch.reference_images = (torch::rand({n, 3, kSprcImageSize, kSprcImageSize}) * 2 - 1).to(dtype);
+  batch.target_images = (torch::rand({n, 3, kSprcImageSize, kSprcImageSize}) * 2 - 1).to(dtype);
+  batch.tokens = tokenizer->encode_batch(texts, max_words);
+  return batch;
 }
 
 }  // namespace spn::testing

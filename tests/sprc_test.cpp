@@ -35,26 +35,8 @@ ExperimentConfig sprc_config(const std::vector<std::string>& overrides = {}) {
   return testing::sprc_config(kTextLength, overrides);
 }
 
-// `n` triplets, the same on every rank: random images, and captions of different
-// lengths through SPRC's tokenizer (so rows are padded differently).
 TripletBatch sprc_triplets(int64_t n, uint64_t seed, torch::Dtype dtype) {
-  static const std::vector<std::string> captions = {"make it red",
-                                                    "the dog is now on the left of a small cat",
-                                                    "Two people!",
-                                                    "remove the (blue) car; add trees",
-                                                    "same shape but larger and brighter in colour",
-                                                    "a",
-                                                    "change the background to the sea",
-                                                    "more zebras, fewer horses"};
-  const auto tokenizer = make_sprc_tokenizer(sprc_config());
-  std::vector<std::string> texts;
-  for (int64_t i = 0; i < n; ++i) texts.push_back(captions[(i * 3 + seed) % captions.size()]);
-  torch::manual_seed(seed);
-  TripletBatch batch;
-  batch.reference_images = (torch::rand({n, 3, kSprcImageSize, kSprcImageSize}) * 2 - 1).to(dtype);
-  batch.target_images = (torch::rand({n, 3, kSprcImageSize, kSprcImageSize}) * 2 - 1).to(dtype);
-  batch.tokens = tokenizer->encode_batch(texts, kTextLength);
-  return batch;
+  return testing::sprc_triplets(n, seed, dtype, kTextLength);
 }
 
 TEST(Sprc, LossesEqualTheirDefinitions) {
@@ -224,7 +206,6 @@ std::string error_of(const std::function<void()>& action) {
 
 TEST(Sprc, UnwrittenPartsAndBadModelFilesAreUserErrorsNamingTheKey) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> config_cases = {
-      {{"stage2.enabled=true"}, "stage2.enabled: SPN's stage 2 with model.family = \"sprc\""},
       {{"positives.enabled=true", "positives.warmup_encoder=true"}, "positives.enabled: pair mining with"},
       {{"stage1.negatives=[\"query\"]"}, "stage1.negatives: SPRC's stage 1 takes the usual negatives only"},
   };

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "bank_fixture.h"
 #include "core/hash.h"
 #include "data/batch_sampler.h"
 #include "dist/sharding.h"
@@ -24,15 +25,7 @@ torch::Tensor unit_rows(int64_t rows, int64_t dim) {
   return values / values.norm(2, 1, true);
 }
 
-CandidateBank bank_for(Communicator& comm, const torch::Tensor& whole, bool replicated) {
-  CandidateBank bank;
-  bank.rows = whole.size(0);
-  bank.replicated = replicated;
-  const ShardRange shard = replicated ? ShardRange{0, bank.rows} : shard_range(bank.rows, comm.size(), comm.rank());
-  bank.begin = shard.begin;
-  bank.shard = whole.narrow(0, shard.begin, shard.size());
-  return bank;
-}
+using testing::bank_for;
 
 struct Variant {
   bool replicated = false;

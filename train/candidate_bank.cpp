@@ -6,7 +6,6 @@
 #include "core/file_lock.h"
 #include "core/files.h"
 #include "core/hash.h"
-#include "data/embedding_bank.h"
 #include "dist/autocast.h"
 #include "dist/sharding.h"
 #include "track/git_info.h"
@@ -14,29 +13,31 @@
 
 namespace spn {
 
-std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& config) {
+std::string fingerprint_of(const std::string& tag, const std::vector<torch::Tensor>& tensors,
+                           const ExperimentConfig& config) {
   // The default "resize" adds nothing, so banks made before preprocess existed still match.
   const std::string preprocess =
       config.data.preprocess == Preprocess::Resize
           ? ""
           : "/" + std::string(choice_name(config.data.preprocess)) + " " + std::to_string(config.data.target_ratio);
-  uint64_t hash = fnv1a("spn target encoder v1/" + config.model.image_encoder + "/size " +
-                        std::to_string(config.data.image_size) + preprocess + "/pixels /127.5-1");
-  for (const torch::Tensor& tensor : model.target_side_tensors()) {
+  uint64_t hash = fnv1a(tag + "/" + config.model.image_encoder + "/size " + std::to_string(config.data.image_size) +
+                        preprocess + "/pixels /127.5-1");
+  for (const torch::Tensor& tensor : tensors) {
     const torch::Tensor values = tensor.detach().to(torch::kCPU, torch::kFloat).contiguous();
     hash = fnv1a(values.data_ptr(), static_cast<size_t>(values.numel()) * sizeof(float), hash);
   }
   return hex64(hash);
 }
 
-CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const TripletData& data,
-                                     const CirrSplit& train, const ExperimentConfig& config, bool show_progress) {
-  std::vector<std::string> ids;
-  for (int64_t index : data.images.split_index) ids.push_back(train.images[index]);
-  BankMetadata expected;
-  expected.fingerprint = encoder_fingerprint(model, config);
+std::string encoder_fingerprint(const CirModel& model, const ExperimentConfig& config) {
+  return fingerprint_of("spn target encoder v1", model.target_side_tensors(), config);
+}
+
+CandidateBank prepare_bank(Communicator& comm, CirModel& model, const std::string& name, BankMetadata expected,
+                           const std::vector<std::string>& ids,
+                           const std::function<torch::Tensor(const ShardRange&)>& encode,
+                           const ExperimentConfig& config) {
   expected.rows = static_cast<int64_t>(ids.size());
-  expected.dim = config.model.embed_dim;
   expected.dtype = choice_name(config.stage2.bank_dtype);
   expected.ids_hash = bank_ids_hash(ids);
   expected.producer_commit = read_git_info(SPN_SOURCE_DIR).commit;
@@ -45,8 +46,9 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   bank.rows = expected.rows;
   // "v2": HDF5's checksummed file format (data/embedding_bank.h). Banks an older spn
   // wrote are named without it, so they are left alone rather than refused.
-  bank.path = std::filesystem::path(config.stage2.bank_dir) /
-              ("bank-v2-" + expected.fingerprint + "-" + expected.ids_hash.substr(0, 8) + "-" + expected.dtype + ".h5");
+  bank.path =
+      std::filesystem::path(config.stage2.bank_dir) /
+      (name + "-v2-" + expected.fingerprint + "-" + expected.ids_hash.substr(0, 8) + "-" + expected.dtype + ".h5");
   const ShardRange mine = shard_range(bank.rows, comm.size(), comm.rank());
   bank.begin = mine.begin;
 
@@ -65,9 +67,7 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
     check_bank_matches(bank.path, read_bank_metadata(bank.path), expected);
     spdlog::info("reusing bank {} ({} rows, built by a run with the same encoder)", bank.path.string(), bank.rows);
   } else {
-    const torch::Tensor embeddings =
-        encode_image_rows(model, data.images, mine, config, "building bank", show_progress);
-    write_bank(comm, bank.path, embeddings, mine.begin, ids, expected);
+    write_bank(comm, bank.path, encode(mine), mine.begin, ids, expected);
     spdlog::info("built bank {} ({} rows, {})", bank.path.string(), bank.rows, expected.dtype);
   }
   building.reset();
@@ -86,6 +86,24 @@ CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const 
   return bank;
 }
 
+CandidateBank prepare_candidate_bank(Communicator& comm, CirModel& model, const TripletData& data,
+                                     const CirrSplit& train, const ExperimentConfig& config, bool show_progress) {
+  std::vector<std::string> ids;
+  for (int64_t index : data.images.split_index) ids.push_back(train.images[index]);
+  BankMetadata expected;
+  expected.fingerprint = encoder_fingerprint(model, config);
+  // One vector [D] per image, or a token set [T, D] (SPRC).
+  const std::vector<int64_t> row = model.target_row_shape();
+  expected.dim = row.back();
+  expected.tokens = row.size() == 2 ? row.front() : 0;
+  return prepare_bank(
+      comm, model, "bank", expected, ids,
+      [&](const ShardRange& mine) {
+        return encode_image_rows(model, data.images, mine, config, "building bank", show_progress);
+      },
+      config);
+}
+
 torch::Tensor bank_rows(Communicator& comm, const CandidateBank& bank, const std::vector<int64_t>& ids) {
   const torch::Tensor index = torch::tensor(ids, torch::kLong).to(bank.shard.device());
   // Features in float32 whatever the shard's type: they enter the model like any input.
@@ -93,8 +111,9 @@ torch::Tensor bank_rows(Communicator& comm, const CandidateBank& bank, const std
   // Each id is owned by exactly one rank; the others add zeros, so the sum is exact.
   const int64_t end = bank.begin + bank.shard.size(0);
   const torch::Tensor owned = (index >= bank.begin) & (index < end);
-  torch::Tensor rows =
-      torch::zeros({static_cast<int64_t>(ids.size()), bank.shard.size(1)}, bank.shard.options().dtype(torch::kFloat));
+  std::vector<int64_t> shape = bank.shard.sizes().vec();
+  shape[0] = static_cast<int64_t>(ids.size());
+  torch::Tensor rows = torch::zeros(shape, bank.shard.options().dtype(torch::kFloat));
   const torch::Tensor where = owned.nonzero().squeeze(1);
   rows.index_copy_(0, where, bank.shard.index_select(0, index.index_select(0, where) - bank.begin).to(torch::kFloat));
   comm.all_reduce(rows, ReduceOp::Sum);

@@ -1,9 +1,11 @@
 #pragma once
-// The target encoder over many images, as the stage-2 bank, pair mining and the
+// The frozen encoders over many images, as the stage-2 banks, pair mining and the
 // evaluation gallery all need it.
 #include <torch/types.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "config/experiment_config.h"
 #include "data/image_rows.h"
@@ -19,5 +21,15 @@ namespace spn {
 // prefetch), with a progress line `label`.
 torch::Tensor encode_image_rows(CirModel& model, const ImageRows& images, const ShardRange& rows,
                                 const ExperimentConfig& config, const std::string& label, bool show_progress);
+
+// Items `rows` that each need one image: item i's image is `image_of(i)`, and
+// `encode(images, items)` maps the items' normalised images (on the model's device) to
+// their rows of shape `row_shape`. The same batching, loader, precision and modes as
+// encode_image_rows; the result is [rows.size(), row_shape...] float32 on the host.
+using ItemEncoder = std::function<torch::Tensor(const torch::Tensor& images, const ShardRange& items)>;
+torch::Tensor encode_item_rows(CirModel& model, const ImageRows& images, const ShardRange& rows,
+                               const std::function<int64_t(int64_t)>& image_of, const std::vector<int64_t>& row_shape,
+                               const ItemEncoder& encode, const ExperimentConfig& config, const std::string& label,
+                               bool show_progress);
 
 }  // namespace spn

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <stdexcept>
 
 #include "core/hash.h"
 #include "core/random.h"
@@ -51,9 +52,13 @@ std::filesystem::path stage2_result_checkpoint(const ExperimentConfig& config, c
   return run.checkpoints_dir() / (selected ? "stage2-best.pt" : "stage2-final.pt");
 }
 
+bool stage2_needs_reference_bank(const ExperimentConfig& config, const CirModel& model) {
+  return config.stage2.reference_features == ReferenceFeatures::Bank && !model.references_are_targets();
+}
+
 TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                              std::shared_ptr<CirModel> model, const TripletData& data, const CandidateBank& bank,
-                             const Evaluator& evaluate, bool show_progress) {
+                             const CandidateBank* reference_bank, const Evaluator& evaluate, bool show_progress) {
   constexpr uint64_t kBatchOrderStream = 202;      // seed stream of the stage-2 batch order
   constexpr uint64_t kNegativeSampleStream = 203;  // and of its sampled negatives
   const Stage2Config& cfg = config.stage2;
@@ -75,12 +80,20 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
                                     : step_images(comm, settings, data.images, references_of,
                                                   loader_options_of(config.data, model->device_type() == c10::kCUDA),
                                                   image_augment_of(config.data));
-  const auto reference_features = [&](int64_t s, const std::vector<int64_t>& global) {
+  if (stage2_needs_reference_bank(config, *model) && reference_bank == nullptr)
+    throw std::logic_error("train_stage2: the model's reference rows need a reference bank");
+  const auto reference_rows = [&](int64_t s, const std::vector<int64_t>& global, const torch::Tensor& tokens) {
     const ShardRange mine = shard_range(static_cast<int64_t>(global.size()), comm.size(), comm.rank());
-    if (from_bank) return bank_rows(comm, bank, references_of(global)).narrow(0, mine.begin, mine.size());
+    if (from_bank) {
+      const torch::Tensor rows = model->references_are_targets()
+                                     ? bank_rows(comm, bank, references_of(global))
+                                     : bank_rows(comm, *reference_bank, data.text_rows_at(global, s));
+      return rows.narrow(0, mine.begin, mine.size());
+    }
     torch::NoGradGuard no_grad;
     const Autocast autocast(config.precision, model->device_type());
-    return model->encode_target(normalize_images(reference_pixels->take(s).to(model->device(), true)));
+    const torch::Tensor images = normalize_images(reference_pixels->take(s).to(model->device(), true));
+    return model->encode_reference_row(model->encode_reference(images), tokens.to(model->device(), true));
   };
 
   spdlog::info("stage2: bank of {} rows {}, reference features from the {}, positives: {}, negatives: {}", bank.rows,
@@ -111,7 +124,7 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
       comm, run, settings, *model, step.optimizer(), step.scaler(),
       [&](int64_t s, const std::vector<int64_t>& global, const std::vector<int64_t>& local, double lr) {
         const torch::Tensor tokens = data.tokens_at(local, s);
-        return step.run(reference_features(s, global), tokens,
+        return step.run(reference_rows(s, global, tokens), tokens,
                         stage2_targets(data, global, cfg, bank.rows, negative_seed), lr);
       },
       show_progress, after_epoch);

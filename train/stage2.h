@@ -30,13 +30,19 @@ SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t
 using Evaluator = std::function<std::map<std::string, double>()>;
 
 // Stage 2 (SPN): the target side frozen, the query side trained with a softmax over
-// the whole candidate bank. Reference features are bank rows or fresh encodings
-// (stage2.reference_features). With stage2.eval_every_epoch, `evaluate` runs after each
+// the whole candidate bank. Reference rows (CirModel::encode_reference_row) are bank
+// rows or fresh encodings (stage2.reference_features): with "bank", rows of `bank` where
+// the model's references are targets, else of `reference_bank`
+// (train/reference_bank.h), which must then be given. With stage2.eval_every_epoch, `evaluate` runs after each
 // epoch and the best epoch by stage2.select_metric is kept (BestCheckpoint). Resumes
 // from the run's newest stage-2 checkpoint; writes checkpoints/stage2-final.pt.
 TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                              std::shared_ptr<CirModel> model, const TripletData& data, const CandidateBank& bank,
-                             const Evaluator& evaluate, bool show_progress);
+                             const CandidateBank* reference_bank, const Evaluator& evaluate, bool show_progress);
+
+// Whether stage 2 reads a reference bank: reference rows from a bank, and a model whose
+// references are not targets.
+bool stage2_needs_reference_bank(const ExperimentConfig& config, const CirModel& model);
 
 // The checkpoint whose weights are stage 2's result: the best epoch's when epochs are
 // evaluated, else the last.

@@ -23,13 +23,20 @@ SoftmaxTargets slice(const SoftmaxTargets& targets, const ShardRange& rows) {
   return part;
 }
 
+// The model readied for stage 2 before its query-side parameters are read (SPRC makes
+// them then: models/sprc_model.h).
+std::shared_ptr<CirModel> frozen_for_stage2(std::shared_ptr<CirModel> model) {
+  model->freeze_target_side();
+  return model;
+}
+
 }  // namespace
 
 Stage2Step::Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage2Config& config,
                        CandidateBank bank, Precision precision)
     : comm_(comm),
       this_process_(make_local_communicator()),
-      model_(std::move(model)),
+      model_(frozen_for_stage2(std::move(model))),
       chunk_(config.chunk),
       multi_positive_(config.multi_positive),
       bank_(std::move(bank)),
@@ -37,9 +44,7 @@ Stage2Step::Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
                             adamw_options(config.optimizer, config.lr, config.weight_decay), config.shard_optimizer)),
       gradient_sync_(comm, model_->query_side_parameters(), kGradientBucketBytes),
       precision_(precision),
-      scaler_(precision == Precision::Fp16) {
-  model_->freeze_target_side();
-}
+      scaler_(precision == Precision::Fp16) {}
 
 torch::Tensor Stage2Step::sharded_loss(const torch::Tensor& local_queries, const SoftmaxTargets& targets) {
   // Every rank gets the full loss; each backward adds its shard's gradient term.
@@ -60,7 +65,7 @@ torch::Tensor Stage2Step::replicated_loss(const torch::Tensor& local_queries, co
   return local_mean * (static_cast<double>(mine.size()) / static_cast<double>(batch));
 }
 
-double Stage2Step::compute_gradients(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
+double Stage2Step::compute_gradients(const torch::Tensor& local_reference_rows, const torch::Tensor& local_tokens,
                                      const SoftmaxTargets& targets) {
   optimizer_->zero_grad();
   const int64_t first_row =
@@ -68,8 +73,8 @@ double Stage2Step::compute_gradients(const torch::Tensor& local_reference_featur
   torch::Tensor local_queries;
   {
     const Autocast autocast(precision_, model_->device_type());
-    local_queries = model_->encode_query_from_features(local_reference_features.to(model_->device(), true),
-                                                       local_tokens.to(model_->device(), true), first_row);
+    local_queries = model_->encode_query_from_reference_row(local_reference_rows.to(model_->device(), true),
+                                                            local_tokens.to(model_->device(), true), first_row);
   }
   torch::Tensor loss =
       bank_.replicated ? replicated_loss(local_queries, targets) : sharded_loss(local_queries, targets);
@@ -82,9 +87,9 @@ double Stage2Step::compute_gradients(const torch::Tensor& local_reference_featur
   return value.item<double>();
 }
 
-StepResult Stage2Step::run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
+StepResult Stage2Step::run(const torch::Tensor& local_reference_rows, const torch::Tensor& local_tokens,
                            const SoftmaxTargets& targets, double lr) {
-  const double loss = compute_gradients(local_reference_features, local_tokens, targets);
+  const double loss = compute_gradients(local_reference_rows, local_tokens, targets);
   return finish_step(*optimizer_, scaler_, finite_gradients_, loss, lr);
 }
 

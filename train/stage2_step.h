@@ -1,8 +1,7 @@
 #pragma once
 // One stage-2 step on this rank's slice of the global batch: queries from frozen
-// reference features and the trainable text side, scored by the exact softmax over the
-// whole candidate bank, backward, gradient sum of the query side over ranks, AdamW on
-// the query side only.
+// reference rows (CirModel::encode_query_from_reference_row) and the trainable query side, scored by the exact softmax
+// over the whole candidate bank, backward, gradient sum of the query side over ranks, AdamW on the query side only.
 //   sharded bank:    queries all-gathered with gradient; every rank scores all queries
 //                    against its rows and the softmax is reduced across ranks.
 //   replicated bank: every rank scores its own queries against the whole bank (data
@@ -27,15 +26,17 @@ namespace spn {
 
 class Stage2Step {
  public:
+  // Freezes the model's target side (CirModel::freeze_target_side) before it reads the
+  // query-side parameters.
   Stage2Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage2Config& config, CandidateBank bank,
              Precision precision = Precision::Fp32);
 
   // Returns the mean loss of the global batch. `targets` covers every query of the
   // global batch; this rank's queries are its shard_range slice of it.
-  double compute_gradients(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
+  double compute_gradients(const torch::Tensor& local_reference_rows, const torch::Tensor& local_tokens,
                            const SoftmaxTargets& targets);
   // compute_gradients, then AdamW on the query side unless fp16's gradients overflowed.
-  StepResult run(const torch::Tensor& local_reference_features, const torch::Tensor& local_tokens,
+  StepResult run(const torch::Tensor& local_reference_rows, const torch::Tensor& local_tokens,
                  const SoftmaxTargets& targets, double lr);
 
   torch::optim::Optimizer& optimizer() { return *optimizer_; }

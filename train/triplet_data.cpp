@@ -11,14 +11,18 @@
 
 namespace spn {
 
-torch::Tensor TripletData::tokens_at(const std::vector<int64_t>& rows, int64_t step) const {
+std::vector<int64_t> TripletData::text_rows_at(const std::vector<int64_t>& rows, int64_t step) const {
   const int64_t variants = tokens.size(1);
   std::vector<int64_t> flat;
   for (int64_t row : rows) {
     const uint64_t draw = mix_seed(mix_seed(text_seed, static_cast<uint64_t>(step)), static_cast<uint64_t>(row));
     flat.push_back(row * variants + static_cast<int64_t>(draw % static_cast<uint64_t>(variants)));
   }
-  return tokens.flatten(0, 1).index_select(0, torch::tensor(flat, torch::kLong));
+  return flat;
+}
+
+torch::Tensor TripletData::tokens_at(const std::vector<int64_t>& rows, int64_t step) const {
+  return tokens.flatten(0, 1).index_select(0, torch::tensor(text_rows_at(rows, step), torch::kLong));
 }
 
 std::vector<int64_t> TripletData::images_of(const std::vector<int64_t>& rows) const {

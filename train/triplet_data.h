@@ -31,6 +31,11 @@ struct TripletData {
   // each drawn uniformly from (text_seed, step, row), so every rank and every world
   // size draws the same and a resumed run redraws what it drew.
   torch::Tensor tokens_at(const std::vector<int64_t>& rows, int64_t step) const;
+  // The same draw as text rows: row * variants + variant, an index into
+  // tokens.flatten(0, 1) (a stage-2 reference bank has one row per text row).
+  std::vector<int64_t> text_rows_at(const std::vector<int64_t>& rows, int64_t step) const;
+  int64_t text_row_count() const { return tokens.size(0) * tokens.size(1); }
+  int64_t reference_of_text_row(int64_t text_row) const { return reference[text_row / tokens.size(1)]; }
   // The image rows a batch of triplets `rows` needs: their references, then their targets.
   std::vector<int64_t> images_of(const std::vector<int64_t>& rows) const;
   // The batch of triplets `rows` at training step `step`, from `pixels`, the uint8
