@@ -105,14 +105,30 @@ TEST_F(Launch, SprcFashionIqExperimentRunsEndToEndOnACutOfTheRealAnnotations) {
   expect_consistent(runs, 100.0 / 8);
 }
 
-// Without the model files the shipped experiments stop before any work, naming the key.
-TEST_F(Launch, SprcExperimentsWithoutTheModelFilesExitTwo) {
-  for (const char* name : {"cirr_sprc.toml", "fashioniq_sprc.toml"}) {
-    const Outcome outcome = launch((fs::path(SPN_SOURCE_DIR) / "experiments" / name).string());
-    EXPECT_EQ(outcome.status, 2) << name << "\n" << outcome.output;
-    EXPECT_NE(outcome.output.find("model.blip2_dir: models/sprc-"), std::string::npos) << name << "\n"
-                                                                                       << outcome.output;
-    EXPECT_FALSE(fs::exists(dir_ / "runs" / fs::path(name).stem() / "results.json"));
+// Without the datasets, and then without the model files, the shipped experiments stop
+// before any work with exit 2, naming the key and what to download.
+TEST_F(Launch, SprcExperimentsWithoutTheirFilesExitTwo) {
+  const fs::path shared = testing::shared_datasets_dir();
+  if (!fs::exists(shared / "cirr/captions") || !fs::exists(shared / "fashioniq/captions"))
+    GTEST_SKIP() << "no CIRR / FashionIQ annotations in ../shared";
+  testing::write_cirr_cut(shared / "cirr", dir_ / "cirr-cut",
+                          {{"val", "train", 0, 8}, {"val", "val", 8, 4}, {"test1", "test1", 0, 4}});
+  testing::write_fashioniq_cut(shared / "fashioniq", dir_ / "fashioniq-cut", {"dress", "shirt", "toptee"},
+                               {{"val", "train", 0, 4}, {"val", "val", 4, 4}});
+  for (const std::string dataset : {"cirr", "fashioniq"}) {
+    const std::string experiment = (fs::path(SPN_SOURCE_DIR) / "experiments" / (dataset + "_sprc.toml")).string();
+    const Outcome no_data = launch(experiment);
+    EXPECT_EQ(no_data.status, 2) << no_data.output;
+    EXPECT_NE(no_data.output.find("data.root: datasets/" + dataset + " is not a"), std::string::npos) << no_data.output;
+    const Outcome no_model = launch(experiment + " --set data.root=" + (dir_ / (dataset + "-cut")).string());
+    EXPECT_EQ(no_model.status, 2) << no_model.output;
+    EXPECT_NE(no_model.output.find("model.blip2_dir: models/sprc-" + dataset + "/config.json is missing"),
+              std::string::npos)
+        << no_model.output;
+    EXPECT_NE(no_model.output.find("scripts/convert-blip2-checkpoint.py"), std::string::npos) << no_model.output;
+    if (fs::exists(dir_ / "runs"))  // no run directory that looks complete
+      for (const auto& entry : fs::recursive_directory_iterator(dir_ / "runs"))
+        EXPECT_NE(entry.path().filename(), "results.json") << entry.path();
   }
 }
 
