@@ -118,6 +118,29 @@ void check_sprc(const ExperimentConfig& config) {
                     "(its loss is itc + rtc + align over in-batch targets); set stage1.negatives = [\"target\"]");
 }
 
+// What the zero-shot families (model.family = "pic2word", "searle") do not do, refused
+// before any compute.
+void check_zero_shot(const ExperimentConfig& config) {
+  const std::string& family = config.model.family;
+  if (family != "pic2word" && family != "searle") return;
+  const std::string what = "with model.family = \"" + family + "\"";
+  if (config.stage2.enabled)
+    throw UserError(config.where("stage2.enabled") + ": " + what +
+                    " only the mapping network trains, on images alone in stage 1; SPN's stage 2 does not apply; set "
+                    "stage2.enabled = false");
+  if (config.positives.enabled)
+    throw UserError(config.where("positives.enabled") + ": " + what +
+                    " nothing trains on triplets, so positive scaling does not apply; set positives.enabled = false");
+  if (config.stage1.shard_optimizer)
+    throw UserError(config.where("stage1.shard_optimizer") + ": " + what +
+                    " AdamW leaves the biases out of the weight decay, which the sharded optimizer (one weight decay "
+                    "for all parameters) cannot; the mapping network is small: set stage1.shard_optimizer = false");
+  if (family == "searle" && config.stage1.epochs > 0)
+    throw UserError(config.where("stage1.epochs") + ": " + what +
+                    " the training of phi (distillation from OTI pseudo words) is not written yet; set "
+                    "stage1.epochs = 0 and evaluate phi from model.mapper_weights");
+}
+
 }  // namespace
 
 void check_config(const ExperimentConfig& config) {
@@ -126,6 +149,7 @@ void check_config(const ExperimentConfig& config) {
   check_positives(config);
   check_evaluation(config);
   check_sprc(config);
+  check_zero_shot(config);
 }
 
 }  // namespace spn

@@ -1,6 +1,6 @@
 #pragma once
 // [model]: the model family, and for the dual encoder its encoders and CIR head, by
-// registry name (models/registry.h).
+// registry name (models/registry.h); the zero-shot families' mapping network.
 #include <cstdint>
 #include <string>
 
@@ -24,6 +24,8 @@ struct ModelConfig {
   double combiner_dropout = 0;
   std::string clip_dir;
   std::string blip2_dir;
+  int64_t mapper_hidden = 0;
+  std::string mapper_weights;
   TruncationPolicy truncation = TruncationPolicy::kTruncate;
 
   void visit(ConfigVisitor& v);

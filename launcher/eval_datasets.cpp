@@ -11,6 +11,7 @@
 #include "data/shapes_circo.h"
 #include "data/split_check.h"
 #include "data/splits.h"
+#include "models/zero_shot_model.h"
 
 namespace spn {
 namespace {
@@ -95,7 +96,8 @@ std::vector<EvalTarget> eval_targets(const ExperimentConfig& config) {
 
 bool reads_data(const ExperimentConfig& config) {
   return config.stage1.epochs > 0 || config.stage2.enabled || config.positives.enabled ||
-         eval_lists(config, EvalDataset::Data) || config.model.text_encoder != "clip";
+         eval_lists(config, EvalDataset::Data) ||
+         (config.model.text_encoder != "clip" && !zero_shot_method_of(config.model));
 }
 
 bool submissions_wanted(const ExperimentConfig& config) {

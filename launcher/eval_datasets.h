@@ -30,7 +30,7 @@ struct EvalSet {
 
 // Whether the run reads [data] at all: it trains (stage 1 epochs, stage 2 or positive
 // scaling), evaluates "data", or builds its word vocabulary from the training captions
-// (a text encoder other than CLIP's). A CLIP run with stage1.epochs = 0 that evaluates
+// (a text encoder other than CLIP's, in the dual encoder). A CLIP run with stage1.epochs = 0 that evaluates
 // only [eval.*] datasets needs no training split: a zero-shot evaluation.
 bool reads_data(const ExperimentConfig& config);
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
+#include <optional>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -15,8 +17,11 @@
 #include "models/clip_model.h"
 #include "models/clip_tokenizer.h"
 #include "models/sprc_model.h"
+#include "models/zero_shot_model.h"
+#include "models/zero_shot_tokenizer.h"
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
+#include "train/image_stage1.h"
 #include "train/reference_bank.h"
 #include "train/stage1.h"
 #include "train/stage2.h"
@@ -72,8 +77,14 @@ void caption_images(RunContext& ctx) {
 void choose_training_set(RunContext& ctx) {
   // With positive scaling every unique image is a training image (a bank row and a
   // mining candidate); otherwise the images of the annotated triplets, in order of
-  // first use.
+  // first use. The zero-shot families train on images alone: every image of the split,
+  // used by a triplet or not.
   ctx.annotated = ctx.sources ? canonical_triplets(ctx.train.triplets, ctx.sources->dedup) : ctx.train.triplets;
+  if (zero_shot_method_of(ctx.config.model)) {
+    ctx.image_rows.resize(ctx.train.images.size());
+    std::iota(ctx.image_rows.begin(), ctx.image_rows.end(), 0);
+    return;
+  }
   ctx.image_rows = ctx.sources ? ctx.sources->dedup.unique : images_used_by(ctx.annotated);
 }
 
@@ -100,7 +111,8 @@ void make_tokenizer(RunContext& ctx) {
     ctx.tokenizer = make_sprc_tokenizer(config);
     return;
   }
-  if (config.model.text_encoder != "clip") {
+  const std::optional<ZeroShotMethod> zero_shot = zero_shot_method_of(config.model);
+  if (config.model.text_encoder != "clip" && !zero_shot) {
     ctx.tokenizer = std::make_unique<Vocabulary>(run_vocabulary(ctx));
     return;
   }
@@ -113,7 +125,15 @@ void make_tokenizer(RunContext& ctx) {
     throw UserError(config.where("model.clip_dir") + ": " + missing_clip_file_message(clip_dir, "vocab.json"));
   auto tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer::from_directory(clip_dir));
   tokenizer->set_truncation(config.model.truncation);
-  ctx.tokenizer = std::move(tokenizer);
+  if (!zero_shot) {
+    ctx.tokenizer = std::move(tokenizer);
+    return;
+  }
+  try {
+    ctx.tokenizer = std::make_unique<ComposedPromptTokenizer>(std::move(*tokenizer), *zero_shot);
+  } catch (const UserError& error) {
+    throw UserError(config.where("model.clip_dir") + ": " + error.what());
+  }
 }
 
 void make_model(RunContext& ctx) {
@@ -131,6 +151,16 @@ void record_training(RunRecord& run, Stage stage, const TrainingSummary& summary
   run.record_artifact(stage_name(stage) + std::string("_checkpoint"), checkpoint);
 }
 
+// Stage-1 training of the model family: on the training split's images alone for
+// Pic2Word (its training prompt "a photo of" in CLIP's tokens), on the triplets otherwise.
+TrainingSummary train_stage_of_family(RunContext& ctx, Stage stage, const std::shared_ptr<CirModel>& owner) {
+  if (!zero_shot_method_of(ctx.config.model))
+    return train_stage1(ctx.comm, ctx.config, ctx.run, owner, ctx.training_data(), ctx.show_progress, stage);
+  const auto& tokenizer = dynamic_cast<const ComposedPromptTokenizer&>(*ctx.tokenizer);
+  const torch::Tensor prompt = tokenizer.clip().encode_batch({pic2word_training_prompt()}, ctx.config.data.max_words);
+  return train_on_images(ctx.comm, ctx.config, ctx.run, owner, ctx.training_images().images, prompt, ctx.show_progress);
+}
+
 // Stage-1 training as `stage` (checkpoints/<stage>-final.pt) or, when an earlier
 // attempt finished it, its final weights.
 void train_or_load(RunContext& ctx, Stage stage, CirModel& model, const std::shared_ptr<CirModel>& owner) {
@@ -140,8 +170,7 @@ void train_or_load(RunContext& ctx, Stage stage, CirModel& model, const std::sha
     spdlog::info("{} already finished; loaded {}", stage_name(stage), final_weights.string());
     return;
   }
-  const TrainingSummary summary =
-      train_stage1(ctx.comm, ctx.config, ctx.run, owner, ctx.training_data(), ctx.show_progress, stage);
+  const TrainingSummary summary = train_stage_of_family(ctx, stage, owner);
   spdlog::info("{}: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s)", stage_name(stage), summary.steps,
                summary.final_loss, summary.samples_per_second, ctx.comm.size());
   record_training(ctx.run, stage, summary, final_weights);

@@ -1,5 +1,7 @@
 #include "models/cir_model.h"
 
+#include <torch/nn/functional/normalization.h>
+
 #include "models/registry.h"
 
 namespace spn {
@@ -15,6 +17,12 @@ std::vector<torch::Tensor> CirModel::trainable_parameters() const {
   for (const auto& p : parameters())
     if (p.requires_grad()) trainable.push_back(p);
   return trainable;
+}
+
+torch::Tensor unit_float32(const torch::Tensor& x) {
+  const bool reduced = x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf;
+  return torch::nn::functional::normalize(reduced ? x.to(torch::kFloat) : x,
+                                          torch::nn::functional::NormalizeFuncOptions().dim(1));
 }
 
 std::shared_ptr<CirModel> make_cir_model(const ExperimentConfig& config, int64_t vocab_size) {

@@ -83,7 +83,14 @@ class CirModel : public torch::nn::Module {
   virtual std::vector<torch::Tensor> target_side_tensors() const = 0;
   virtual std::vector<torch::Tensor> query_side_parameters() const = 0;
   virtual void freeze_target_side() = 0;
+  // Trainable parameters the optimizer leaves out of the weight decay (the zero-shot
+  // recipes' biases); none by default.
+  virtual std::vector<torch::Tensor> parameters_without_weight_decay() const { return {}; }
 };
+
+// Unit rows, in float32 when autocast left `x` in 16 bits: CPU autocast would compute
+// the norm in 16 bits, and the losses and scores downstream need float32 inputs.
+torch::Tensor unit_float32(const torch::Tensor& x);
 
 // Builds the model family named by model.family through the registry. Unknown names and
 // bad model files are a UserError naming the config key and where it was set.

@@ -1,7 +1,5 @@
 #include "models/dual_encoder_model.h"
 
-#include <torch/nn/functional/normalization.h>
-
 #include <cmath>
 
 #include "core/hash.h"
@@ -11,14 +9,6 @@ namespace spn {
 namespace {
 
 constexpr double kMaxLogitScale = 100.0;
-
-// Unit rows, in float32 when autocast left `x` in 16 bits: CPU autocast would compute
-// the norm in 16 bits, and the losses and scores downstream need float32 inputs.
-torch::Tensor unit_float32(const torch::Tensor& x) {
-  const bool reduced = x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kHalf;
-  return torch::nn::functional::normalize(reduced ? x.to(torch::kFloat) : x,
-                                          torch::nn::functional::NormalizeFuncOptions().dim(1));
-}
 
 }  // namespace
 

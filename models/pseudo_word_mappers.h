@@ -15,6 +15,8 @@
 
 #include <filesystem>
 
+#include "models/interfaces.h"
+
 namespace spn {
 
 // Pic2Word: Linear -> Dropout -> ReLU, `layers` times, then Linear. ViT-L/14:
@@ -30,10 +32,12 @@ struct Im2TextOptions {
 class Im2TextImpl : public torch::nn::Module {
  public:
   explicit Im2TextImpl(const Im2TextOptions& options = {});
-  // [B, input_dim] -> [B, output_dim]
-  torch::Tensor forward(const torch::Tensor& image_features);
+  // [B, input_dim] -> [B, output_dim]. In training mode the dropout masks follow
+  // `draws` (models/row_dropout.h), so a row draws the same on every rank.
+  torch::Tensor forward(const torch::Tensor& image_features, const RowDraws& draws = {});
 
  private:
+  double dropout_;
   torch::nn::ModuleList layers_{nullptr};  // of Sequential(Linear, Dropout, ReLU)
   torch::nn::Linear fc_out_{nullptr};
 };
@@ -51,10 +55,11 @@ struct PhiOptions {
 class PhiImpl : public torch::nn::Module {
  public:
   explicit PhiImpl(const PhiOptions& options = {});
-  // [B, input_dim] -> [B, output_dim]
-  torch::Tensor forward(const torch::Tensor& image_features);
+  // [B, input_dim] -> [B, output_dim], dropout masks as Im2Text's.
+  torch::Tensor forward(const torch::Tensor& image_features, const RowDraws& draws = {});
 
  private:
+  double dropout_;
   torch::nn::Sequential layers_{nullptr};
 };
 TORCH_MODULE(Phi);

@@ -8,6 +8,7 @@
 #include "models/heads.h"
 #include "models/small_encoders.h"
 #include "models/sprc_model.h"
+#include "models/zero_shot_model.h"
 
 namespace spn {
 namespace {
@@ -76,6 +77,14 @@ Registry<ModelFamilyFactory>& model_families() {
        }},
       {"sprc",
        [](const ModelShape& s) -> std::shared_ptr<CirModel> { return make_sprc_model(s.experiment, s.vocab_size); }},
+      {"pic2word",
+       [](const ModelShape& s) -> std::shared_ptr<CirModel> {
+         return make_zero_shot_model(s.experiment, s.vocab_size, ZeroShotMethod::kPic2Word);
+       }},
+      {"searle",
+       [](const ModelShape& s) -> std::shared_ptr<CirModel> {
+         return make_zero_shot_model(s.experiment, s.vocab_size, ZeroShotMethod::kSearle);
+       }},
   }};
   return registry;
 }

@@ -23,7 +23,8 @@ using ImageEncoderFactory = std::function<std::shared_ptr<ImageEncoder>(const Mo
 using TextEncoderFactory = std::function<std::shared_ptr<TextEncoder>(const ModelShape&)>;
 using HeadFactory = std::function<std::shared_ptr<CirHead>(const ModelShape&)>;
 // A whole CIR model (models/cir_model.h): "dual_encoder" builds one from the three part
-// registries below, "sprc" loads SPRC on BLIP-2 from model.blip2_dir.
+// registries below, "sprc" loads SPRC on BLIP-2 from model.blip2_dir, "pic2word" and
+// "searle" a frozen CLIP with a mapping network (models/zero_shot_model.h).
 class CirModel;
 using ModelFamilyFactory = std::function<std::shared_ptr<CirModel>(const ModelShape&)>;
 

@@ -9,6 +9,8 @@ std::string composed_prompt(ZeroShotMethod method, const std::string& caption) {
   return method == ZeroShotMethod::kPic2Word ? "a photo of * , " + caption : "a photo of $ that " + caption;
 }
 
+const char* pic2word_training_prompt() { return "a photo of"; }
+
 torch::Tensor encode_composed(ZeroShotMethod method, ClipTextTower& text, const PseudoWordMapper& mapper,
                               const torch::Tensor& image_features, const torch::Tensor& prompt_tokens) {
   const torch::Tensor words = mapper(image_features);

@@ -20,6 +20,10 @@ enum class ZeroShotMethod { kPic2Word, kSearle, kRtd };
 
 std::string composed_prompt(ZeroShotMethod method, const std::string& caption);
 
+// Pic2Word's training prompt, "a photo of", whose end token the image's pseudo word is
+// inserted before (models/pseudo_words.h).
+const char* pic2word_training_prompt();
+
 // [B, image_dim] image features and [B, L] token rows of composed_prompt() -> [B,
 // projection_dim] query features. `mapper` is the method's IM2TEXT or φ.
 using PseudoWordMapper = std::function<torch::Tensor(const torch::Tensor&)>;

@@ -1,5 +1,5 @@
-// The CLIP encoders in the launcher: a tiny random CLIP (written here as a model
-// directory, as a user's downloaded one looks) trains through stage 1, the bank and
+// The CLIP encoders in the launcher: a tiny random CLIP (tests/clip_fixture.h writes it
+// as a model directory, as a user's downloaded one looks) trains through stage 1, the bank and
 // stage 2 with CLIP's tokenizer, and mismatches between experiment and model stop
 // with exit 2 naming the key.
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 
 #include <set>
 
+#include "clip_fixture.h"
 #include "data/fashioniq.h"
 #include "launch_fixture.h"
 #include "models/clip_model.h"
@@ -21,27 +22,7 @@ namespace {
 
 using testing::Launch;
 using testing::Outcome;
-
-// A random ViT CLIP the size of the golden one, its token table as large as the
-// golden tokenizer's vocabulary, with that tokenizer beside it.
-void write_tiny_clip(const fs::path& dir) {
-  fs::create_directories(dir);
-  const fs::path tokenizer = testing::golden_dir() / "tokenizer";
-  fs::copy_file(tokenizer / "vocab.json", dir / "vocab.json");
-  fs::copy_file(tokenizer / "merges.txt", dir / "merges.txt");
-  nlohmann::json config = nlohmann::json::parse(read_file(testing::golden_dir() / "clip_vit" / "config.json"));
-  config["text_config"]["vocab_size"] = ClipTokenizer::from_directory(dir).size();
-  config["text_config"]["eos_token_id"] = 2;  // pool at the end token, CLIP's largest id
-  write_file_atomic(dir / "config.json", config.dump(1));
-  torch::manual_seed(0);
-  ClipTowers towers = make_clip_towers(read_clip_config(dir / "config.json"));
-  std::vector<std::pair<std::string, at::Tensor>> tensors = {{"logit_scale", torch::tensor(4.6052f)}};
-  for (const torch::nn::Module* tower :
-       {static_cast<torch::nn::Module*>(towers.image.get()), static_cast<torch::nn::Module*>(towers.text.get())}) {
-    for (const auto& item : tower->named_parameters()) tensors.emplace_back(item.key(), item.value());
-  }
-  write_safetensors(dir / "model.safetensors", tensors);
-}
+using testing::write_tiny_clip;
 
 constexpr const char* kClipOverrides =
     " --set model.image_encoder=clip --set model.text_encoder=clip --set model.clip_dir=clip"

@@ -133,14 +133,7 @@ TEST(DistSprcStage1, StepsGiveSameLossesAndParametersAsOneRank) {
   const TripletBatch data = sprc_triplets(kBatch * kSteps, 11, torch::kFloat);
   auto run = [&](Communicator& c) {
     auto model = sprc_model(config, torch::kFloat);
-    Stage1Step step(c, model, config.stage1);
-    std::vector<double> losses;
-    for (int64_t s = 0; s < kSteps; ++s) {
-      const ShardRange mine = shard_range(kBatch, c.size(), c.rank());
-      losses.push_back(
-          step.run(testing::rows(data, s * kBatch + mine.begin, s * kBatch + mine.end), kBatch, config.stage1.lr).loss);
-    }
-    return std::make_pair(losses, model);
+    return std::make_pair(testing::run_stage1_steps(c, model, config.stage1, data, kBatch, kSteps), model);
   };
   auto [losses, model] = run(comm);
   auto local_comm = make_local_communicator();
@@ -236,7 +229,7 @@ TEST(Sprc, UnwrittenPartsAndBadModelFilesAreUserErrorsNamingTheKey) {
   // The unknown family, through the registry.
   EXPECT_NE(error_of([] {
               make_cir_model(sprc_config({"model.family=blip3"}), 295);
-            }).find("model.family: unknown name \"blip3\" (registered: dual_encoder, sprc)"),
+            }).find("model.family: unknown name \"blip3\" (registered: dual_encoder, pic2word, searle, sprc)"),
             std::string::npos);
 }
 

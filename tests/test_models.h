@@ -10,6 +10,7 @@
 #include "data/cirr.h"
 #include "data/image_io.h"
 #include "data/vocabulary.h"
+#include "dist/sharding.h"
 #include "models/cir_model.h"
 #include "train/evaluate.h"
 #include "train/stage1_step.h"
@@ -64,6 +65,22 @@ inline void expect_same_gradients(const torch::nn::Module& model, const torch::n
 inline TripletBatch rows(const TripletBatch& batch, int64_t begin, int64_t end) {
   return {batch.reference_images.narrow(0, begin, end - begin), batch.tokens.narrow(0, begin, end - begin),
           batch.target_images.narrow(0, begin, end - begin)};
+}
+
+// `steps` stage-1 steps (Stage1Step::run at config.lr) of global batches of `batch`
+// consecutive rows of `data`, this rank on its slice of each, the model's step seed set
+// per step as the training loop sets it; the losses.
+inline std::vector<double> run_stage1_steps(Communicator& comm, const std::shared_ptr<CirModel>& model,
+                                            const Stage1Config& config, const TripletBatch& data, int64_t batch,
+                                            int64_t steps) {
+  Stage1Step step(comm, model, config);
+  std::vector<double> losses;
+  for (int64_t s = 0; s < steps; ++s) {
+    model->set_step_seed(static_cast<uint64_t>(100 + s));
+    const ShardRange mine = shard_range(batch, comm.size(), comm.rank());
+    losses.push_back(step.run(rows(data, s * batch + mine.begin, s * batch + mine.end), batch, config.lr).loss);
+  }
+  return losses;
 }
 
 // An 8x8 placeholder PNG, different per image, at every image path of `split`.

@@ -24,6 +24,10 @@ struct FusedBatch {
 FusedAdamW::FusedAdamW(std::vector<torch::Tensor> parameters, const torch::optim::AdamWOptions& options)
     : torch::optim::AdamW(std::move(parameters), options) {}
 
+FusedAdamW::FusedAdamW(std::vector<torch::optim::OptimizerParamGroup> groups,
+                       const torch::optim::AdamWOptions& defaults)
+    : torch::optim::AdamW(std::move(groups), defaults) {}
+
 torch::Tensor FusedAdamW::step(LossClosure closure) {
   if (closure) throw std::invalid_argument("FusedAdamW::step: no closures");
   torch::NoGradGuard no_grad;

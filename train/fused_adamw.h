@@ -17,6 +17,8 @@ namespace spn {
 class FusedAdamW : public torch::optim::AdamW {
  public:
   FusedAdamW(std::vector<torch::Tensor> parameters, const torch::optim::AdamWOptions& options);
+  // Groups with options of their own (each group's lr is still set per step).
+  FusedAdamW(std::vector<torch::optim::OptimizerParamGroup> groups, const torch::optim::AdamWOptions& defaults);
 
   // Parameters without a gradient are left alone, as AdamW leaves them.
   torch::Tensor step(LossClosure closure = nullptr) override;

@@ -116,7 +116,23 @@ bool is_sharded_adamw_archive(torch::serialize::InputArchive& archive) {
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_adamw(Communicator& comm, std::vector<torch::Tensor> parameters,
-                                                    const torch::optim::AdamWOptions& options, bool sharded) {
+                                                    const torch::optim::AdamWOptions& options, bool sharded,
+                                                    const std::vector<torch::Tensor>& without_weight_decay) {
+  if (!without_weight_decay.empty()) {
+    if (sharded) throw std::logic_error("make_adamw: ShardedAdamW takes one weight decay for all parameters");
+    const auto exempt = [&](const torch::Tensor& p) {
+      return std::any_of(without_weight_decay.begin(), without_weight_decay.end(),
+                         [&](const torch::Tensor& q) { return p.is_same(q); });
+    };
+    std::vector<torch::Tensor> decayed, undecayed;
+    for (const torch::Tensor& p : parameters) (exempt(p) ? undecayed : decayed).push_back(p);
+    auto no_decay = std::make_unique<torch::optim::AdamWOptions>(options);
+    no_decay->weight_decay(0);
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(options));
+    groups.emplace_back(undecayed, std::move(no_decay));
+    return std::make_unique<FusedAdamW>(std::move(groups), options);
+  }
   if (!sharded) return std::make_unique<FusedAdamW>(std::move(parameters), options);
   auto optimizer = std::make_unique<ShardedAdamW>(comm, std::move(parameters), options);
   const double mib = 1.0 / (1 << 20);

@@ -70,9 +70,12 @@ class ShardedAdamW : public torch::optim::Optimizer {
 // Whether an optimizer archive holds a sharded (ZeRO-1) state.
 bool is_sharded_adamw_archive(torch::serialize::InputArchive& archive);
 
-// The step's optimizer: ShardedAdamW when `sharded`, else FusedAdamW.
+// The step's optimizer: ShardedAdamW when `sharded`, else FusedAdamW. Parameters also
+// in `without_weight_decay` form a second group with weight decay 0 (not with
+// `sharded`: ShardedAdamW has one set of options, and the configs refuse the pair).
 std::unique_ptr<torch::optim::Optimizer> make_adamw(Communicator& comm, std::vector<torch::Tensor> parameters,
-                                                    const torch::optim::AdamWOptions& options, bool sharded);
+                                                    const torch::optim::AdamWOptions& options, bool sharded,
+                                                    const std::vector<torch::Tensor>& without_weight_decay = {});
 
 // AdamW's options from a stage's keys (config/optimizer_config.h).
 torch::optim::AdamWOptions adamw_options(const OptimizerConfig& optimizer, double lr, double weight_decay);

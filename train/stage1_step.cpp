@@ -7,7 +7,9 @@
 #include "dist/sharding.h"
 #include "models/dual_encoder_model.h"
 #include "models/sprc_model.h"
+#include "models/zero_shot_model.h"
 #include "train/negative_types.h"
+#include "train/pic2word_loss.h"
 #include "train/sharded_adamw.h"
 #include "train/sprc_loss.h"
 
@@ -24,6 +26,17 @@ Stage1Step::Loss stage1_loss_of(Communicator& comm, const std::shared_ptr<CirMod
       SprcLosses losses = sprc_loss_shard(comm, *sprc, batch.reference_images, batch.tokens, batch.target_images,
                                           first_row, global_batch, weights);
       return Stage1Step::LossShares{losses.total, {{"itc", losses.itc}, {"rtc", losses.rtc}, {"align", losses.align}}};
+    };
+  }
+  if (auto zero_shot = std::dynamic_pointer_cast<ZeroShotModel>(model)) {
+    // Pic2Word's objective on images alone: the batch's reference images and "a photo
+    // of" token rows (train/image_stage1.h); there are no targets. (SEARLE's phi is
+    // trained otherwise; the config refuses stage-1 epochs for it.)
+    return [&comm, zero_shot](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
+      const PseudoWordPairs pairs = zero_shot->pic2word_pairs(batch.reference_images, batch.tokens, first_row);
+      return Stage1Step::LossShares{
+          pic2word_loss_shard(comm, pairs.image_features, pairs.text_features, zero_shot->logit_scale(), global_batch),
+          {}};
     };
   }
   if (auto dual = std::dynamic_pointer_cast<DualEncoderModel>(model)) {
@@ -48,7 +61,7 @@ Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, cons
       trained_(model_->trainable_parameters()),
       loss_(stage1_loss_of(comm, model_, config)),
       optimizer_(make_adamw(comm, trained_, adamw_options(config.optimizer, config.lr, config.weight_decay),
-                            config.shard_optimizer)),
+                            config.shard_optimizer, model_->parameters_without_weight_decay())),
       gradient_sync_(comm, trained_, static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),
       precision_(precision),
       scaler_(precision == Precision::Fp16) {}
@@ -62,7 +75,10 @@ double Stage1Step::compute_gradients(const TripletBatch& local, int64_t global_b
     const Autocast autocast(precision_, model_->device_type());
     // Batches arrive in host memory (pinned when the model is on a GPU, so the copies
     // overlap with the work already queued); no-ops on the CPU.
-    const auto on_model_device = [&](const torch::Tensor& t) { return t.to(model_->device(), /*non_blocking=*/true); };
+    // (A batch of images alone has no target images.)
+    const auto on_model_device = [&](const torch::Tensor& t) {
+      return t.defined() ? t.to(model_->device(), /*non_blocking=*/true) : t;
+    };
     shares = loss_(TripletBatch{on_model_device(local.reference_images), on_model_device(local.tokens),
                                 on_model_device(local.target_images)},
                    first_row, global_batch);

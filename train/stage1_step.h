@@ -2,7 +2,8 @@
 // One stage-1 optimisation step on this rank's slice of the global batch: encode,
 // all-gather features with gradient (more in-batch negatives with more ranks), the model
 // family's objective (the dual encoder: InfoNCE over the configured negative types;
-// SPRC: train/sprc_loss.h), backward, gradient sum over ranks, AdamW on the parameters
+// SPRC: train/sprc_loss.h; Pic2Word: train/pic2word_loss.h on images alone, whose
+// batches have no target images), backward, gradient sum over ranks, AdamW on the parameters
 // that require gradients (SPRC's ViT is frozen). The
 // forward pass computes in `precision` (dist/autocast.h); with fp16 the loss is scaled
 // (train/loss_scaler.h).

@@ -1,0 +1,33 @@
+#include "train/image_stage1.h"
+
+#include <torch/torch.h>
+
+#include "data/image_tensor.h"
+#include "train/stage1_step.h"
+#include "train/step_images.h"
+
+namespace spn {
+
+TrainingSummary train_on_images(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
+                                std::shared_ptr<CirModel> model, const ImageRows& images, const torch::Tensor& prompt,
+                                bool show_progress) {
+  constexpr uint64_t kBatchOrderStream = 101;  // stage 1's batch order stream, as train/stage1.cpp
+  const Stage1Config& cfg = config.stage1;
+  Stage1Step step(comm, model, cfg, config.precision);
+  const LoopSettings settings = loop_settings_for(Stage::Stage1, cfg, config, images.size(), kBatchOrderStream);
+  // A step's rows are images: each image is its own (only) row.
+  const auto pixels = step_images(
+      comm, settings, images, [](const std::vector<int64_t>& local) { return local; },
+      loader_options_of(config.data, model->device_type() == c10::kCUDA), image_augment_of(config.data));
+  return run_training_loop(
+      comm, run, settings, *model, step.optimizer(), step.scaler(),
+      [&](int64_t s, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
+        TripletBatch batch;
+        batch.reference_images = normalize_images(pixels->take(s));
+        batch.tokens = prompt.expand({static_cast<int64_t>(local.size()), prompt.size(1)}).contiguous();
+        return step.run(batch, cfg.batch_size, lr);
+      },
+      show_progress);
+}
+
+}  // namespace spn
