@@ -11,7 +11,8 @@
 #                     transformers> adds Hugging Face's CLIP to the last for comparison; the
 #                     data loader next to PyTorch's DataLoader with PIL and torchvision (installed
 #                     for the torch installation's Python into $(BUILD)/bench-pylib); the CLIP
-#                     ViT-B/32 training step next to transformers' (into $(BUILD)/bench-pylib-clip);
+#                     ViT-B/32 training step and SPRC's Q-Former training step next to transformers'
+#                     (into $(BUILD)/bench-pylib-clip);
 #                     all-gather and all-reduce bandwidth on 1 and 2 ranks
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -122,6 +123,8 @@ bench: build $(BENCH_PYLIB)/installed $(CLIP_PYLIB)/installed
 	SPN_BENCH_PYTHON=$(BENCH_PYTHON) $(MPIRUN) -x SPN_BENCH_PYTHON -np 1 $(BUILD)/spn-bench-clip
 	SPN_TORCH_PYTHON="env PYTHONPATH=$(abspath $(CLIP_PYLIB)) $(TORCH_HOME)/bin/python" \
 	  $(MPIRUN) -x SPN_TORCH_PYTHON -np 1 $(BUILD)/spn-bench-clip-train
+	SPN_TORCH_PYTHON="env PYTHONPATH=$(abspath $(CLIP_PYLIB)) $(TORCH_HOME)/bin/python" \
+	  $(MPIRUN) -x SPN_TORCH_PYTHON -np 1 $(BUILD)/spn-bench-sprc-train
 	$(MPIRUN) -np 1 $(BUILD)/spn-bench-collectives
 	$(MPIRUN) -np 2 $(BUILD)/spn-bench-collectives
 

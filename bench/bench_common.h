@@ -123,4 +123,14 @@ inline nlohmann::json python_peer_line(const char* python_variable, const std::s
   return run_python_reference(std::string(python) + " " + source_dir() + "/bench/" + script_and_arguments);
 }
 
+// The training benchmarks' peers: bench/<script> THREADS BATCH REPEATS cpu|cuda, run by
+// SPN_TORCH_PYTHON when set, else by `default_python` (the torch installation's, from CMake).
+inline nlohmann::json training_peer_line(const char* default_python, const std::string& script, int threads,
+                                         int64_t batch, int64_t repeats, bool cuda) {
+  const char* python = std::getenv("SPN_TORCH_PYTHON");
+  return run_python_reference(std::string(python && *python ? python : default_python) + " " + source_dir() +
+                              "/bench/" + script + " " + std::to_string(threads) + " " + std::to_string(batch) + " " +
+                              std::to_string(repeats) + " " + (cuda ? "cuda" : "cpu"));
+}
+
 }  // namespace spn::bench

@@ -11,10 +11,11 @@ Run with the Python of the torch installation spn links (CMake's SPN_TORCH_PYTHO
 """
 import json
 import sys
-import time
 
 import torch
 import transformers
+
+from peer_timing import seconds_per_step
 
 
 def main():
@@ -27,7 +28,6 @@ def main():
     pixels = torch.randn(batch, 3, 224, 224, device=device)
     tokens = torch.randint(1, 49406, (batch, 77), device=device)
     tokens[:, 0], tokens[:, 20] = 49406, 49407
-    wait = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     result = {"torch": torch.__version__, "transformers": transformers.__version__, "device": str(device)}
     for name, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
         def step():
@@ -37,13 +37,7 @@ def main():
             loss.backward()
             optimizer.step()
 
-        step()  # warm-up, as the C++ side does
-        wait()
-        start = time.perf_counter()
-        for _ in range(repeats):
-            step()
-        wait()
-        seconds = (time.perf_counter() - start) / repeats
+        seconds = seconds_per_step(step, repeats, device)
         result[name] = {"step_s": seconds, "pairs_per_s": batch / seconds}
     print(json.dumps(result))
 

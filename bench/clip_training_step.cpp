@@ -9,7 +9,6 @@
 //   spn-bench-clip-train [--device cpu|cuda] [--batch 16 on a CPU, 128 on a GPU] [--repeats 3]
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -25,15 +24,6 @@ namespace {
 using namespace spn::bench;
 
 constexpr int64_t kContext = 77, kTextEnd = 20;
-
-// The peer's JSON lines, one per precision, keyed by precision.
-nlohmann::json peer_steps(int threads, int64_t batch, int repeats, const torch::Device& device) {
-  const char* python = std::getenv("SPN_TORCH_PYTHON");
-  const std::string command = std::string(python && *python ? python : SPN_TORCH_PYTHON) + " " + source_dir() +
-                              "/bench/clip_train_peer.py " + std::to_string(threads) + " " + std::to_string(batch) +
-                              " " + std::to_string(repeats) + " " + (device.is_cuda() ? "cuda" : "cpu");
-  return run_python_reference(command);
-}
 
 }  // namespace
 
@@ -70,7 +60,9 @@ int main(int argc, char** argv) {
   tokens.select(1, kTextEnd).fill_(49407);
   tokens = tokens.to(device);
   const torch::Tensor labels = torch::arange(batch, torch::TensorOptions().dtype(torch::kLong).device(device));
-  const nlohmann::json peer = peer_steps(threads, batch, repeats, device);
+  // The peer's JSON lines, one per precision, keyed by precision.
+  const nlohmann::json peer =
+      training_peer_line(SPN_TORCH_PYTHON, "clip_train_peer.py", threads, batch, repeats, device.is_cuda());
 
   for (const auto& [name, precision] :
        {std::pair{"fp32", spn::Precision::Fp32}, std::pair{"bf16", spn::Precision::Bf16}}) {
