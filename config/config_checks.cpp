@@ -110,9 +110,6 @@ void check_augment(const ExperimentConfig& config) {
 void check_sprc(const ExperimentConfig& config) {
   if (config.model.family != "sprc") return;
   const std::string what = "with model.family = \"sprc\" ";
-  if (config.positives.enabled)
-    throw UserError(config.where("positives.enabled") + ": pair mining " + what +
-                    "(token-set image embeddings) is not written yet; set positives.enabled = false");
   if (config.stage1.negatives != std::vector<NegativeType>{NegativeType::Target})
     throw UserError(config.where("stage1.negatives") + ": SPRC's stage 1 takes the usual negatives only " + what +
                     "(its loss is itc + rtc + align over in-batch targets); set stage1.negatives = [\"target\"]");

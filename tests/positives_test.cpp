@@ -17,6 +17,7 @@
 #include "data/vocabulary.h"
 #include "test_files.h"
 #include "test_world.h"
+#include "train/positive_scaling.h"
 
 namespace spn {
 namespace {
@@ -85,6 +86,20 @@ class CountingCaptioner : public Captioner {
 
 ExperimentConfig captioning_config(int64_t words) {
   return load_config_text("", "<test>", {"positives.caption_words=" + std::to_string(words)});
+}
+
+// Token sets are mined by their normalised mean token; one-vector rows as they are.
+TEST(PairMining, TokenSetsEnterAsTheirNormalisedMeanToken) {
+  torch::manual_seed(4);
+  const torch::Tensor sets = torch::randn({6, 3, 5}, torch::kDouble);
+  const torch::Tensor vectors = mining_vectors(sets);
+  ASSERT_EQ(vectors.sizes(), (std::vector<int64_t>{6, 5}));
+  for (int64_t i = 0; i < 6; ++i) {
+    const torch::Tensor mean = (sets[i][0] + sets[i][1] + sets[i][2]) / 3;
+    EXPECT_TRUE(torch::allclose(vectors[i], mean / mean.norm(), 1e-12, 1e-14)) << i;
+  }
+  const torch::Tensor rows = torch::randn({4, 5});
+  EXPECT_TRUE(torch::equal(mining_vectors(rows), rows));
 }
 
 TEST(Captioning, AKilledRunResumesWithoutRedoingOrLosingImages) {

@@ -149,13 +149,45 @@ TEST_F(Launch, SprcStage2KilledAndResumedEndsAsTheUninterruptedRun) {
   EXPECT_EQ(found["stage2"]["best_epoch"]["epoch"], expected["stage2"]["best_epoch"]["epoch"]);
 }
 
+// Positive scaling with SPRC: its token sets are mined by their normalised mean token
+// (train/positive_scaling.cpp), before stage 1 with the model as built, and both stages
+// train on annotated + generated triplets: the same triplets, losses and metrics on 1, 2
+// and 3 ranks.
+TEST_F(Launch, SprcPositiveScalingMinesTokenSetsTheSameOnOneTwoAndThreeRanks) {
+  const std::string positives =
+      " --set positives.enabled=true --set positives.initial_encoder=true --set positives.rank_lo=2"
+      " --set positives.rank_hi=40 --set data.shapes.extra_images=40 --set stage2.epochs=1";
+  std::map<int, nlohmann::json> results;
+  std::map<int, std::string> generated;
+  for (int ranks : {1, 2, 3}) {
+    const std::string id = "mined" + std::to_string(ranks);
+    const Outcome run =
+        testing::run_shell("cd '" + dir_.string() + "' && " + SPN_MPIRUN + " -np " + std::to_string(ranks) + " " +
+                           SPN_LAUNCH + " " + kExperiment + " --run-id " + id + kSmaller + positives);
+    ASSERT_EQ(run.status, 0) << run.output;
+    results[ranks] = nlohmann::json::parse(read_file(dir_ / "runs/shapes_sprc" / id / "results.json"));
+    generated[ranks] = read_file(dir_ / "runs/shapes_sprc" / id / "positives/cap.rc2.generated.json");
+    const auto summary = results[ranks]["positives"]["summary"];
+    EXPECT_EQ(summary["generated_triplets"], summary["unique_images"]) << summary.dump();
+    EXPECT_NE(run.output.find("stage1: " + std::to_string(80 + summary["unique_images"].get<int>()) + " triplets"),
+              std::string::npos)
+        << run.output;
+  }
+  for (int ranks : {2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    EXPECT_EQ(generated[ranks], generated[1]);
+    for (const char* stage : {"stage1", "stage2"}) {
+      const double loss = results[1][stage]["train"]["final_loss"].get<double>();
+      EXPECT_NEAR(results[ranks][stage]["train"]["final_loss"].get<double>(), loss, 1e-4 * std::abs(loss)) << stage;
+    }
+  }
+}
+
 TEST_F(Launch, SprcMissingModelOrUnwrittenStageExitsTwoNamingTheKey) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {" --set model.blip2_dir=models/blip2-itm-vit-g",
        "model.blip2_dir: models/blip2-itm-vit-g/config.json is missing; download config.json and model.safetensors "
        "from https://huggingface.co/Salesforce/blip2-itm-vit-g"},
-      {" --set positives.enabled=true --set positives.warmup_encoder=true",
-       "positives.enabled: pair mining with model.family = \"sprc\""},
   };
   int case_number = 0;
   for (const auto& [overrides, expected] : cases) {

@@ -199,7 +199,6 @@ std::string error_of(const std::function<void()>& action) {
 
 TEST(Sprc, UnwrittenPartsAndBadModelFilesAreUserErrorsNamingTheKey) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> config_cases = {
-      {{"positives.enabled=true", "positives.warmup_encoder=true"}, "positives.enabled: pair mining with"},
       {{"stage1.negatives=[\"query\"]"}, "stage1.negatives: SPRC's stage 1 takes the usual negatives only"},
   };
   for (const auto& [overrides, expected] : config_cases) {

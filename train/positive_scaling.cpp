@@ -99,6 +99,14 @@ PositiveSources prepare_positive_sources(Communicator& comm, const ExperimentCon
   return sources;
 }
 
+// SPN4CIR mines with a separate one-vector encoder (zscir/srm_utils.py); the mean of SPRC's
+// query-token features is the one vector its own target side gives.
+torch::Tensor mining_vectors(const torch::Tensor& embeddings) {
+  if (embeddings.dim() == 2) return embeddings;
+  const torch::Tensor mean = embeddings.mean(1);
+  return mean / mean.norm(2, 1, true).clamp_min(1e-12);
+}
+
 std::vector<std::string> generated_text_words(const ExperimentConfig& config, const PositiveSources& sources) {
   std::vector<std::string> texts = sources.captions;
   for (const std::string& text :
@@ -134,7 +142,7 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
   const ModificationTemplates templates(config.positives.templates, config.where("positives.templates"));
   const torch::Tensor local = encode_image_rows(miner, images().images, shard_range(n, comm.size(), comm.rank()),
                                                 config, "embedding images for mining", show_progress);
-  const torch::Tensor embeddings = comm.all_gather(local.contiguous());
+  const torch::Tensor embeddings = comm.all_gather(mining_vectors(local).contiguous());
   const std::vector<int64_t> queries = mining_queries(config, sources, annotated);
   const torch::Tensor partners = mine_partners(comm, embeddings, queries, window, show_progress);
 

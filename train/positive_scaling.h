@@ -46,6 +46,10 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
                                            const std::vector<CirrTriplet>& annotated, const Tokenizer& tokenizer,
                                            bool show_progress);
 
+// The unit vector per image that mining compares: [N, D] embeddings pass unchanged; token
+// sets [N, T, D] (SPRC's targets) become their mean token, normalised.
+torch::Tensor mining_vectors(const torch::Tensor& embeddings);
+
 // What a stage trains on: the annotated triplets positives.annotated_repeats times,
 // then the generated ones.
 std::vector<CirrTriplet> mix_triplets(const std::vector<CirrTriplet>& annotated,
