@@ -138,6 +138,19 @@ void check_zero_shot(const ExperimentConfig& config) {
                     "stage1.epochs = 0 and evaluate phi from model.mapper_weights");
 }
 
+// stage1.export_clip_dir writes CLIP's two towers, which only a dual encoder of
+// CLIP's image and text encoders has.
+void check_clip_export(const ExperimentConfig& config) {
+  if (config.stage1.export_clip_dir.empty()) return;
+  const ModelConfig& model = config.model;
+  if (model.family != "dual_encoder" || model.image_encoder != "clip" || model.text_encoder != "clip")
+    throw UserError(config.where("stage1.export_clip_dir") +
+                    ": only a CLIP trained as model.family = \"dual_encoder\" with model.image_encoder = "
+                    "model.text_encoder = \"clip\" can be written as a CLIP model directory (this run has family \"" +
+                    model.family + "\", image_encoder \"" + model.image_encoder + "\", text_encoder \"" +
+                    model.text_encoder + "\")");
+}
+
 }  // namespace
 
 void check_config(const ExperimentConfig& config) {
@@ -147,6 +160,7 @@ void check_config(const ExperimentConfig& config) {
   check_evaluation(config);
   check_sprc(config);
   check_zero_shot(config);
+  check_clip_export(config);
 }
 
 }  // namespace spn

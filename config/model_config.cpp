@@ -13,7 +13,9 @@ void ModelConfig::visit(ConfigVisitor& v) {
   v.text("image_encoder", image_encoder, "image encoder from the model registry (small_cnn, clip)");
   v.text("text_encoder", text_encoder,
          "text encoder from the model registry (gru, bow, clip); clip also tokenizes with CLIP's BPE");
-  v.text("head", head, "CIR head from the model registry (sum, combiner)");
+  v.text("head", head,
+         "CIR head from the model registry: sum, combiner, or the zero-shot baselines text_only (the query is the "
+         "text's features alone) and image_only (the reference image's alone)");
   v.integer("embed_dim", embed_dim, 8, 8192, "dimension of query and target embeddings");
   v.integer("image_width", image_width, 4, 1024, "channels of the first image encoder stage (doubled per stage)");
   v.integer("text_width", text_width, 8, 4096, "word embedding and hidden size of the text encoder");

@@ -9,6 +9,11 @@ void Stage1Config::visit(ConfigVisitor& v) {
          "start from this checkpoint's weights (e.g. another run's stage1-final.pt); with epochs = 0 "
          "stage 1 just adopts them, for stage-2-only experiments; \"\" = a fresh model",
          /*may_be_empty=*/true);
+  v.text("export_clip_dir", export_clip_dir,
+         "after stage 1, write the trained CLIP (model.image_encoder = model.text_encoder = \"clip\") here as a CLIP "
+         "model directory, with the learned temperature as its logit_scale, for other runs' model.clip_dir (e.g. a "
+         "CLIP pre-trained on the built-in benchmark for the zero-shot methods); replaces an earlier one; \"\" = none",
+         /*may_be_empty=*/true);
   v.integer("epochs", epochs, 0, 100000, "passes over the annotated training triplets");
   v.integer("batch_size", batch_size, 1, 1 << 24, "global batch size, split into contiguous slices across ranks");
   v.real("lr", lr, 0, 10, "AdamW learning rate (the peak of lr_schedule)");

@@ -24,6 +24,7 @@ struct Stage1Config {
   int64_t log_every = 10;
   double grad_bucket_mb = 16;
   std::string init_checkpoint;
+  std::string export_clip_dir;
   std::vector<NegativeType> negatives = {NegativeType::Target};
   double sprc_rtc_weight = 0.4;
   double sprc_align_weight = 0.4;

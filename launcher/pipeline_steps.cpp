@@ -14,8 +14,10 @@
 #include "data/split_check.h"
 #include "data/splits.h"
 #include "data/vocabulary.h"
+#include "models/clip_export.h"
 #include "models/clip_model.h"
 #include "models/clip_tokenizer.h"
+#include "models/dual_encoder_model.h"
 #include "models/sprc_model.h"
 #include "models/zero_shot_model.h"
 #include "models/zero_shot_tokenizer.h"
@@ -37,6 +39,7 @@ bool stage2_submissions_wanted(const ExperimentConfig& config) {
 }
 bool mines_before_stage1(const ExperimentConfig& config) { return mining_point(config) == MiningPoint::BeforeStage1; }
 bool mines_after_stage1(const ExperimentConfig& config) { return mining_point(config) == MiningPoint::AfterStage1; }
+bool exports_clip(const ExperimentConfig& config) { return !config.stage1.export_clip_dir.empty(); }
 
 void load_dataset(RunContext& ctx) {
   const ExperimentConfig& config = ctx.config;
@@ -218,6 +221,22 @@ void train_stage_1(RunContext& ctx) {
   train_or_load(ctx, Stage::Stage1, *ctx.model, ctx.model);
 }
 
+// The trained CLIP as a CLIP model directory (stage1.export_clip_dir; config_checks
+// makes sure the model is a dual encoder of CLIP's towers). Written again on a resumed
+// run: it is cheap, and the directory then always holds stage 1's final weights.
+void export_clip(RunContext& ctx) {
+  const fs::path out = ctx.config.stage1.export_clip_dir;
+  if (ctx.comm.rank() == 0) {
+    auto& model = dynamic_cast<DualEncoderModel&>(*ctx.model);
+    write_clip_directory(dynamic_cast<ClipImageTower&>(model.image_encoder()),
+                         dynamic_cast<ClipTextTower&>(model.text_encoder()), model.logit_scale().log().item<double>(),
+                         ctx.config.model.clip_dir, out);
+  }
+  ctx.comm.barrier();
+  ctx.run.record_artifact("clip_dir", out);
+  spdlog::info("stage 1: wrote the trained CLIP to {}", out.string());
+}
+
 void evaluate_stage(RunContext& ctx, Stage trained) {
   const Stage marker = evaluation_of(trained);
   if (ctx.run.stage_done(marker)) return;
@@ -303,6 +322,7 @@ const std::vector<PipelineStep>& pipeline_steps() {
       {"mining encoder", mines_before_stage1, prepare_mining_encoder},
       {"positives", mines_before_stage1, mine_positives},
       {"stage 1", always, train_stage_1},
+      {"CLIP export", exports_clip, export_clip},
       {"evaluation", always, [](RunContext& ctx) { evaluate_stage(ctx, Stage::Stage1); }},
       {"submissions", submissions_wanted, [](RunContext& ctx) { write_stage_submissions(ctx, Stage::Stage1); }},
       {"positives", mines_after_stage1, mine_positives},

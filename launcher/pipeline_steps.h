@@ -14,6 +14,7 @@
 //   positives      pair mining and modification texts: before stage 1 with a mining
 //                  encoder, else after it with the stage-1 encoder (mining_point)
 //   stage 1        both encoders, in-batch negatives gathered across ranks
+//   CLIP export    the trained CLIP as a CLIP model directory (stage1.export_clip_dir)
 //   evaluation     each of eval.datasets under its protocol
 //   submissions    the test-server files of the evaluation sets that ask for them
 //   bank           the frozen target encoder's embeddings of the training images (HDF5)

@@ -46,6 +46,9 @@ class DualEncoderModel : public CirModel {
   std::vector<torch::Tensor> query_side_parameters() const override;
   void freeze_target_side() override;
 
+  ImageEncoder& image_encoder() { return *image_encoder_; }
+  TextEncoder& text_encoder() { return *text_encoder_; }
+
  private:
   std::shared_ptr<ImageEncoder> image_encoder_;
   std::shared_ptr<TextEncoder> text_encoder_;

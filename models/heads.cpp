@@ -12,6 +12,14 @@ torch::Tensor SumHead::forward(const torch::Tensor& image_features, const torch:
   return image_features + text_features;
 }
 
+torch::Tensor TextOnlyHead::forward(const torch::Tensor&, const torch::Tensor& text_features, const RowDraws&) {
+  return text_features;
+}
+
+torch::Tensor ImageOnlyHead::forward(const torch::Tensor& image_features, const torch::Tensor&, const RowDraws&) {
+  return image_features;
+}
+
 CombinerHead::CombinerHead(const CombinerShape& shape) : dropout_(shape.dropout) {
   image_projection_ = register_module("image_projection", torch::nn::Linear(shape.embed_dim, shape.projection));
   text_projection_ = register_module("text_projection", torch::nn::Linear(shape.embed_dim, shape.projection));

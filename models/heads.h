@@ -14,6 +14,22 @@ class SumHead : public CirHead {
                         const RowDraws& draws) override;
 };
 
+// The zero-shot baselines of Pic2Word and SEARLE (their "text only" and "image only"
+// rows): the query is the modification text's features alone, or the reference
+// image's alone. Nothing to train; with CLIP's towers they measure what a method that
+// composes the two must beat.
+class TextOnlyHead : public CirHead {
+ public:
+  torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features,
+                        const RowDraws& draws) override;
+};
+
+class ImageOnlyHead : public CirHead {
+ public:
+  torch::Tensor forward(const torch::Tensor& image_features, const torch::Tensor& text_features,
+                        const RowDraws& draws) override;
+};
+
 // The CLIP4CIR Combiner (Baldrati et al. 2022): project both features to
 // `projection`, fuse the concatenation with an MLP of width `hidden`, and add a learned
 // convex mix of the two inputs weighted by a scalar a gate MLP of width `gate_hidden`

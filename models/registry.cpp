@@ -58,6 +58,8 @@ Registry<TextEncoderFactory>& text_encoders() {
 Registry<HeadFactory>& heads() {
   static Registry<HeadFactory> registry{{
       {"sum", [](const ModelShape&) { return std::make_shared<SumHead>(); }},
+      {"text_only", [](const ModelShape&) { return std::make_shared<TextOnlyHead>(); }},
+      {"image_only", [](const ModelShape&) { return std::make_shared<ImageOnlyHead>(); }},
       {"combiner",
        [](const ModelShape& s) {
          const int64_t projection = s.model.combiner_width;

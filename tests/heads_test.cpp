@@ -1,7 +1,8 @@
 // The Combiner's shapes: spn's default keeps the parameter names and sizes its recorded
 // runs were trained with; CLIP4CIR's (projection p, hidden = gate = 2p, dropout 0.5)
 // has CLIP4CIR's layer sizes, and its dropout acts in training only, with masks that
-// follow the step's seed and each row's global index.
+// follow the step's seed and each row's global index. The zero-shot baselines' heads
+// pass one side through.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -49,6 +50,16 @@ TEST(CombinerHead, Clip4CirShapeAndDropout) {
   const torch::Tensor kept = head.forward(image, text, draws);
   EXPECT_TRUE(torch::equal(kept, head.forward(image, text, RowDraws{12, 0})));
   EXPECT_FALSE(torch::allclose(kept, dropped));
+}
+
+TEST(BaselineHeads, TextOnlyAndImageOnlyPassOneSideThrough) {
+  const torch::Tensor image = torch::randn({3, 8}), text = torch::randn({3, 8});
+  TextOnlyHead text_only;
+  ImageOnlyHead image_only;
+  EXPECT_TRUE(torch::equal(text_only.forward(image, text, RowDraws{}), text));
+  EXPECT_TRUE(torch::equal(image_only.forward(image, text, RowDraws{}), image));
+  EXPECT_TRUE(text_only.parameters().empty());
+  EXPECT_TRUE(image_only.parameters().empty());
 }
 
 }  // namespace
