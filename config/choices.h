@@ -33,10 +33,10 @@ struct ChoiceNames<DeviceKind> {
 };
 
 // data.kind: which dataset a run trains and evaluates on.
-enum class DataKind { Shapes, Cirr, FashionIq };
+enum class DataKind { Shapes, Cirr, FashionIq, Images };
 template <>
 struct ChoiceNames<DataKind> {
-  static constexpr std::array<const char*, 3> names = {"shapes", "cirr", "fashioniq"};
+  static constexpr std::array<const char*, 4> names = {"shapes", "cirr", "fashioniq", "images"};
 };
 
 // data.shapes.preset: the built-in benchmark's sizes and image format.
@@ -68,10 +68,10 @@ struct ChoiceNames<ImageAugmentKind> {
 };
 
 // data.fashioniq.caption_join: how a FashionIQ query's two captions become one text.
-enum class CaptionJoin { Capitalized, Plain };
+enum class CaptionJoin { Capitalized, Plain, Pic2Word };
 template <>
 struct ChoiceNames<CaptionJoin> {
-  static constexpr std::array<const char*, 2> names = {"capitalized", "plain"};
+  static constexpr std::array<const char*, 3> names = {"capitalized", "plain", "pic2word"};
 };
 
 // model.truncation: CLIP texts longer than the context.

@@ -151,6 +151,23 @@ void check_clip_export(const ExperimentConfig& config) {
                     model.text_encoder + "\")");
 }
 
+// data.kind = "images" is a folder of unlabeled images: only the families that train
+// on images alone read it, and it has no split to evaluate.
+void check_image_folder(const ExperimentConfig& config) {
+  if (config.data.kind != DataKind::Images) return;
+  const std::string& family = config.model.family;
+  if (family != "pic2word" && family != "searle")
+    throw UserError(config.where("data.kind") +
+                    ": \"images\" is a folder of unlabeled images, without triplets; only model.family = "
+                    "\"pic2word\" or \"searle\" trains on images alone (this run's family: \"" +
+                    family + "\")");
+  const auto& datasets = config.eval.datasets;
+  if (std::find(datasets.begin(), datasets.end(), EvalDataset::Data) != datasets.end())
+    throw UserError(config.where("eval.datasets") +
+                    ": \"data\" is [data]'s split eval.split, but data.kind = \"images\" is a folder of training "
+                    "images without one; evaluate on \"cirr\", \"fashioniq\" or \"circo\" ([eval.<name>])");
+}
+
 }  // namespace
 
 void check_config(const ExperimentConfig& config) {
@@ -161,6 +178,7 @@ void check_config(const ExperimentConfig& config) {
   check_sprc(config);
   check_zero_shot(config);
   check_clip_export(config);
+  check_image_folder(config);
 }
 
 }  // namespace spn

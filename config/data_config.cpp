@@ -22,18 +22,21 @@ void FashionIqConfig::visit(ConfigVisitor& v) {
   v.text_list("categories", categories,
               "FashionIQ categories trained and evaluated; each query retrieves within its category",
               {"dress", "shirt", "toptee"});
-  v.choice("caption_join", caption_join,
-           "how the two captions of a query become one text: \"capitalized\" \"C1 and c2\" (CLIP4CIR's validate.py, "
-           "inherited by the BLIP/SPRC code), \"plain\" \"c1 and c2\"; both stripped of '.?, ' at the ends. Training "
-           "draws CLIP4CIR's four random joins per step");
+  v.choice(
+      "caption_join", caption_join,
+      "how the two captions of a query become one text: \"capitalized\" \"C1 and c2\" (CLIP4CIR's validate.py, "
+      "inherited by the BLIP/SPRC code), \"plain\" \"c1 and c2\"; both stripped of '.?, ' at the ends; \"pic2word\" "
+      "\"c2 and c1\" as written (Pic2Word's FashionIQ prompt). Training draws CLIP4CIR's four random joins per step");
   v.text("image_extension", image_extension,
          "images are root/images/<name>.<image_extension> (CLIP4CIR: png; SPRC: jpg)");
 }
 
 void DataConfig::visit(ConfigVisitor& v) {
-  v.choice("kind", kind,
-           "\"shapes\": the built-in benchmark (generated when missing); \"cirr\": CIRR-format files under root; "
-           "\"fashioniq\": FashionIQ files under root ([data.fashioniq])");
+  v.choice(
+      "kind", kind,
+      "\"shapes\": the built-in benchmark (generated when missing); \"cirr\": CIRR-format files under root; "
+      "\"fashioniq\": FashionIQ files under root ([data.fashioniq]); \"images\": every .png/.jpg/.jpeg under root, "
+      "unlabeled (the zero-shot families pic2word and searle train on them; evaluate with [eval.*] datasets)");
   v.text("root", root,
          "dataset directory (captions/, image_splits/, images); relative paths are taken from the working directory");
   v.integer("image_size", image_size, 8, 1024, "side of the square encoder input");

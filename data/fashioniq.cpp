@@ -41,6 +41,7 @@ std::string first_part(const std::string& caption, CaptionJoin caption_join) {
 }  // namespace
 
 std::string join_fashioniq_captions(const std::vector<std::string>& captions, CaptionJoin caption_join) {
+  if (caption_join == CaptionJoin::Pic2Word) return captions.at(1) + " and " + captions.at(0);
   return fashioniq_caption_variant(captions, 0, caption_join);
 }
 

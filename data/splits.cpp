@@ -1,10 +1,18 @@
 #include "data/splits.h"
 
+#include "core/error.h"
 #include "data/fashioniq.h"
+#include "data/image_folder.h"
 
 namespace spn {
 
 CirrSplit load_split(const DataConfig& data, const std::string& name) {
+  if (data.kind == DataKind::Images) {
+    if (name != "train")
+      throw UserError("data.kind = \"images\": " + data.root + " is a folder of training images; it has no split \"" +
+                      name + "\"");
+    return load_image_folder(data.root);
+  }
   if (data.kind == DataKind::FashionIq) {
     FashionIqOptions options;
     options.categories = data.fashioniq.categories;

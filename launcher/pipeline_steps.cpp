@@ -52,11 +52,13 @@ void load_dataset(RunContext& ctx) {
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
       else
         spdlog::info("using the built-in benchmark in {}", root.string());
-    } else {
+    } else if (config.data.kind != DataKind::Images) {
       check_annotation_layout(config, "data.root", config.data.root, config.data.kind);
     }
     ctx.train = load_split(config.data, "train");
-    if (const std::string missing = missing_targets(ctx.train); !missing.empty())
+    // A folder of images has no triplets to check; load_split refused an empty one.
+    if (const std::string missing = config.data.kind == DataKind::Images ? "" : missing_targets(ctx.train);
+        !missing.empty())
       throw UserError(config.data.root + ": " + missing + "; a training split needs one for every item");
   } else {
     spdlog::info("nothing is trained and [data] is not evaluated: the training split is not read");

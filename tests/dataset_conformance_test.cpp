@@ -39,6 +39,9 @@ TEST(FashionIq, CaptionJoiningFollowsCLIP4CIR) {
   EXPECT_EQ(fashioniq_caption_variant(captions, 2, CaptionJoin::Capitalized), "Is red and shiny");
   EXPECT_EQ(fashioniq_caption_variant(captions, 3, CaptionJoin::Plain), "has long sleeves");
   EXPECT_EQ(join_fashioniq_captions({"élan", "x"}, CaptionJoin::Capitalized), "Élan and x");
+  // Pic2Word's FashionIQ prompt: "{cap2} and {cap1}", the captions as written.
+  EXPECT_EQ(join_fashioniq_captions(captions, CaptionJoin::Pic2Word), "has long sleeves?, and  is RED and Shiny. ");
+  EXPECT_EQ(fashioniq_caption_variant(captions, 0, CaptionJoin::Pic2Word), "is RED and Shiny and has long sleeves");
 }
 
 TEST(FashionIq, ValLoadsWithThePublishedCounts) {

@@ -2,7 +2,9 @@
 // experiments/shapes_pic2word.toml (a tiny random CLIP on the built-in benchmark) trains
 // IM2TEXT on the split's images and evaluates CIRR's and CIRCO's protocols under mpirun
 // on 1, 2 and 3 ranks, with the same loss, weights and metrics; SEARLE's phi evaluates
-// without a training split; what the families refuse stops with exit 2 naming the key.
+// without a training split; Pic2Word trains on a folder of unlabeled images (data.kind =
+// "images") the same on 1, 2 and 3 ranks; what the families refuse stops with exit 2
+// naming the key.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -10,6 +12,7 @@
 
 #include "clip_fixture.h"
 #include "config/config_file.h"
+#include "data/image_io.h"
 #include "data/splits.h"
 #include "launch_fixture.h"
 #include "models/zero_shot_model.h"
@@ -109,6 +112,90 @@ TEST_F(Launch, ZeroShotRefusalsExitTwoNamingTheKey) {
   for (const auto& [overrides, expected] : cases) {
     const Outcome outcome =
         launch(kPic2WordExperiment + " --run-id bad" + std::to_string(case_number++) + kPic2WordSmaller + overrides);
+    EXPECT_EQ(outcome.status, 2) << overrides << "\n" << outcome.output;
+    EXPECT_NE(outcome.output.find(expected), std::string::npos) << overrides << "\n" << outcome.output;
+  }
+}
+
+// The ViT-L/14 recipe without its data or CLIP stops before any work, naming what to
+// download; with FashionIQ among its evaluation sets it reads FashionIQ's captions in
+// Pic2Word's order.
+TEST_F(Launch, Pic2WordRealDataRecipeExitsTwoSayingWhatToDownload) {
+  const std::string experiment = (fs::path(SPN_SOURCE_DIR) / "experiments" / "cirr_pic2word.toml").string();
+  const Outcome outcome = launch(experiment);
+  EXPECT_EQ(outcome.status, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("datasets/cirr"), std::string::npos) << outcome.output;
+  const ExperimentConfig config = load_config(experiment, {});
+  EXPECT_EQ(config.data.fashioniq.caption_join, CaptionJoin::Pic2Word);
+  EXPECT_EQ(config.eval.datasets,
+            (std::vector<EvalDataset>{EvalDataset::Data, EvalDataset::FashionIq, EvalDataset::Circo}));
+}
+
+// A folder of unlabeled images, as a user has one: PNGs and JPEGs at several depths,
+// beside files that are not images and a hidden folder.
+void write_image_folder(const fs::path& folder, int images) {
+  torch::manual_seed(3);
+  for (int i = 0; i < images; ++i) {
+    RgbImage image{40, 36, {}};
+    const torch::Tensor pixels = torch::randint(0, 256, {36 * 40 * 3}, torch::kUInt8);
+    image.pixels.assign(pixels.data_ptr<uint8_t>(), pixels.data_ptr<uint8_t>() + pixels.numel());
+    const fs::path dir = folder / (i % 3 == 0 ? "" : i % 3 == 1 ? "a" : "a/b");
+    fs::create_directories(dir);
+    if (i % 2 == 0)
+      write_png(dir / ("image" + std::to_string(i) + ".png"), image);
+    else
+      write_jpeg(dir / ("image" + std::to_string(i) + ".JPG"), image, 90);
+  }
+  write_file_atomic(folder / "README.txt", "not an image");
+  fs::create_directories(folder / ".thumbnails");
+  write_file_atomic(folder / ".thumbnails" / "x.png", "hidden, and not an image either");
+}
+
+TEST_F(Launch, Pic2WordTrainsOnAFolderOfImagesTheSameOnOneTwoAndThreeRanks) {
+  testing::write_tiny_clip(dir_ / "clip");
+  write_image_folder(dir_ / "unlabeled", 40);
+  DataConfig data;
+  data.kind = DataKind::Images;
+  data.root = (dir_ / "unlabeled").string();
+  const CirrSplit split = load_split(data, "train");
+  ASSERT_EQ(split.images.size(), 40u);
+  EXPECT_TRUE(std::is_sorted(split.images.begin(), split.images.end()));
+  EXPECT_EQ(split.images.front(), "a/b/image11.JPG");
+  EXPECT_TRUE(split.triplets.empty());
+
+  std::map<int, double> losses;
+  for (int ranks : {1, 2, 3}) {
+    const std::string id = "np" + std::to_string(ranks);
+    const Outcome run =
+        testing::run_shell("cd '" + dir_.string() + "' && " + SPN_MPIRUN + " -np " + std::to_string(ranks) + " " +
+                           SPN_LAUNCH + " " + kPic2WordExperiment + " --run-id " + id + kPic2WordSmaller +
+                           " --set data.kind=images --set data.root=unlabeled --set 'eval.datasets=[\"circo\"]'");
+    ASSERT_EQ(run.status, 0) << run.output;
+    const auto results = nlohmann::json::parse(read_file(dir_ / "runs/shapes_pic2word" / id / "results.json"));
+    EXPECT_EQ(results["stage1"]["train"]["steps"].get<int64_t>(), 2 * (40 / 16)) << results.dump();
+    ASSERT_TRUE(results["stage1"].contains("circo/val")) << results.dump();
+    losses[ranks] = results["stage1"]["train"]["final_loss"].get<double>();
+  }
+  for (int ranks : {2, 3}) EXPECT_NEAR(losses[ranks], losses[1], 1e-4 * std::abs(losses[1])) << ranks;
+}
+
+TEST_F(Launch, ImageFolderRefusalsExitTwoNamingTheKeyOrFolder) {
+  testing::write_tiny_clip(dir_ / "clip");
+  write_image_folder(dir_ / "unlabeled", 4);
+  fs::create_directories(dir_ / "empty");
+  const std::string folder = " --set data.kind=images --set data.root=unlabeled";
+  const std::string circo = " --set 'eval.datasets=[\"circo\"]'";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {folder + circo + " --set model.family=dual_encoder",
+       "data.kind: \"images\" is a folder of unlabeled images, without triplets"},
+      {folder, "eval.datasets: \"data\" is [data]'s split eval.split, but data.kind = \"images\""},
+      {" --set data.kind=images --set data.root=empty" + circo, "empty: no image in this folder"},
+      {" --set data.kind=images --set data.root=absent" + circo, "absent: not a folder"},
+  };
+  int number = 0;
+  for (const auto& [overrides, expected] : cases) {
+    const Outcome outcome =
+        launch(kPic2WordExperiment + " --run-id bad" + std::to_string(number++) + kPic2WordSmaller + overrides);
     EXPECT_EQ(outcome.status, 2) << overrides << "\n" << outcome.output;
     EXPECT_NE(outcome.output.find(expected), std::string::npos) << overrides << "\n" << outcome.output;
   }
