@@ -124,6 +124,12 @@ TEST_F(Launch, RtdRefusalsExitTwoNamingTheKey) {
     EXPECT_EQ(outcome.status, 2) << overrides << "\n" << outcome.output;
     EXPECT_NE(outcome.output.find(expected), std::string::npos) << overrides << "\n" << outcome.output;
   }
+  // The CIRR recipe without its data says where to get it.
+  const Outcome cirr = launch((fs::path(SPN_SOURCE_DIR) / "experiments" / "cirr_rtd.toml").string());
+  EXPECT_EQ(cirr.status, 2) << cirr.output;
+  EXPECT_NE(cirr.output.find("data.root: datasets/cirr is not a CIRR-format dataset"), std::string::npos)
+      << cirr.output;
+  EXPECT_NE(cirr.output.find("github.com/Cuberick-Orion/CIRR"), std::string::npos) << cirr.output;
 }
 
 }  // namespace
