@@ -115,19 +115,39 @@ void check_sprc(const ExperimentConfig& config) {
                     "(its loss is itc + rtc + align over in-batch targets); set stage1.negatives = [\"target\"]");
 }
 
-// What the zero-shot families (model.family = "pic2word", "searle") do not do, refused
-// before any compute.
+// What RTD (model.family = "rtd") needs: φ, and text triplets to train on.
+void check_rtd(const ExperimentConfig& config) {
+  const std::string what = "with model.family = \"rtd\"";
+  if (config.model.mapper_weights.empty())
+    throw UserError(config.where("model.mapper_weights") + ": " + what +
+                    " phi (SEARLE's mapping network) is frozen and must be given: a safetensors file with SEARLE's "
+                    "names, e.g. exported by a SEARLE run");
+  if (config.stage1.epochs > 0 && config.rtd.text_triplets.empty() && config.data.kind != DataKind::Shapes)
+    throw UserError(config.where("rtd.text_triplets") + ": " + what +
+                    " stage 1 trains on text triplets: name a JSON file of them (RTD's format); only the built-in "
+                    "benchmark (data.kind = \"shapes\") derives them from its descriptions");
+}
+
+// What the zero-shot families (model.family = "pic2word", "searle", "rtd") do not do,
+// refused before any compute.
 void check_zero_shot(const ExperimentConfig& config) {
   const std::string& family = config.model.family;
-  if (family != "pic2word" && family != "searle") return;
+  if (family != "pic2word" && family != "searle" && family != "rtd") return;
   const std::string what = "with model.family = \"" + family + "\"";
   if (config.stage2.enabled)
-    throw UserError(config.where("stage2.enabled") + ": " + what +
-                    " only the mapping network trains, on images alone in stage 1; SPN's stage 2 does not apply; set "
-                    "stage2.enabled = false");
+    throw UserError(
+        config.where("stage2.enabled") + ": " + what +
+        " only stage 1 trains (the mapping network on images alone, or RTD's text-tower copy on text triplets); "
+        "SPN's stage 2 does not apply; set "
+        "stage2.enabled = false");
   if (config.positives.enabled)
-    throw UserError(config.where("positives.enabled") + ": " + what +
-                    " nothing trains on triplets, so positive scaling does not apply; set positives.enabled = false");
+    throw UserError(
+        config.where("positives.enabled") + ": " + what +
+        " nothing trains on image triplets, so positive scaling does not apply; set positives.enabled = false");
+  if (config.stage1.shard_optimizer && family == "rtd")
+    throw UserError(config.where("stage1.shard_optimizer") + ": " + what +
+                    " the sharded optimizer has not been checked with the text-tower copy RTD trains; set "
+                    "stage1.shard_optimizer = false");
   if (config.stage1.shard_optimizer)
     throw UserError(config.where("stage1.shard_optimizer") + ": " + what +
                     " AdamW leaves the biases out of the weight decay, which the sharded optimizer (one weight decay "
@@ -136,6 +156,7 @@ void check_zero_shot(const ExperimentConfig& config) {
     throw UserError(config.where("stage1.epochs") + ": " + what +
                     " the training of phi (distillation from OTI pseudo words) is not written yet; set "
                     "stage1.epochs = 0 and evaluate phi from model.mapper_weights");
+  if (family == "rtd") check_rtd(config);
 }
 
 // stage1.export_clip_dir writes CLIP's two towers, which only a dual encoder of

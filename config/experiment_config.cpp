@@ -24,6 +24,7 @@ void ExperimentConfig::visit(ConfigVisitor& v) {
   v.section(
       "positives", positives,
       "positive scaling: de-duplication, captioning, pair mining and templates turn unannotated images into triplets");
+  v.section("rtd", rtd, "RTD (model.family = \"rtd\"): the text triplets and loss of its text-encoder training");
   v.section("eval", eval, "evaluation (each dataset's protocol: CIRR, FashionIQ or CIRCO)");
 }
 

@@ -11,6 +11,7 @@
 #include "config/eval_config.h"
 #include "config/model_config.h"
 #include "config/positives_config.h"
+#include "config/rtd_config.h"
 #include "config/stage1_config.h"
 #include "config/stage2_config.h"
 
@@ -30,6 +31,7 @@ struct ExperimentConfig {
   Stage1Config stage1;
   Stage2Config stage2;
   PositivesConfig positives;
+  RtdConfig rtd;
   EvalConfig eval;
 
   // Where each key was set ("file.toml:12" or "--set stage1.lr=3e-4"), for errors

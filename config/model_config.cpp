@@ -9,7 +9,8 @@ void ModelConfig::visit(ConfigVisitor& v) {
          "model family from the registry: dual_encoder (image_encoder + text_encoder + head, one unit vector per "
          "image), sprc (SPRC on BLIP-2 from model.blip2_dir: 32-token targets, BERT WordPiece texts), pic2word or "
          "searle (zero-shot: a frozen CLIP from model.clip_dir and a trained mapping network from the reference "
-         "image to a pseudo word; queries \"a photo of * , {caption}\" and \"a photo of $ that {caption}\")");
+         "image to a pseudo word; queries \"a photo of * , {caption}\" and \"a photo of $ that {caption}\"), rtd "
+         "(SEARLE's frozen phi from model.mapper_weights with a trained copy of CLIP's text tower, [rtd])");
   v.text("image_encoder", image_encoder, "image encoder from the model registry (small_cnn, clip)");
   v.text("text_encoder", text_encoder,
          "text encoder from the model registry (gru, bow, clip); clip also tokenizes with CLIP's BPE");
@@ -38,11 +39,12 @@ void ModelConfig::visit(ConfigVisitor& v) {
          "Salesforce/blip2-itm-vit-g (or a converted SPRC checkpoint) and bert-base-uncased's vocab.txt",
          /*may_be_empty=*/true);
   v.integer("mapper_hidden", mapper_hidden, 0, 65536,
-            "pic2word / searle: hidden width of the mapping network (IM2TEXT, phi); 0 = the reference's: 512 for "
+            "pic2word / searle / rtd: hidden width of the mapping network (IM2TEXT, phi); 0 = the reference's: 512 for "
             "IM2TEXT, 4 x CLIP's projection_dim for phi (ViT-L/14: 3072)");
   v.text("mapper_weights", mapper_weights,
-         "pic2word / searle: a safetensors file with the mapping network's weights by the reference names "
-         "(Pic2Word's state_dict_img2text without \"module.\", SEARLE's Phi) to start from; empty = random",
+         "pic2word / searle / rtd: a safetensors file with the mapping network's weights by the reference names "
+         "(Pic2Word's state_dict_img2text without \"module.\", SEARLE's Phi) to start from; empty = random; rtd: "
+         "SEARLE's phi, required (frozen)",
          /*may_be_empty=*/true);
   v.choice("truncation", truncation,
            "texts longer than data.max_words tokens: \"truncate\" keeps the start and ends the row with the end "

@@ -13,6 +13,7 @@
 #include "data/shapes_benchmark.h"
 #include "data/split_check.h"
 #include "data/splits.h"
+#include "data/text_triplets.h"
 #include "data/vocabulary.h"
 #include "models/clip_export.h"
 #include "models/clip_model.h"
@@ -25,6 +26,7 @@
 #include "train/evaluate.h"
 #include "train/image_stage1.h"
 #include "train/reference_bank.h"
+#include "train/rtd_stage1.h"
 #include "train/stage1.h"
 #include "train/stage2.h"
 
@@ -156,12 +158,29 @@ void record_training(RunRecord& run, Stage stage, const TrainingSummary& summary
   run.record_artifact(stage_name(stage) + std::string("_checkpoint"), checkpoint);
 }
 
+// RTD's text triplets: rtd.text_triplets, or the built-in benchmark's triplets with its
+// images' descriptions.
+std::vector<TextTriplet> rtd_text_triplets(const RunContext& ctx) {
+  const ExperimentConfig& config = ctx.config;
+  try {
+    if (!config.rtd.text_triplets.empty()) return read_text_triplets(config.rtd.text_triplets);
+    return text_triplets_from_descriptions(ctx.train, ctx.train.root / "descriptions.json");
+  } catch (const UserError& error) {
+    throw UserError(config.where("rtd.text_triplets") + ": " + error.what());
+  }
+}
+
 // Stage-1 training of the model family: on the training split's images alone for
-// Pic2Word (its training prompt "a photo of" in CLIP's tokens), on the triplets otherwise.
+// Pic2Word (its training prompt "a photo of" in CLIP's tokens), on text triplets for RTD,
+// on the triplets otherwise.
 TrainingSummary train_stage_of_family(RunContext& ctx, Stage stage, const std::shared_ptr<CirModel>& owner) {
-  if (!zero_shot_method_of(ctx.config.model))
+  const std::optional<ZeroShotMethod> zero_shot = zero_shot_method_of(ctx.config.model);
+  if (!zero_shot)
     return train_stage1(ctx.comm, ctx.config, ctx.run, owner, ctx.training_data(), ctx.show_progress, stage);
   const auto& tokenizer = dynamic_cast<const ComposedPromptTokenizer&>(*ctx.tokenizer);
+  if (*zero_shot == ZeroShotMethod::kRtd)
+    return train_on_text_triplets(ctx.comm, ctx.config, ctx.run, owner, rtd_text_triplets(ctx), tokenizer,
+                                  ctx.show_progress);
   const torch::Tensor prompt = tokenizer.clip().encode_batch({pic2word_training_prompt()}, ctx.config.data.max_words);
   return train_on_images(ctx.comm, ctx.config, ctx.run, owner, ctx.training_images().images, prompt, ctx.show_progress);
 }

@@ -6,6 +6,7 @@
 #include "models/clip_model.h"
 #include "models/dual_encoder_model.h"
 #include "models/heads.h"
+#include "models/rtd_model.h"
 #include "models/small_encoders.h"
 #include "models/sprc_model.h"
 #include "models/zero_shot_model.h"
@@ -87,6 +88,8 @@ Registry<ModelFamilyFactory>& model_families() {
        [](const ModelShape& s) -> std::shared_ptr<CirModel> {
          return make_zero_shot_model(s.experiment, s.vocab_size, ZeroShotMethod::kSearle);
        }},
+      {"rtd",
+       [](const ModelShape& s) -> std::shared_ptr<CirModel> { return make_rtd_model(s.experiment, s.vocab_size); }},
   }};
   return registry;
 }

@@ -118,11 +118,11 @@ std::vector<torch::Tensor> ZeroShotModel::parameters_without_weight_decay() cons
 std::optional<ZeroShotMethod> zero_shot_method_of(const ModelConfig& model) {
   if (model.family == "pic2word") return ZeroShotMethod::kPic2Word;
   if (model.family == "searle") return ZeroShotMethod::kSearle;
+  if (model.family == "rtd") return ZeroShotMethod::kRtd;
   return std::nullopt;
 }
 
-std::shared_ptr<ZeroShotModel> make_zero_shot_model(const ExperimentConfig& config, int64_t vocab_size,
-                                                    ZeroShotMethod method) {
+ZeroShotParts make_zero_shot_parts(const ExperimentConfig& config, int64_t vocab_size, ZeroShotMethod method) {
   const ModelShape shape{config, config.model, config.data.image_size, vocab_size};
   // The clip encoders check the directory and the experiment against the model.
   std::shared_ptr<ClipImageTower> image = clip_image_encoder(shape);
@@ -154,8 +154,15 @@ std::shared_ptr<ZeroShotModel> make_zero_shot_model(const ExperimentConfig& conf
       throw UserError(config.where("model.mapper_weights") + ": " + error.what());
     }
   }
-  return std::make_shared<ZeroShotModel>(method, std::move(image), std::move(text), clip.projection_dim,
-                                         std::move(mapper), clip_log_logit_scale(config));
+  return ZeroShotParts{std::move(image), std::move(text), std::move(mapper), clip.projection_dim,
+                       clip_log_logit_scale(config)};
+}
+
+std::shared_ptr<ZeroShotModel> make_zero_shot_model(const ExperimentConfig& config, int64_t vocab_size,
+                                                    ZeroShotMethod method) {
+  ZeroShotParts parts = make_zero_shot_parts(config, vocab_size, method);
+  return std::make_shared<ZeroShotModel>(method, std::move(parts.image), std::move(parts.text), parts.projection_dim,
+                                         std::move(parts.mapper), parts.log_logit_scale);
 }
 
 }  // namespace spn

@@ -79,7 +79,7 @@ class ZeroShotModel : public CirModel {
   uint64_t step_seed_ = 0;
 };
 
-// The zero-shot method of model.family, if it names one ("pic2word", "searle").
+// The zero-shot method of model.family, if it names one ("pic2word", "searle", "rtd").
 std::optional<ZeroShotMethod> zero_shot_method_of(const ModelConfig& model);
 
 // The model of model.family ("pic2word" or "searle") from model.clip_dir, checked
@@ -89,5 +89,16 @@ std::optional<ZeroShotMethod> zero_shot_method_of(const ModelConfig& model);
 // safetensors file with the reference names, its weights. Errors name the key.
 std::shared_ptr<ZeroShotModel> make_zero_shot_model(const ExperimentConfig& config, int64_t vocab_size,
                                                     ZeroShotMethod method);
+
+// What make_zero_shot_model assembles, for a family that adds to it (RTD: a frozen copy of
+// the text tower, models/rtd_model.h). The mapper is IM2TEXT for Pic2Word, φ otherwise.
+struct ZeroShotParts {
+  std::shared_ptr<ClipImageTower> image;
+  std::shared_ptr<ClipTextTower> text;
+  std::shared_ptr<torch::nn::Module> mapper;
+  int64_t projection_dim = 0;
+  double log_logit_scale = 0;
+};
+ZeroShotParts make_zero_shot_parts(const ExperimentConfig& config, int64_t vocab_size, ZeroShotMethod method);
 
 }  // namespace spn

@@ -267,7 +267,7 @@ TEST(ZeroShotModel, WhatTheFamiliesRefuseNamesTheKey) {
   // Through the registry, the families are known by name.
   EXPECT_NE(zero_shot_error_of([] {
               make_cir_model(zero_shot_config("pic2word", {"model.family=lincir"}), 4514);
-            }).find("model.family: unknown name \"lincir\" (registered: dual_encoder, pic2word, searle, sprc)"),
+            }).find("model.family: unknown name \"lincir\" (registered: dual_encoder, pic2word, rtd, searle, sprc)"),
             std::string::npos);
 }
 

@@ -6,10 +6,12 @@
 #include "dist/autograd_collectives.h"
 #include "dist/sharding.h"
 #include "models/dual_encoder_model.h"
+#include "models/rtd_model.h"
 #include "models/sprc_model.h"
 #include "models/zero_shot_model.h"
 #include "train/negative_types.h"
 #include "train/pic2word_loss.h"
+#include "train/rtd_loss.h"
 #include "train/sharded_adamw.h"
 #include "train/sprc_loss.h"
 
@@ -26,6 +28,16 @@ Stage1Step::Loss stage1_loss_of(Communicator& comm, const std::shared_ptr<CirMod
       SprcLosses losses = sprc_loss_shard(comm, *sprc, batch.reference_images, batch.tokens, batch.target_images,
                                           first_row, global_batch, weights);
       return Stage1Step::LossShares{losses.total, {{"itc", losses.itc}, {"rtc", losses.rtc}, {"align", losses.align}}};
+    };
+  }
+  if (auto rtd = std::dynamic_pointer_cast<RtdModel>(model)) {
+    // RTD's text triplets (train/rtd_stage1.h): 2B query and target rows per B triplets,
+    // so this rank's pairs start at twice its first triplet.
+    return [&comm, rtd](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
+      const RtdFeatures features = rtd->rtd_features(batch.tokens, first_row);
+      return Stage1Step::LossShares{nt_xent_loss_shard(comm, features.targets, features.queries, rtd->temperature(),
+                                                       2 * first_row, 2 * global_batch),
+                                    {}};
     };
   }
   if (auto zero_shot = std::dynamic_pointer_cast<ZeroShotModel>(model)) {

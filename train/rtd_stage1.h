@@ -1,0 +1,33 @@
+#pragma once
+// Stage 1 of RTD (model.family = "rtd"): the text tower's copy trains on text triplets
+// alone, no images. Each step takes a global batch of the triplets in the stage's
+// world-size-invariant order; each rank tokenizes its slice into RTD's four rows per
+// triplet (models/rtd_model.h) and the NT-Xent at [rtd].temperature, gathered across
+// ranks (train/rtd_loss.h), goes through Stage1Step: AdamW from [stage1], the
+// learning-rate schedule, checkpoints, resume, metrics and the stop agreement of the
+// other stage-1 trainers.
+#include <memory>
+#include <vector>
+
+#include "config/experiment_config.h"
+#include "data/text_triplets.h"
+#include "dist/communicator.h"
+#include "models/cir_model.h"
+#include "models/zero_shot_tokenizer.h"
+#include "track/run_record.h"
+#include "train/training_loop.h"
+
+namespace spn {
+
+// The [B, 4, L] token rows of `triplets` (L = `context`): "a photo of $ that
+// {condition}" (truncated at the end, so `$` survives), "a photo of $", and the
+// reference and target captions cleaned as RTD cleans them (lower case, `$` removed).
+torch::Tensor rtd_token_rows(const ComposedPromptTokenizer& tokenizer, const std::vector<TextTriplet>& triplets,
+                             int64_t context);
+
+// Resumes from the run's newest checkpoint of stage 1; writes checkpoints/stage1-final.pt.
+TrainingSummary train_on_text_triplets(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
+                                       std::shared_ptr<CirModel> model, const std::vector<TextTriplet>& triplets,
+                                       const ComposedPromptTokenizer& tokenizer, bool show_progress);
+
+}  // namespace spn
