@@ -5,6 +5,9 @@
 #                     for the tests that read our outputs with the real clients. The
 #                     tests include the fuzzers (fuzz/), built by clang in $(BUILD)-fuzz
 #   make sanitize     the unit tests built with AddressSanitizer and UBSan (gcc), in $(BUILD)-sanitize
+#   make zero-shot-study  the zero-shot comparison on the built-in benchmark (README, "The
+#                     zero-shot comparison"): a tiny CLIP pre-trained on the benchmark's
+#                     descriptions, SEARLE's phi for RTD, then sweeps/zero_shot.toml on 2 ranks
 #   make format       rewrites the C++ sources in the style of .clang-format (make test checks it)
 #   make bench        stage-1 throughput and the stage-2 loss step on 1 and 2 ranks, pair mining,
 #                     CLIP ViT-B/32 encoding (JSON lines); BENCH_PYTHON=<python with torch and
@@ -21,7 +24,7 @@ JOBS ?= $(shell nproc)
 MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --bind-to none
 BENCH_PYTHON ?=
 
-.PHONY: all deps test-deps configure build fuzz-build pyenv test sanitize quickstart bench format clean
+.PHONY: all deps test-deps configure build fuzz-build pyenv test sanitize quickstart zero-shot-study bench format clean
 
 all: build
 
@@ -93,6 +96,14 @@ sanitize: deps pyenv
 quickstart: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target spn-launch
 	$(MPIRUN) -np 2 $(BUILD)/spn-launch experiments/quickstart.toml
+
+zero-shot-study: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target spn-launch
+	python3 scripts/write-random-clip.py datasets/clip-tiny-32 --image-size 32 --patch-size 8
+	$(MPIRUN) -np 2 $(BUILD)/spn-launch experiments/shapes_clip_pretrain.toml
+	$(MPIRUN) -np 2 $(BUILD)/spn-launch experiments/shapes_searle.toml
+	$(MPIRUN) -np 2 $(BUILD)/spn-launch sweeps/zero_shot.toml
+	$(BUILD)/spn-launch report runs/sweeps/zero_shot
 
 # torchvision, Pillow and numpy for the loader benchmark's PyTorch peer, for the Python
 # of the torch installation spn links (TORCH_HOME), kept under the build directory.
