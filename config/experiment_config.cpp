@@ -25,6 +25,8 @@ void ExperimentConfig::visit(ConfigVisitor& v) {
       "positives", positives,
       "positive scaling: de-duplication, captioning, pair mining and templates turn unannotated images into triplets");
   v.section("eval", eval, "evaluation (each dataset's protocol: CIRR, FashionIQ or CIRCO)");
+  v.section("searle", searle,
+            "SEARLE's training of phi (model.family = \"searle\"): the OTI pre-pass and the distillation of phi");
 }
 
 std::string ExperimentConfig::where(const std::string& key_path) const {

@@ -11,6 +11,7 @@
 #include "config/eval_config.h"
 #include "config/model_config.h"
 #include "config/positives_config.h"
+#include "config/searle_config.h"
 #include "config/stage1_config.h"
 #include "config/stage2_config.h"
 
@@ -31,6 +32,7 @@ struct ExperimentConfig {
   Stage2Config stage2;
   PositivesConfig positives;
   EvalConfig eval;
+  SearleConfig searle;
 
   // Where each key was set ("file.toml:12" or "--set stage1.lr=3e-4"), for errors
   // that can only be detected after reading (e.g. an unknown registry name).
