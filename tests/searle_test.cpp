@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <map>
 
 #include "clip_fixture.h"
 #include "config/config_file.h"
@@ -128,7 +129,7 @@ TEST(SearleConcepts, PhraseRowsHoldThePlaceholderWhereTheConceptWas) {
     }
 }
 
-TEST(PhiLoss, NtXentPlusGptIsItsDefinition) {
+TEST(PhiLoss, NtXentPlusGptAndItsGradientsAreItsDefinition) {
   auto local = make_local_communicator();
   const ExperimentConfig config = searle_config();
   auto model = searle_model(config, torch::kDouble);
@@ -142,22 +143,37 @@ TEST(PhiLoss, NtXentPlusGptIsItsDefinition) {
   const PhiLossWeights weights{0.25, 1.0, 0.75};
   const PhiLossShares shares = phi_loss_shard(*local, *model, features, oti, phrases.with_word.index_select(0, pick),
                                               phrases.written.index_select(0, pick), 0, kBatch, weights);
-  // By hand: φ's words, the reference's NT-Xent (train/nt_xent_loss.h), 1 - cos of the phrases.
-  torch::NoGradGuard no_grad;
+  shares.total.backward();
+  std::map<std::string, torch::Tensor> gradients;
+  for (const auto& item : model->mapper().named_parameters()) {
+    gradients[item.key()] = item.value().grad().clone();
+    item.value().mutable_grad().reset();
+  }
+  // By hand: φ's words, the reference's NT-Xent (train/nt_xent_loss.h), 1 - cos of the
+  // phrases row by row; its gradients by autograd.
   const torch::Tensor words = model->pseudo_words(features, 0);
-  const double distil = nt_xent_loss(oti, words, 0.25).item<double>();
+  const torch::Tensor distil = nt_xent_loss(oti, words, 0.25);
   const torch::Tensor with_word = encode_with_pseudo_words(model->text_tower(), phrases.with_word.index_select(0, pick),
                                                            words, PseudoWordInjection::kReplaceFirst, kDollarToken);
   const torch::Tensor written = model->text_tower().forward(phrases.written.index_select(0, pick));
-  double gpt = 0;
+  torch::Tensor gpt = torch::zeros({}, torch::kDouble);
   for (int64_t i = 0; i < kBatch; ++i)
-    gpt += 1 - (with_word[i].dot(written[i]) / (with_word[i].norm() * written[i].norm())).item<double>();
-  gpt /= kBatch;
-  EXPECT_NEAR(shares.distil.item<double>(), distil, 1e-12);
-  EXPECT_NEAR(shares.gpt.item<double>(), gpt, 1e-12);
-  EXPECT_NEAR(shares.total.item<double>(), distil + 0.75 * gpt, 1e-12);
-  EXPECT_GT(gpt, 0);
-  EXPECT_GT(distil, 0);
+    gpt = gpt + 1 - with_word[i].dot(written[i]) / (with_word[i].norm() * written[i].norm());
+  gpt = gpt / kBatch;
+  const torch::Tensor total = distil + 0.75 * gpt;
+  EXPECT_NEAR(shares.distil.item<double>(), distil.item<double>(), 1e-12);
+  EXPECT_NEAR(shares.gpt.item<double>(), gpt.item<double>(), 1e-12);
+  EXPECT_NEAR(shares.total.item<double>(), total.item<double>(), 1e-12);
+  EXPECT_GT(gpt.item<double>(), 0);
+  EXPECT_GT(distil.item<double>(), 0);
+  total.backward();
+  for (const auto& item : model->mapper().named_parameters()) {
+    const torch::Tensor& expected = item.value().grad();
+    EXPECT_GT(expected.abs().max().item<double>(), 0) << item.key();
+    EXPECT_LE((gradients[item.key()] - expected).abs().max().item<double>(),
+              1e-10 * expected.abs().max().item<double>())
+        << item.key();
+  }
 }
 
 // The global batch of φ's training as tensors a test slices by rows.

@@ -168,10 +168,25 @@ TEST_F(Launch, SearleShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
   for (const char* split : {"val", "circo/val"})
     for (const auto& [metric, value] : one["stage1"][split].items())
       EXPECT_NEAR(again["stage1"][split][metric].get<double>(), value.get<double>(), 1e-9) << split << " " << metric;
-  // A rerun of a finished run reuses its words and its stage 1.
-  const Outcome rerun = launch(kSearleExperiment + " --run-id np1" + kSearleSmaller +
-                               " --set stage1.export_mapper_weights=phi-np1.safetensors");
-  EXPECT_EQ(rerun.status, 0) << rerun.output;
+  // A run that stopped in stage 1 after its first epoch resumes with the words it kept
+  // (no second pre-pass) and ends as the uninterrupted run did.
+  const fs::path np1 = dir_ / "runs/shapes_searle/np1";
+  std::string status = read_file(np1 / "status.json");
+  status.replace(status.find("\"finished\""), 10, "\"failed\"");
+  write(("runs/shapes_searle/np1/status.json"), status);
+  fs::remove_all(np1 / "done");
+  for (const char* file :
+       {"stage1-final.pt", "stage1-final.pt.sum", "stage1-step0000016.pt", "stage1-step0000016.pt.sum"})
+    ASSERT_TRUE(fs::remove(np1 / "checkpoints" / file)) << file;
+  const Outcome resumed = launch(kSearleExperiment + " --run-id np1" + kSearleSmaller +
+                                 " --set stage1.export_mapper_weights=phi-np1.safetensors");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("OTI: reusing the pseudo words of " + std::to_string(images) + " images"),
+            std::string::npos)
+      << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
+  const auto after = nlohmann::json::parse(read_file(np1 / "results.json"));
+  EXPECT_NEAR(after["stage1"]["train"]["final_loss"].get<double>(), loss, 1e-6 * loss);
 }
 
 TEST_F(Launch, SearleRealRecipeWithoutItsFilesSaysWhatToDownload) {
