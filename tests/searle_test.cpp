@@ -318,7 +318,7 @@ TEST(DistSearleOti, WordsOnAnyNumberOfRanksEqualOneProcess) {
   EXPECT_TRUE(torch::equal(one.top_concepts, top_concepts(features, concept_feats, 4)));
 }
 
-TEST(SearlePhi, ExportedPhiReadsBackThroughMapperWeights) {
+TEST(SearlePhi, ExportedMappersReadBackThroughMapperWeights) {
   const ExperimentConfig config = searle_config();
   auto model = searle_model(config);
   {
@@ -337,6 +337,24 @@ TEST(SearlePhi, ExportedPhiReadsBackThroughMapperWeights) {
   const auto named = reloaded->mapper().named_parameters();
   for (const auto& item : model->mapper().named_parameters())
     EXPECT_TRUE(torch::equal(item.value(), named[item.key()])) << item.key();
+  // Pic2Word's IM2TEXT the same way, under its reference names.
+  const ComposedPromptTokenizer tokens(searle_tokenizer(), ZeroShotMethod::kPic2Word);
+  torch::manual_seed(1);
+  auto im2text =
+      make_zero_shot_model(searle_config({"model.family=pic2word"}), tokens.size(), ZeroShotMethod::kPic2Word);
+  export_mapper_weights(im2text->mapper(), file);
+  std::vector<std::string> im2text_names;
+  const SafetensorsFile im2text_file(file);
+  for (const auto& entry : im2text_file.entries()) im2text_names.push_back(entry.name);
+  EXPECT_EQ(im2text_names, (std::vector<std::string>{"fc_out.bias", "fc_out.weight", "layers.0.0.bias",
+                                                     "layers.0.0.weight", "layers.1.0.bias", "layers.1.0.weight"}));
+  torch::manual_seed(2);
+  const auto im2text_again =
+      make_zero_shot_model(searle_config({"model.family=pic2word", "model.mapper_weights=" + file.string()}),
+                           tokens.size(), ZeroShotMethod::kPic2Word);
+  const auto im2text_named = im2text_again->mapper().named_parameters();
+  for (const auto& item : im2text->mapper().named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), im2text_named[item.key()])) << item.key();
   std::filesystem::remove_all(file.parent_path());
 }
 

@@ -77,8 +77,10 @@ torch::Tensor concept_features(ClipTextTower& text, const ClipTokenizer& tokeniz
 torch::Tensor top_concepts(const torch::Tensor& image_features, const torch::Tensor& concept_features, int64_t k) {
   namespace F = torch::nn::functional;
   const auto unit = F::NormalizeFuncOptions().dim(1);
-  const torch::Tensor similarity = torch::mm(F::normalize(image_features.to(torch::kDouble), unit),
-                                             F::normalize(concept_features.to(torch::kDouble), unit).t());
+  // On the host in float64: the ranking is small, and the same on every device.
+  const auto host = torch::TensorOptions().dtype(torch::kDouble).device(torch::kCPU);
+  const torch::Tensor similarity =
+      torch::mm(F::normalize(image_features.to(host), unit), F::normalize(concept_features.to(host), unit).t());
   const int64_t keep = std::min(k, concept_features.size(0));
   // A stable sort keeps the lower index first among equal similarities.
   const torch::Tensor order = std::get<1>(similarity.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true));

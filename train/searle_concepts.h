@@ -37,8 +37,8 @@ std::string searle_phrase(const std::string& concept, int64_t t);
 torch::Tensor concept_features(ClipTextTower& text, const ClipTokenizer& tokenizer,
                                const std::vector<std::string>& concepts, int64_t context, int64_t batch = 256);
 
-// Per image, the indices of its k most similar concepts [N, min(k, V)] (int64, most
-// similar first; ties keep the lower index): the cosine similarity of the image
+// Per image, the indices of its k most similar concepts [N, min(k, V)] (int64 on the
+// host, most similar first; ties keep the lower index): the cosine similarity of the image
 // features [N, D] (any norm) with the concept features [V, D].
 torch::Tensor top_concepts(const torch::Tensor& image_features, const torch::Tensor& concept_features, int64_t k);
 
