@@ -44,6 +44,13 @@ std::shared_ptr<ZeroShotModel> pic2word_weights_of(const fs::path& clip_dir, con
   return model;
 }
 
+// The training images of the benchmark both shapes experiments generate under `dir`.
+int64_t shapes_training_images(const fs::path& dir) {
+  DataConfig data;
+  data.root = (dir / "datasets/shapes-pic2word").string();
+  return static_cast<int64_t>(load_split(data, "train").images.size());
+}
+
 TEST_F(Launch, Pic2WordShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
   testing::write_tiny_clip(dir_ / "clip");
   std::map<int, nlohmann::json> results;
@@ -59,9 +66,7 @@ TEST_F(Launch, Pic2WordShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
   ASSERT_TRUE(one["stage1"].contains("val")) << one.dump();
   ASSERT_TRUE(one["stage1"].contains("circo/val")) << one.dump();
   // Two epochs over every image of the split (its triplets are not used).
-  DataConfig data;
-  data.root = (dir_ / "datasets/shapes-pic2word").string();
-  const int64_t images = static_cast<int64_t>(load_split(data, "train").images.size());
+  const int64_t images = shapes_training_images(dir_);
   EXPECT_GT(images, 60);
   EXPECT_EQ(one["stage1"]["train"]["steps"].get<int64_t>(), 2 * (images / 16));
   const double loss = one["stage1"]["train"]["final_loss"].get<double>();
@@ -125,9 +130,7 @@ TEST_F(Launch, SearleShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
   const nlohmann::json& one = results[1];
   ASSERT_TRUE(one["stage1"].contains("val")) << one.dump();
   ASSERT_TRUE(one["stage1"].contains("circo/val")) << one.dump();
-  DataConfig data;
-  data.root = (dir_ / "datasets/shapes-searle").string();
-  const int64_t images = static_cast<int64_t>(load_split(data, "train").images.size());
+  const int64_t images = shapes_training_images(dir_);
   EXPECT_EQ(one["stage1"]["train"]["steps"].get<int64_t>(), 2 * (images / 16));
   const double loss = one["stage1"]["train"]["final_loss"].get<double>();
   EXPECT_TRUE(std::isfinite(loss) && loss > 0) << one.dump();
