@@ -152,11 +152,24 @@ void check_zero_shot(const ExperimentConfig& config) {
     throw UserError(config.where("stage1.shard_optimizer") + ": " + what +
                     " AdamW leaves the biases out of the weight decay, which the sharded optimizer (one weight decay "
                     "for all parameters) cannot; the mapping network is small: set stage1.shard_optimizer = false");
-  if (family == "searle" && config.stage1.epochs > 0)
-    throw UserError(config.where("stage1.epochs") + ": " + what +
-                    " the training of phi (distillation from OTI pseudo words) is not written yet; set "
-                    "stage1.epochs = 0 and evaluate phi from model.mapper_weights");
+  if (family == "searle" && config.stage1.epochs > 0 && config.searle.concepts.empty() &&
+      config.data.kind != DataKind::Shapes)
+    throw UserError(config.where("searle.concepts") + ": " + what +
+                    " phi's training ranks a concept vocabulary per image; only the built-in benchmark has a default: "
+                    "set searle.concepts to a text file with one concept a line");
   if (family == "rtd") check_rtd(config);
+}
+
+// The mapping network is what a zero-shot family trains; other families have none.
+void check_mapper_export(const ExperimentConfig& config) {
+  if (config.stage1.export_mapper_weights.empty()) return;
+  const std::string& family = config.model.family;
+  if (family != "pic2word" && family != "searle")
+    throw UserError(config.where("stage1.export_mapper_weights") + ": model.family = \"" + family +
+                    "\" has no mapping network to export (only \"pic2word\" and \"searle\" do); leave it \"\"");
+  if (config.stage1.epochs == 0)
+    throw UserError(config.where("stage1.export_mapper_weights") +
+                    ": stage1.epochs = 0 trains nothing to export; the weights are model.mapper_weights'");
 }
 
 // stage1.export_clip_dir writes CLIP's two towers, which only a dual encoder of
@@ -200,6 +213,7 @@ void check_config(const ExperimentConfig& config) {
   check_zero_shot(config);
   check_clip_export(config);
   check_image_folder(config);
+  check_mapper_export(config);
 }
 
 }  // namespace spn

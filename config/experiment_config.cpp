@@ -26,6 +26,8 @@ void ExperimentConfig::visit(ConfigVisitor& v) {
       "positive scaling: de-duplication, captioning, pair mining and templates turn unannotated images into triplets");
   v.section("rtd", rtd, "RTD (model.family = \"rtd\"): the text triplets and loss of its text-encoder training");
   v.section("eval", eval, "evaluation (each dataset's protocol: CIRR, FashionIQ or CIRCO)");
+  v.section("searle", searle,
+            "SEARLE's training of phi (model.family = \"searle\"): the OTI pre-pass and the distillation of phi");
 }
 
 std::string ExperimentConfig::where(const std::string& key_path) const {

@@ -12,6 +12,7 @@
 #include "config/model_config.h"
 #include "config/positives_config.h"
 #include "config/rtd_config.h"
+#include "config/searle_config.h"
 #include "config/stage1_config.h"
 #include "config/stage2_config.h"
 
@@ -33,6 +34,7 @@ struct ExperimentConfig {
   PositivesConfig positives;
   RtdConfig rtd;
   EvalConfig eval;
+  SearleConfig searle;
 
   // Where each key was set ("file.toml:12" or "--set stage1.lr=3e-4"), for errors
   // that can only be detected after reading (e.g. an unknown registry name).

@@ -14,6 +14,11 @@ void Stage1Config::visit(ConfigVisitor& v) {
          "model directory, with the learned temperature as its logit_scale, for other runs' model.clip_dir (e.g. a "
          "CLIP pre-trained on the built-in benchmark for the zero-shot methods); replaces an earlier one; \"\" = none",
          /*may_be_empty=*/true);
+  v.text("export_mapper_weights", export_mapper_weights,
+         "model.family = \"pic2word\" or \"searle\": after stage 1, write the trained mapping network (IM2TEXT or "
+         "phi) to this safetensors file with the reference names, as model.mapper_weights reads it; relative paths "
+         "are to the working directory; \"\" = none",
+         /*may_be_empty=*/true);
   v.integer("epochs", epochs, 0, 100000, "passes over the annotated training triplets");
   v.integer("batch_size", batch_size, 1, 1 << 24, "global batch size, split into contiguous slices across ranks");
   v.real("lr", lr, 0, 10, "AdamW learning rate (the peak of lr_schedule)");

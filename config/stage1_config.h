@@ -25,6 +25,7 @@ struct Stage1Config {
   double grad_bucket_mb = 16;
   std::string init_checkpoint;
   std::string export_clip_dir;
+  std::string export_mapper_weights;
   std::vector<NegativeType> negatives = {NegativeType::Target};
   double sprc_rtc_weight = 0.4;
   double sprc_align_weight = 0.4;

@@ -89,6 +89,7 @@ bool Scene::operator==(const Scene& other) const {
 }
 
 const char* color_name(int color) { return kColorNames[color]; }
+const char* shape_name_of(int shape) { return kShapeNames[shape]; }
 
 void color_rgb(int color, uint8_t rgb[3]) {
   for (int k = 0; k < 3; ++k) rgb[k] = kPalette[color][k];

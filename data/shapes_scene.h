@@ -63,6 +63,8 @@ std::string describe_inventory(const Scene& scene);
 Scene rearranged(const Scene& scene, Rng& rng);
 
 const char* color_name(int color);
+// "square", "circle" or "triangle" (shape < kShapeCount).
+const char* shape_name_of(int shape);
 // The palette colour as RGB.
 void color_rgb(int color, uint8_t rgb[3]);
 

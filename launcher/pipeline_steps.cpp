@@ -25,8 +25,12 @@
 #include "train/checkpoint.h"
 #include "train/evaluate.h"
 #include "train/image_stage1.h"
+#include "train/mapper_export.h"
 #include "train/reference_bank.h"
 #include "train/rtd_stage1.h"
+#include "train/searle_concepts.h"
+#include "train/searle_oti.h"
+#include "train/searle_stage1.h"
 #include "train/stage1.h"
 #include "train/stage2.h"
 
@@ -144,6 +148,8 @@ void make_tokenizer(RunContext& ctx) {
 }
 
 void make_model(RunContext& ctx) {
+  // SEARLE's concept vocabulary is read (and a missing file refused) before any compute.
+  if (ctx.config.model.family == "searle" && reads_data(ctx.config)) searle_concepts(ctx.config);
   torch::manual_seed(static_cast<uint64_t>(ctx.config.seed));
   ctx.model = make_cir_model(ctx.config, ctx.tokenizer->size());
   ctx.model->to(ctx.device);
@@ -171,16 +177,27 @@ std::vector<TextTriplet> rtd_text_triplets(const RunContext& ctx) {
 }
 
 // Stage-1 training of the model family: on the training split's images alone for
-// Pic2Word (its training prompt "a photo of" in CLIP's tokens), on text triplets for RTD,
-// on the triplets otherwise.
+// Pic2Word (its training prompt "a photo of" in CLIP's tokens) and SEARLE (the OTI
+// pre-pass's words, kept in the run directory, then φ's distillation), on text triplets
+// for RTD, on the triplets otherwise.
 TrainingSummary train_stage_of_family(RunContext& ctx, Stage stage, const std::shared_ptr<CirModel>& owner) {
-  const std::optional<ZeroShotMethod> zero_shot = zero_shot_method_of(ctx.config.model);
-  if (!zero_shot)
-    return train_stage1(ctx.comm, ctx.config, ctx.run, owner, ctx.training_data(), ctx.show_progress, stage);
+  const std::optional<ZeroShotMethod> method = zero_shot_method_of(ctx.config.model);
+  if (!method) return train_stage1(ctx.comm, ctx.config, ctx.run, owner, ctx.training_data(), ctx.show_progress, stage);
   const auto& tokenizer = dynamic_cast<const ComposedPromptTokenizer&>(*ctx.tokenizer);
-  if (*zero_shot == ZeroShotMethod::kRtd)
+  if (*method == ZeroShotMethod::kRtd)
     return train_on_text_triplets(ctx.comm, ctx.config, ctx.run, owner, rtd_text_triplets(ctx), tokenizer,
                                   ctx.show_progress);
+  if (*method == ZeroShotMethod::kSearle) {
+    const auto searle = std::dynamic_pointer_cast<ZeroShotModel>(owner);
+    const ImageRows& images = ctx.training_images().images;
+    SearleWords words;  // none to distil from when no step runs (stage1.epochs = 0)
+    if (ctx.config.stage1.epochs > 0) {
+      words = prepare_searle_words(ctx.comm, ctx.config, *searle, images, tokenizer.clip(),
+                                   ctx.run.dir() / "oti_tokens.safetensors", ctx.show_progress);
+      ctx.run.record_artifact("oti_tokens", ctx.run.dir() / "oti_tokens.safetensors");
+    }
+    return train_phi(ctx.comm, ctx.config, ctx.run, searle, images, words, tokenizer.clip(), ctx.show_progress);
+  }
   const torch::Tensor prompt = tokenizer.clip().encode_batch({pic2word_training_prompt()}, ctx.config.data.max_words);
   return train_on_images(ctx.comm, ctx.config, ctx.run, owner, ctx.training_images().images, prompt, ctx.show_progress);
 }
@@ -218,6 +235,20 @@ void mine_positives(RunContext& ctx) {
       *ctx.sources, ctx.annotated, *ctx.tokenizer, ctx.show_progress);
 }
 
+// stage1.export_mapper_weights: the zero-shot mapping network as model.mapper_weights
+// reads it, written by rank 0 after stage 1 (again on a resumed run: the same weights).
+void export_trained_mapper(RunContext& ctx) {
+  const std::string& file = ctx.config.stage1.export_mapper_weights;
+  if (file.empty()) return;
+  if (ctx.comm.rank() == 0) {
+    auto& zero_shot = dynamic_cast<ZeroShotModel&>(*ctx.model);
+    export_mapper_weights(zero_shot.mapper(), file);
+    ctx.run.record_artifact("mapper_weights", file);
+    spdlog::info("stage 1: wrote the mapping network to {}", file);
+  }
+  ctx.comm.barrier();
+}
+
 void train_stage_1(RunContext& ctx) {
   const ExperimentConfig& config = ctx.config;
   if (!reads_data(config)) {
@@ -240,6 +271,7 @@ void train_stage_1(RunContext& ctx) {
     spdlog::info("stage 1 starts from the weights in {}", config.stage1.init_checkpoint);
   }
   train_or_load(ctx, Stage::Stage1, *ctx.model, ctx.model);
+  export_trained_mapper(ctx);
 }
 
 // The trained CLIP as a CLIP model directory (stage1.export_clip_dir; config_checks

@@ -108,6 +108,8 @@ std::vector<torch::Tensor> ZeroShotModel::target_side_tensors() const {
 }
 
 std::vector<torch::Tensor> ZeroShotModel::parameters_without_weight_decay() const {
+  // SEARLE's AdamW decays all of φ (src/train_phi.py: AdamW(phi.parameters(), ...)).
+  if (method_ == ZeroShotMethod::kSearle) return {};
   std::vector<torch::Tensor> biases;
   for (const auto& item : mapper_->named_parameters())
     if (item.key().size() >= 4 && item.key().compare(item.key().size() - 4, 4, "bias") == 0)
@@ -143,6 +145,7 @@ ZeroShotParts make_zero_shot_parts(const ExperimentConfig& config, int64_t vocab
     options.input_dim = input;
     options.output_dim = output;
     options.hidden_dim = config.model.mapper_hidden > 0 ? config.model.mapper_hidden : 4 * input;
+    options.dropout = config.searle.phi_dropout;
     mapper = Phi(options).ptr();
   }
   if (!config.model.mapper_weights.empty()) {

@@ -3,8 +3,10 @@
 // IM2TEXT on the split's images and evaluates CIRR's and CIRCO's protocols under mpirun
 // on 1, 2 and 3 ranks, with the same loss, weights and metrics; SEARLE's phi evaluates
 // without a training split; Pic2Word trains on a folder of unlabeled images (data.kind =
-// "images") the same on 1, 2 and 3 ranks; what the families refuse stops with exit 2
-// naming the key.
+// "images") the same on 1, 2 and 3 ranks; experiments/shapes_searle.toml (the OTI
+// pre-pass, then phi's training) gives the same words, loss, metrics and exported phi on
+// 1, 2 and 3 ranks, and the exported phi read back by model.mapper_weights gives the same
+// metrics; what the families refuse stops with exit 2 naming the key.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -15,6 +17,7 @@
 #include "data/image_io.h"
 #include "data/splits.h"
 #include "launch_fixture.h"
+#include "models/safetensors.h"
 #include "models/zero_shot_model.h"
 #include "train/checkpoint.h"
 
@@ -41,6 +44,13 @@ std::shared_ptr<ZeroShotModel> pic2word_weights_of(const fs::path& clip_dir, con
   return model;
 }
 
+// The training images of the benchmark both shapes experiments generate under `dir`.
+int64_t shapes_training_images(const fs::path& dir) {
+  DataConfig data;
+  data.root = (dir / "datasets/shapes-pic2word").string();
+  return static_cast<int64_t>(load_split(data, "train").images.size());
+}
+
 TEST_F(Launch, Pic2WordShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
   testing::write_tiny_clip(dir_ / "clip");
   std::map<int, nlohmann::json> results;
@@ -56,9 +66,7 @@ TEST_F(Launch, Pic2WordShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
   ASSERT_TRUE(one["stage1"].contains("val")) << one.dump();
   ASSERT_TRUE(one["stage1"].contains("circo/val")) << one.dump();
   // Two epochs over every image of the split (its triplets are not used).
-  DataConfig data;
-  data.root = (dir_ / "datasets/shapes-pic2word").string();
-  const int64_t images = static_cast<int64_t>(load_split(data, "train").images.size());
+  const int64_t images = shapes_training_images(dir_);
   EXPECT_GT(images, 60);
   EXPECT_EQ(one["stage1"]["train"]["steps"].get<int64_t>(), 2 * (images / 16));
   const double loss = one["stage1"]["train"]["final_loss"].get<double>();
@@ -99,13 +107,113 @@ TEST_F(Launch, SearleEvaluatesWithoutATrainingSplit) {
   EXPECT_FALSE(fs::exists(dir_ / "datasets/shapes-pic2word")) << run.output;
 }
 
+const std::string kSearleExperiment = (fs::path(SPN_SOURCE_DIR) / "experiments" / "shapes_searle.toml").string();
+// Smaller than the shipped file; the tiny CLIP the test writes (projection 24).
+const std::string kSearleSmaller =
+    " --set model.clip_dir=clip --set threads=1 --set data.shapes.train_triplets=60 --set data.shapes.val_triplets=24"
+    " --set data.shapes.extra_images=20 --set eval.circo.queries=16 --set stage1.epochs=2 --set stage1.batch_size=16"
+    " --set stage1.log_every=1 --set stage1.lr=1e-3 --set model.mapper_hidden=48 --set searle.oti_steps=3"
+    " --set searle.oti_batch_size=8 --set searle.top_k_concepts=3 --set searle.phi_top_k_concepts=5";
+
+TEST_F(Launch, SearleShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
+  testing::write_tiny_clip(dir_ / "clip");
+  std::map<int, nlohmann::json> results;
+  for (int ranks : {1, 2, 3}) {
+    const std::string id = "np" + std::to_string(ranks);
+    const Outcome run =
+        testing::run_shell("cd '" + dir_.string() + "' && " + SPN_MPIRUN + " -np " + std::to_string(ranks) + " " +
+                           SPN_LAUNCH + " " + kSearleExperiment + " --run-id " + id + kSearleSmaller +
+                           " --set stage1.export_mapper_weights=phi-" + id + ".safetensors");
+    ASSERT_EQ(run.status, 0) << run.output;
+    results[ranks] = nlohmann::json::parse(read_file(dir_ / "runs/shapes_searle" / id / "results.json"));
+  }
+  const nlohmann::json& one = results[1];
+  ASSERT_TRUE(one["stage1"].contains("val")) << one.dump();
+  ASSERT_TRUE(one["stage1"].contains("circo/val")) << one.dump();
+  const int64_t images = shapes_training_images(dir_);
+  EXPECT_EQ(one["stage1"]["train"]["steps"].get<int64_t>(), 2 * (images / 16));
+  const double loss = one["stage1"]["train"]["final_loss"].get<double>();
+  EXPECT_TRUE(std::isfinite(loss) && loss > 0) << one.dump();
+  // The OTI words of every image, and the exported phi, compared across world sizes.
+  const auto tensor_of = [&](const fs::path& file, const std::string& name) {
+    return SafetensorsFile(file).read(name);
+  };
+  const fs::path words_one = dir_ / "runs/shapes_searle/np1/oti_tokens.safetensors";
+  EXPECT_EQ(tensor_of(words_one, "ema_tokens").size(0), images);
+  const SafetensorsFile phi_one(dir_ / "phi-np1.safetensors");
+  for (int ranks : {2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    const std::string id = "np" + std::to_string(ranks);
+    const nlohmann::json& other = results[ranks];
+    EXPECT_NEAR(other["stage1"]["train"]["final_loss"].get<double>(), loss, 1e-4 * std::abs(loss));
+    for (const char* split : {"val", "circo/val"})
+      for (const auto& [metric, value] : one["stage1"][split].items())
+        EXPECT_NEAR(other["stage1"][split][metric].get<double>(), value.get<double>(), 6.3) << split << " " << metric;
+    const fs::path words = dir_ / "runs/shapes_searle" / id / "oti_tokens.safetensors";
+    EXPECT_TRUE(torch::equal(tensor_of(words, "top_concepts"), tensor_of(words_one, "top_concepts")));
+    EXPECT_LE((tensor_of(words, "ema_tokens") - tensor_of(words_one, "ema_tokens")).abs().max().item<double>(), 1e-6);
+    // As for Pic2Word: AdamW turns reduction-order rounding into differences far below lr.
+    for (const auto& entry : phi_one.entries())
+      EXPECT_LE((tensor_of(dir_ / ("phi-" + id + ".safetensors"), entry.name) - phi_one.read(entry.name))
+                    .abs()
+                    .max()
+                    .item<double>(),
+                3e-4)
+          << entry.name;
+  }
+  // The exported phi, read back by model.mapper_weights without training, scores as the
+  // trained model did.
+  const Outcome reread = launch(kSearleExperiment + " --run-id reread" + kSearleSmaller +
+                                " --set stage1.epochs=0 --set model.mapper_weights=phi-np1.safetensors"
+                                " --set 'stage1.export_mapper_weights=\"\"'");
+  ASSERT_EQ(reread.status, 0) << reread.output;
+  const auto again = nlohmann::json::parse(read_file(dir_ / "runs/shapes_searle/reread/results.json"));
+  for (const char* split : {"val", "circo/val"})
+    for (const auto& [metric, value] : one["stage1"][split].items())
+      EXPECT_NEAR(again["stage1"][split][metric].get<double>(), value.get<double>(), 1e-9) << split << " " << metric;
+  // A run that stopped in stage 1 after its first epoch resumes with the words it kept
+  // (no second pre-pass) and ends as the uninterrupted run did.
+  const fs::path np1 = dir_ / "runs/shapes_searle/np1";
+  std::string status = read_file(np1 / "status.json");
+  status.replace(status.find("\"finished\""), 10, "\"failed\"");
+  write(("runs/shapes_searle/np1/status.json"), status);
+  fs::remove_all(np1 / "done");
+  for (const char* file :
+       {"stage1-final.pt", "stage1-final.pt.sum", "stage1-step0000016.pt", "stage1-step0000016.pt.sum"})
+    ASSERT_TRUE(fs::remove(np1 / "checkpoints" / file)) << file;
+  const Outcome resumed = launch(kSearleExperiment + " --run-id np1" + kSearleSmaller +
+                                 " --set stage1.export_mapper_weights=phi-np1.safetensors");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("OTI: reusing the pseudo words of " + std::to_string(images) + " images"),
+            std::string::npos)
+      << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming from"), std::string::npos) << resumed.output;
+  const auto after = nlohmann::json::parse(read_file(np1 / "results.json"));
+  EXPECT_NEAR(after["stage1"]["train"]["final_loss"].get<double>(), loss, 1e-6 * loss);
+}
+
+TEST_F(Launch, SearleRealRecipeWithoutItsFilesSaysWhatToDownload) {
+  const Outcome cirr = launch((fs::path(SPN_SOURCE_DIR) / "experiments" / "cirr_searle.toml").string());
+  EXPECT_EQ(cirr.status, 2) << cirr.output;
+  EXPECT_NE(cirr.output.find("datasets/cirr"), std::string::npos) << cirr.output;
+  // The benchmark's recipe without the pre-trained CLIP names model.clip_dir.
+  const Outcome shapes = launch(kSearleExperiment +
+                                " --set threads=1 --set data.shapes.train_triplets=60"
+                                " --set data.shapes.val_triplets=24 --set data.shapes.extra_images=20");
+  EXPECT_EQ(shapes.status, 2) << shapes.output;
+  EXPECT_NE(shapes.output.find("model.clip_dir"), std::string::npos) << shapes.output;
+}
+
 TEST_F(Launch, ZeroShotRefusalsExitTwoNamingTheKey) {
   testing::write_tiny_clip(dir_ / "clip");
   const std::vector<std::pair<std::string, std::string>> cases = {
       {" --set model.clip_dir=models/clip-vit-large-patch14",
        "models/clip-vit-large-patch14/vocab.json: missing. A CLIP model directory holds config.json"},
       {" --set stage2.enabled=true", "stage2.enabled: with model.family = \"pic2word\""},
-      {" --set model.family=searle", "stage1.epochs: with model.family = \"searle\" the training of phi"},
+      {" --set model.family=searle --set searle.concepts=absent.txt", "searle.concepts: absent.txt not found"},
+      {" --set model.family=searle --set searle.top_k_concepts=0", "searle.top_k_concepts"},
+      {" --set stage1.epochs=0 --set stage1.export_mapper_weights=m.safetensors",
+       "stage1.export_mapper_weights: stage1.epochs = 0 trains nothing to export"},
       {" --set model.mapper_weights=absent.safetensors", "model.mapper_weights: absent.safetensors not found"},
   };
   int case_number = 0;

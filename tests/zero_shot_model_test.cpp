@@ -43,7 +43,6 @@ ExperimentConfig zero_shot_config(const std::string& family, const std::vector<s
   std::vector<std::string> all = {"model.family=" + family, "model.clip_dir=" + tiny_clip_dir().string(),
                                   "model.embed_dim=24", "data.image_size=32",
                                   "data.max_words=" + std::to_string(kPromptWords)};
-  if (family == "searle") all.push_back("stage1.epochs=0");  // phi's training is not written
   all.insert(all.end(), overrides.begin(), overrides.end());
   return load_config_text("", "<test>", all);
 }
@@ -240,7 +239,7 @@ TEST(ZeroShotModel, WhatTheFamiliesRefuseNamesTheKey) {
       {"pic2word", {"stage2.enabled=true"}, "stage2.enabled: with model.family = \"pic2word\""},
       {"pic2word", {"positives.enabled=true", "positives.warmup_encoder=true"}, "positives.enabled: with model.family"},
       {"pic2word", {"stage1.shard_optimizer=true"}, "stage1.shard_optimizer: with model.family = \"pic2word\""},
-      {"searle", {"stage1.epochs=1"}, "stage1.epochs: with model.family = \"searle\" the training of phi"},
+      {"searle", {"searle.top_k_concepts=0"}, "searle.top_k_concepts"},
       {"pic2word", {"model.mapper_hidden=-1"}, "model.mapper_hidden"},
   };
   for (const auto& [family, overrides, expected] : config_cases) {

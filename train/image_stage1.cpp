@@ -8,24 +8,35 @@
 
 namespace spn {
 
-TrainingSummary train_on_images(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
-                                std::shared_ptr<CirModel> model, const ImageRows& images, const torch::Tensor& prompt,
-                                bool show_progress) {
+TrainingSummary run_image_stage1(Communicator& comm, const ExperimentConfig& config, RunRecord& run, CirModel& model,
+                                 const ImageRows& images, Stage1Step& step, const ImageBatchMaker& batch_of,
+                                 bool show_progress) {
   constexpr uint64_t kBatchOrderStream = 101;  // stage 1's batch order stream, as train/stage1.cpp
   const Stage1Config& cfg = config.stage1;
-  Stage1Step step(comm, model, cfg, config.precision);
   const LoopSettings settings = loop_settings_for(Stage::Stage1, cfg, config, images.size(), kBatchOrderStream);
   // A step's rows are images: each image is its own (only) row.
   const auto pixels = step_images(
       comm, settings, images, [](const std::vector<int64_t>& local) { return local; },
-      loader_options_of(config.data, model->device_type() == c10::kCUDA), image_augment_of(config.data));
+      loader_options_of(config.data, model.device_type() == c10::kCUDA), image_augment_of(config.data));
   return run_training_loop(
-      comm, run, settings, *model, step.optimizer(), step.scaler(),
+      comm, run, settings, model, step.optimizer(), step.scaler(),
       [&](int64_t s, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
+        return step.run(batch_of(s, local, normalize_images(pixels->take(s))), cfg.batch_size, lr);
+      },
+      show_progress);
+}
+
+TrainingSummary train_on_images(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
+                                std::shared_ptr<CirModel> model, const ImageRows& images, const torch::Tensor& prompt,
+                                bool show_progress) {
+  Stage1Step step(comm, model, config.stage1, config.precision);
+  return run_image_stage1(
+      comm, config, run, *model, images, step,
+      [&](int64_t, const std::vector<int64_t>& local, const torch::Tensor& pixels) {
         TripletBatch batch;
-        batch.reference_images = normalize_images(pixels->take(s));
+        batch.reference_images = pixels;
         batch.tokens = prompt.expand({static_cast<int64_t>(local.size()), prompt.size(1)}).contiguous();
-        return step.run(batch, cfg.batch_size, lr);
+        return batch;
       },
       show_progress);
 }

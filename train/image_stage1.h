@@ -7,13 +7,16 @@
 // gathered across ranks (train/pic2word_loss.h), through Stage1Step: the same AdamW
 // (from [stage1], biases without weight decay), learning-rate schedule, checkpoints,
 // resume, metrics and stop agreement as the other stage-1 trainers.
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "config/experiment_config.h"
 #include "data/image_rows.h"
 #include "dist/communicator.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
+#include "train/stage1_step.h"
 #include "train/training_loop.h"
 
 namespace spn {
@@ -24,5 +27,14 @@ namespace spn {
 TrainingSummary train_on_images(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                                 std::shared_ptr<CirModel> model, const ImageRows& images, const torch::Tensor& prompt,
                                 bool show_progress);
+
+// What the image-only trainers share (Pic2Word's above, SEARLE's φ in
+// train/searle_stage1.h): stage 1's loop over `images`, each image its own row, in stage
+// 1's seeded batch order, each step `step.run` on the batch `batch_of(step index, this
+// rank's image rows, their normalised pixels)` makes.
+using ImageBatchMaker = std::function<TripletBatch(int64_t, const std::vector<int64_t>&, const torch::Tensor&)>;
+TrainingSummary run_image_stage1(Communicator& comm, const ExperimentConfig& config, RunRecord& run, CirModel& model,
+                                 const ImageRows& images, Stage1Step& step, const ImageBatchMaker& batch_of,
+                                 bool show_progress);
 
 }  // namespace spn

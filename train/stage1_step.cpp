@@ -42,8 +42,8 @@ Stage1Step::Loss stage1_loss_of(Communicator& comm, const std::shared_ptr<CirMod
   }
   if (auto zero_shot = std::dynamic_pointer_cast<ZeroShotModel>(model)) {
     // Pic2Word's objective on images alone: the batch's reference images and "a photo
-    // of" token rows (train/image_stage1.h); there are no targets. (SEARLE's phi is
-    // trained otherwise; the config refuses stage-1 epochs for it.)
+    // of" token rows (train/image_stage1.h); there are no targets. (SEARLE's phi
+    // brings its own objective: train/searle_stage1.h.)
     return [&comm, zero_shot](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
       const PseudoWordPairs pairs = zero_shot->pic2word_pairs(batch.reference_images, batch.tokens, first_row);
       return Stage1Step::LossShares{
@@ -68,10 +68,14 @@ Stage1Step::Loss stage1_loss_of(Communicator& comm, const std::shared_ptr<CirMod
 
 Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config,
                        Precision precision)
+    : Stage1Step(comm, model, config, precision, stage1_loss_of(comm, model, config)) {}
+
+Stage1Step::Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config,
+                       Precision precision, Loss loss)
     : comm_(comm),
       model_(std::move(model)),
       trained_(model_->trainable_parameters()),
-      loss_(stage1_loss_of(comm, model_, config)),
+      loss_(std::move(loss)),
       optimizer_(make_adamw(comm, trained_, adamw_options(config.optimizer, config.lr, config.weight_decay),
                             config.shard_optimizer, model_->parameters_without_weight_decay())),
       gradient_sync_(comm, trained_, static_cast<int64_t>(config.grad_bucket_mb * (1 << 20))),

@@ -47,6 +47,10 @@ class Stage1Step {
 
   Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config,
              Precision precision = Precision::Fp32);
+  // With an objective of the caller's (SEARLE's phi distillation, whose rows carry
+  // targets a TripletBatch has no place for: train/searle_stage1.h).
+  Stage1Step(Communicator& comm, std::shared_ptr<CirModel> model, const Stage1Config& config, Precision precision,
+             Loss loss);
 
   // Forward, backward and gradient sum over ranks; leaves the (unscaled) gradients in
   // the model. Returns the mean loss over the global batch (the same on every rank).
