@@ -1,4 +1,4 @@
-// RTD's loss (train/rtd_loss.h) on 1, 2 and 3 ranks (uneven shards, an empty one at 2
+// RTD's loss (nt_xent_loss_shard, train/nt_xent_loss.h) on 1, 2 and 3 ranks (uneven shards, an empty one at 2
 // pairs on 3 ranks) against the whole batch in one process (train/nt_xent_loss.h), its
 // value and gradients in float64; and both against the definition written out here
 // element by element, as RTD's contrastive_loss states it.
@@ -11,7 +11,6 @@
 #include "dist/sharding.h"
 #include "test_world.h"
 #include "train/nt_xent_loss.h"
-#include "train/rtd_loss.h"
 
 namespace spn {
 namespace {

@@ -228,7 +228,7 @@ TEST(Sprc, UnwrittenPartsAndBadModelFilesAreUserErrorsNamingTheKey) {
   // The unknown family, through the registry.
   EXPECT_NE(error_of([] {
               make_cir_model(sprc_config({"model.family=blip3"}), 295);
-            }).find("model.family: unknown name \"blip3\" (registered: dual_encoder, pic2word, searle, sprc)"),
+            }).find("model.family: unknown name \"blip3\" (registered: dual_encoder, pic2word, rtd, searle, sprc)"),
             std::string::npos);
 }
 

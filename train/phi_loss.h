@@ -3,7 +3,7 @@
 //   total = distil_weight · NT-Xent(OTI EMA words, φ(image features); temperature)
 //         + gpt_weight · mean over rows of (1 - cos(f(phrase with φ's word in place of
 //                                                    the concept), f(phrase as written)))
-// with f CLIP's frozen text tower. The NT-Xent (train/nt_xent_loss.h's definition) runs
+// with f CLIP's frozen text tower. The NT-Xent (train/nt_xent_loss.h's nt_xent_loss_shard) runs
 // over the GLOBAL batch's 2B stacked vectors: φ's words are gathered from every rank
 // with their gradients, so with the loss-scaling rule (each rank returns its rows' share
 // of the global mean) the summed loss and gradients are one process's.
@@ -14,11 +14,6 @@
 namespace spn {
 
 class ZeroShotModel;
-
-// This rank's share of NT-Xent over the global batch: v1, v2 [n, D] are its rows
-// shard_range(global_batch, size, rank) of the two views.
-torch::Tensor nt_xent_loss_shard(Communicator& comm, const torch::Tensor& local_v1, const torch::Tensor& local_v2,
-                                 double temperature, int64_t global_batch);
 
 struct PhiLossWeights {
   double temperature = 0.25;

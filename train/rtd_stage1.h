@@ -3,7 +3,7 @@
 // alone, no images. Each step takes a global batch of the triplets in the stage's
 // world-size-invariant order; each rank tokenizes its slice into RTD's four rows per
 // triplet (models/rtd_model.h) and the NT-Xent at [rtd].temperature, gathered across
-// ranks (train/rtd_loss.h), goes through Stage1Step: AdamW from [stage1], the
+// ranks (nt_xent_loss_shard in train/nt_xent_loss.h), goes through Stage1Step: AdamW from [stage1], the
 // learning-rate schedule, checkpoints, resume, metrics and the stop agreement of the
 // other stage-1 trainers.
 #include <memory>

@@ -10,8 +10,8 @@
 #include "models/sprc_model.h"
 #include "models/zero_shot_model.h"
 #include "train/negative_types.h"
+#include "train/nt_xent_loss.h"
 #include "train/pic2word_loss.h"
-#include "train/rtd_loss.h"
 #include "train/sharded_adamw.h"
 #include "train/sprc_loss.h"
 
