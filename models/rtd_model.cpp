@@ -63,7 +63,7 @@ torch::Tensor RtdModel::reference_noise(int64_t rows, int64_t dim, int64_t first
   return (noise_scale_ * torch::stack(noise)).to(like.options());
 }
 
-RtdFeatures RtdModel::rtd_features(const torch::Tensor& tokens, int64_t first_row) {
+RtdFeatures RtdModel::rtd_features(const torch::Tensor& tokens, int64_t first_row, const torch::Tensor& noise) {
   if (tokens.dim() != 3 || tokens.size(1) != 4)
     throw std::logic_error("RtdModel::rtd_features: expected tokens [B, 4, L]");
   RtdFeatures features;
@@ -75,7 +75,8 @@ RtdFeatures RtdModel::rtd_features(const torch::Tensor& tokens, int64_t first_ro
     const torch::Tensor targets = frozen_text_->forward(tokens.select(1, 3));
     features.targets = unit_float32(torch::cat({targets, references}));
     const torch::Tensor noisy =
-        references + reference_noise(references.size(0), references.size(1), first_row, references);
+        references + (noise.defined() ? noise.to(references.options())
+                                      : reference_noise(references.size(0), references.size(1), first_row, references));
     words = pseudo_words(noisy, first_row);
   }
   const torch::Tensor prompts = torch::cat({tokens.select(1, 0), tokens.select(1, 1)});

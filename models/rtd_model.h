@@ -47,8 +47,9 @@ class RtdModel : public ZeroShotModel {
 
   // `tokens` [B, 4, L]: per triplet the rows of "a photo of $ that {condition}", "a photo
   // of $", the reference caption and the target caption. `first_row` is the global index
-  // of the first triplet (the noise's draws).
-  RtdFeatures rtd_features(const torch::Tensor& tokens, int64_t first_row);
+  // of the first triplet (the noise's draws). `noise` [B, projection_dim], when given,
+  // replaces the drawn noise (the golden tests give the reference's).
+  RtdFeatures rtd_features(const torch::Tensor& tokens, int64_t first_row, const torch::Tensor& noise = {});
   // The noise of rows first_row .. first_row + rows - 1: noise_scale * u * n, [rows, dim]
   // in `like`'s dtype and device, from the step seed.
   torch::Tensor reference_noise(int64_t rows, int64_t dim, int64_t first_row, const torch::Tensor& like) const;

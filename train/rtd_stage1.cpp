@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "models/rtd_model.h"
+#include "train/nt_xent_loss.h"
 #include "train/stage1_step.h"
 
 namespace spn {
@@ -38,6 +39,15 @@ torch::Tensor rtd_token_rows(const ComposedPromptTokenizer& tokenizer, const std
   return torch::stack({tokenizer.encode_batch(conditions, context), reference_prompt.expand({rows, context}),
                        clip.encode_batch(references, context), clip.encode_batch(targets, context)},
                       1);
+}
+
+torch::Tensor rtd_loss_shard(Communicator& comm, RtdModel& model, const torch::Tensor& tokens, int64_t first_triplet,
+                             int64_t triplets, const torch::Tensor& noise) {
+  // Each triplet gives two query rows and two target rows, so this rank's pairs start at
+  // twice its first triplet.
+  const RtdFeatures features = model.rtd_features(tokens, first_triplet, noise);
+  return nt_xent_loss_shard(comm, features.targets, features.queries, model.temperature(), 2 * first_triplet,
+                            2 * triplets);
 }
 
 TrainingSummary train_on_text_triplets(Communicator& comm, const ExperimentConfig& config, RunRecord& run,

@@ -19,11 +19,20 @@
 
 namespace spn {
 
+class RtdModel;
+
 // The [B, 4, L] token rows of `triplets` (L = `context`): "a photo of $ that
 // {condition}" (truncated at the end, so `$` survives), "a photo of $", and the
 // reference and target captions cleaned as RTD cleans them (lower case, `$` removed).
 torch::Tensor rtd_token_rows(const ComposedPromptTokenizer& tokenizer, const std::vector<TextTriplet>& triplets,
                              int64_t context);
+
+// RTD's objective for this rank's triplets (its [b, 4, L] token rows; its first is
+// triplet `first_triplet` of `triplets`): its share of the NT-Xent at [rtd].temperature
+// over every rank's 2 * `triplets` (query, target) pairs. `noise` as in
+// RtdModel::rtd_features.
+torch::Tensor rtd_loss_shard(Communicator& comm, RtdModel& model, const torch::Tensor& tokens, int64_t first_triplet,
+                             int64_t triplets, const torch::Tensor& noise = {});
 
 // Resumes from the run's newest checkpoint of stage 1; writes checkpoints/stage1-final.pt.
 TrainingSummary train_on_text_triplets(Communicator& comm, const ExperimentConfig& config, RunRecord& run,

@@ -10,8 +10,8 @@
 #include "models/sprc_model.h"
 #include "models/zero_shot_model.h"
 #include "train/negative_types.h"
-#include "train/nt_xent_loss.h"
 #include "train/pic2word_loss.h"
+#include "train/rtd_stage1.h"
 #include "train/sharded_adamw.h"
 #include "train/sprc_loss.h"
 
@@ -31,13 +31,9 @@ Stage1Step::Loss stage1_loss_of(Communicator& comm, const std::shared_ptr<CirMod
     };
   }
   if (auto rtd = std::dynamic_pointer_cast<RtdModel>(model)) {
-    // RTD's text triplets (train/rtd_stage1.h): 2B query and target rows per B triplets,
-    // so this rank's pairs start at twice its first triplet.
+    // RTD's text triplets (train/rtd_stage1.h).
     return [&comm, rtd](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
-      const RtdFeatures features = rtd->rtd_features(batch.tokens, first_row);
-      return Stage1Step::LossShares{nt_xent_loss_shard(comm, features.targets, features.queries, rtd->temperature(),
-                                                       2 * first_row, 2 * global_batch),
-                                    {}};
+      return Stage1Step::LossShares{rtd_loss_shard(comm, *rtd, batch.tokens, first_row, global_batch), {}};
     };
   }
   if (auto zero_shot = std::dynamic_pointer_cast<ZeroShotModel>(model)) {

@@ -3,7 +3,7 @@
 // all-gather features with gradient (more in-batch negatives with more ranks), the model
 // family's objective (the dual encoder: InfoNCE over the configured negative types;
 // SPRC: train/sprc_loss.h; Pic2Word: train/pic2word_loss.h on images alone, whose
-// batches have no target images; RTD: nt_xent_loss_shard (train/nt_xent_loss.h) on text triplets, whose token rows
+// batches have no target images; RTD: rtd_loss_shard (train/rtd_stage1.h) on text triplets, whose token rows
 // are [B, 4, L] and batches have no images), backward, gradient sum over ranks, AdamW on the parameters
 // that require gradients (SPRC's ViT is frozen). The
 // forward pass computes in `precision` (dist/autocast.h); with fp16 the loss is scaled

@@ -57,39 +57,62 @@ class FrozenParameters {
 
 }  // namespace
 
+OtiDraws draw_oti(const OtiPrompts& prompts, int64_t batch, int64_t hidden, const OtiOptions& options, uint64_t seed) {
+  OtiDraws draws;
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  draws.initial_tokens = torch::randn({batch, hidden}, generator) * options.init_std;
+  std::mt19937_64 rng(mix_seed(seed, 1));
+  const std::vector<int64_t> template_counts(static_cast<size_t>(batch), prompts.templates.size(0));
+  std::vector<int64_t> phrase_counts;
+  for (const auto& rows : prompts.phrases) phrase_counts.push_back(rows.size(0));
+  // Step by step, the templates then the phrases: the order the draws were first made in.
+  for (int64_t step = 0; step < options.steps; ++step) {
+    draws.templates.push_back(draw(template_counts, rng));
+    if (!prompts.phrases.empty()) draws.phrases.push_back(draw(phrase_counts, rng));
+  }
+  return draws;
+}
+
 OtiResult invert_images(ClipTextTower& text, const torch::Tensor& image_features, const OtiPrompts& prompts,
                         const OtiOptions& options, uint64_t seed) {
+  const torch::Tensor one_template = prompts.templates.narrow(0, 0, 1).to(image_features.device());
+  const int64_t hidden = text.embed(one_template).size(2);
+  return invert_images(text, image_features, prompts, options,
+                       draw_oti(prompts, image_features.size(0), hidden, options, seed));
+}
+
+OtiResult invert_images(ClipTextTower& text, const torch::Tensor& image_features, const OtiPrompts& prompts,
+                        const OtiOptions& options, const OtiDraws& draws) {
   const int64_t batch = image_features.size(0);
   const bool with_phrases = !prompts.phrases.empty();
   if (with_phrases && (static_cast<int64_t>(prompts.phrases.size()) != batch ||
                        prompts.phrases_with_word.size() != prompts.phrases.size()))
     throw std::invalid_argument("invert_images: one list of phrases (with and without the word) per image");
+  if (static_cast<int64_t>(draws.templates.size()) != options.steps ||
+      draws.phrases.size() != (with_phrases ? draws.templates.size() : 0) || draws.initial_tokens.size(0) != batch)
+    throw std::invalid_argument("invert_images: the draws are not those of this batch and these steps");
   const FrozenParameters frozen(text);
   const torch::Tensor target = image_features.detach();
   const torch::Device device = image_features.device();
-  const int64_t hidden = text.embed(prompts.templates.narrow(0, 0, 1).to(device)).size(2);
 
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  torch::Tensor tokens = (torch::randn({batch, hidden}, generator) * options.init_std).to(device).requires_grad_(true);
+  // The words train in the text tower's own type (float32; float64 in the tests).
+  const torch::Dtype dtype = text.parameters().front().scalar_type();
+  torch::Tensor tokens = draws.initial_tokens.to(device, dtype).clone().requires_grad_(true);
   torch::Tensor ema = tokens.detach().clone();
   torch::optim::AdamW optimizer({tokens}, torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
-  std::mt19937_64 rng(mix_seed(seed, 1));
-  const std::vector<int64_t> template_counts(static_cast<size_t>(batch), prompts.templates.size(0));
-  std::vector<int64_t> phrase_counts;
-  for (const auto& rows : prompts.phrases) phrase_counts.push_back(rows.size(0));
 
   OtiResult result;
   for (int64_t step = 0; step < options.steps; ++step) {
     optimizer.zero_grad();
     const torch::Tensor template_rows =
-        prompts.templates.index_select(0, torch::tensor(draw(template_counts, rng))).to(device);
+        prompts.templates.index_select(0, torch::tensor(draws.templates[static_cast<size_t>(step)])).to(device);
     const torch::Tensor features =
         encode_with_pseudo_words(text, template_rows, tokens, PseudoWordInjection::kReplaceFirst, kDollarToken);
     torch::Tensor loss = options.cosine_weight * one_minus_cosine(features, target);
     double weights = options.cosine_weight;
     if (with_phrases) {
       // One phrase per image, the same one with the word and as written.
-      const std::vector<int64_t> picks = draw(phrase_counts, rng);
+      const std::vector<int64_t>& picks = draws.phrases[static_cast<size_t>(step)];
       const torch::Tensor with_word = picked_rows(prompts.phrases_with_word, picks).to(device);
       const torch::Tensor written = picked_rows(prompts.phrases, picks).to(device);
       const torch::Tensor word_features =

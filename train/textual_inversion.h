@@ -49,11 +49,25 @@ struct OtiResult {
   double last_loss = 0;
 };
 
+// What OTI draws: the initial tokens [B, hidden] and, for each step, each image's
+// template and phrase (indices into its rows; no phrases: empty).
+struct OtiDraws {
+  torch::Tensor initial_tokens;
+  std::vector<std::vector<int64_t>> templates;
+  std::vector<std::vector<int64_t>> phrases;
+};
+
+// The draws of `options.steps` steps for a batch of `batch` images, from `seed`.
+OtiDraws draw_oti(const OtiPrompts& prompts, int64_t batch, int64_t hidden, const OtiOptions& options, uint64_t seed);
+
 // `image_features` [B, projection_dim]: the frozen image tower's output for the batch.
 // The draws (initial tokens, each step's template and phrase per image) come from
 // `seed`. The text tower's parameters are left as they were, gradients included.
 OtiResult invert_images(ClipTextTower& text, const torch::Tensor& image_features, const OtiPrompts& prompts,
                         const OtiOptions& options, uint64_t seed);
+// The same with the draws given (the golden tests give the reference's).
+OtiResult invert_images(ClipTextTower& text, const torch::Tensor& image_features, const OtiPrompts& prompts,
+                        const OtiOptions& options, const OtiDraws& draws);
 
 // PALAVRA's templates ("{}" where the word goes), as SEARLE draws them.
 const std::vector<std::string>& oti_templates();
