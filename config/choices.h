@@ -67,11 +67,11 @@ struct ChoiceNames<ImageAugmentKind> {
   static constexpr std::array<const char*, 2> names = {"none", "random_resized_crop"};
 };
 
-// data.fashioniq.caption_join: how a FashionIQ query's two captions become one text.
-enum class CaptionJoin { Capitalized, Plain, Pic2Word };
+// data.fashioniq.caption_join: how a FashionIQ query's two captions become its text(s).
+enum class CaptionJoin { Capitalized, Plain, Pic2Word, BothOrders };
 template <>
 struct ChoiceNames<CaptionJoin> {
-  static constexpr std::array<const char*, 3> names = {"capitalized", "plain", "pic2word"};
+  static constexpr std::array<const char*, 4> names = {"capitalized", "plain", "pic2word", "both_orders"};
 };
 
 // model.truncation: CLIP texts longer than the context.

@@ -26,7 +26,10 @@ void FashionIqConfig::visit(ConfigVisitor& v) {
       "caption_join", caption_join,
       "how the two captions of a query become one text: \"capitalized\" \"C1 and c2\" (CLIP4CIR's validate.py, "
       "inherited by the BLIP/SPRC code), \"plain\" \"c1 and c2\"; both stripped of '.?, ' at the ends; \"pic2word\" "
-      "\"c2 and c1\" as written (Pic2Word's FashionIQ prompt). Training draws CLIP4CIR's four random joins per step");
+      "\"c2 and c1\" as written (Pic2Word's FashionIQ prompt); \"both_orders\" \"c1 and c2\" and \"c2 and c1\" as "
+      "\"plain\", the "
+      "query the normalised mean of both texts' normalised embeddings (SEARLE's and RTD's validate.py). Training "
+      "draws CLIP4CIR's four random joins per step");
   v.text("image_extension", image_extension,
          "images are root/images/<name>.<image_extension> (CLIP4CIR: png; SPRC: jpg)");
 }

@@ -30,6 +30,9 @@ struct CirrTriplet {
   // Training texts drawn from at random per step instead of `caption` (FashionIQ: the
   // four joins of the two annotators' captions CLIP4CIR trains with; data/fashioniq.h).
   std::vector<std::string> captions;
+  // A second evaluation text: the query embedding is then the normalised mean of the
+  // two texts' (FashionIQ under caption_join "both_orders": the captions' other order).
+  std::string second_caption;
 };
 
 struct CirrSplit {

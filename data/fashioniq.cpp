@@ -93,6 +93,8 @@ CirrSplit load_fashioniq_split(const std::filesystem::path& root, const std::str
         item.fail("field 'captions' must hold two strings");
       const std::vector<std::string> pair = {captions[0].get<std::string>(), captions[1].get<std::string>()};
       triplet.caption = join_fashioniq_captions(pair, options.caption_join);
+      if (options.caption_join == CaptionJoin::BothOrders)
+        triplet.second_caption = fashioniq_caption_variant(pair, 1, options.caption_join);
       for (int variant = 0; variant < kFashionIqCaptionVariants; ++variant)
         triplet.captions.push_back(fashioniq_caption_variant(pair, variant, options.caption_join));
       split.triplets.push_back(std::move(triplet));

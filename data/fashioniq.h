@@ -21,7 +21,9 @@ struct FashionIqOptions {
   // str.capitalize does, both stripped of '.', '?', ',' and ' ' at the ends (the
   // expression of CLIP4CIR's validate.py, which the BLIP/SPRC code inherits);
   // "plain": the same without capitalising; "pic2word": "c2 and c1", the captions as
-  // written (Pic2Word's "a photo of * , {cap2} and {cap1}").
+  // written (Pic2Word's "a photo of * , {cap2} and {cap1}"); "both_orders": "c1 and c2"
+  // as "plain", with "c2 and c1" as the triplet's second_caption (SEARLE and RTD average
+  // the two orders' query embeddings).
   CaptionJoin caption_join = CaptionJoin::Capitalized;
   std::string image_extension = "png";
 };
@@ -34,8 +36,8 @@ CirrSplit load_fashioniq_split(const std::filesystem::path& root, const std::str
 std::string join_fashioniq_captions(const std::vector<std::string>& captions, CaptionJoin caption_join);
 
 // CLIP4CIR's randomised training text, `variant` 0..3 drawn uniformly: "c1 and c2",
-// "c2 and c1", "c1", "c2" (first part capitalised under "capitalized"; "pic2word" trains
-// as "plain").
+// "c2 and c1", "c1", "c2" (first part capitalised under "capitalized"; "pic2word" and
+// "both_orders" train as "plain").
 inline constexpr int kFashionIqCaptionVariants = 4;
 std::string fashioniq_caption_variant(const std::vector<std::string>& captions, int variant, CaptionJoin caption_join);
 

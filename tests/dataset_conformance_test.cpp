@@ -9,6 +9,8 @@
 
 #include <set>
 
+#include <unistd.h>
+
 #include "core/files.h"
 #include "data/circo.h"
 #include "data/fashioniq.h"
@@ -42,6 +44,53 @@ TEST(FashionIq, CaptionJoiningFollowsCLIP4CIR) {
   // Pic2Word's FashionIQ prompt: "{cap2} and {cap1}", the captions as written.
   EXPECT_EQ(join_fashioniq_captions(captions, CaptionJoin::Pic2Word), "has long sleeves?, and  is RED and Shiny. ");
   EXPECT_EQ(fashioniq_caption_variant(captions, 0, CaptionJoin::Pic2Word), "is RED and Shiny and has long sleeves");
+  // SEARLE's and RTD's two orders, each stripped and not capitalised.
+  EXPECT_EQ(join_fashioniq_captions(captions, CaptionJoin::BothOrders), "is RED and Shiny and has long sleeves");
+  EXPECT_EQ(fashioniq_caption_variant(captions, 1, CaptionJoin::BothOrders), "has long sleeves and is RED and Shiny");
+}
+
+// caption_join = "both_orders": each query embedding is normalize((normalize(q1) +
+// normalize(q2)) / 2) of its two texts' (SEARLE's validate.py), on a random GRU model
+// (order-sensitive, so the two orders differ).
+TEST(FashionIq, BothOrdersQueryIsTheNormalisedMeanOfTheTwoOrders) {
+  auto comm = make_local_communicator();
+  const fs::path dir = fs::temp_directory_path() / ("spn-test-both-orders-" + std::to_string(::getpid()));
+  CirrSplit split = testing::varied_png_split(*comm, dir, 6);
+  split.name = "val";
+  split.format = AnnotationFormat::kFashionIq;
+  split.categories = {"dress"};
+  split.category_images = {{0, 1, 2, 3, 4, 5}};
+  const std::vector<std::pair<std::string, std::string>> captions = {
+      {"is red", "has long sleeves"}, {"is shorter", "is blue"}, {"has a collar", "is darker"}};
+  for (int64_t i = 0; i < 3; ++i) {
+    CirrTriplet triplet;
+    triplet.pairid = i;
+    triplet.category = 0;
+    triplet.reference = i;
+    triplet.target = i + 3;
+    triplet.caption = captions[i].first + " and " + captions[i].second;
+    triplet.second_caption = captions[i].second + " and " + captions[i].first;
+    split.triplets.push_back(triplet);
+  }
+  std::vector<std::string> texts;
+  for (const auto& t : split.triplets) texts.insert(texts.end(), {t.caption, t.second_caption});
+  const Vocabulary vocabulary = Vocabulary::build(texts);
+  const ExperimentConfig config = testing::tiny_config();
+  torch::manual_seed(0);
+  auto model = make_cir_model(config, vocabulary.size());
+  const auto queries_of = [&](const CirrSplit& s) {
+    return embed_split(*comm, *model, s, vocabulary, config, false).local_queries;
+  };
+  CirrSplit first = split, second = split;
+  for (size_t i = 0; i < split.triplets.size(); ++i) {
+    first.triplets[i].second_caption.clear();
+    second.triplets[i].caption = split.triplets[i].second_caption;
+    second.triplets[i].second_caption.clear();
+  }
+  const at::Tensor q1 = queries_of(first), q2 = queries_of(second), both = queries_of(split);
+  EXPECT_GT((q1 - q2).abs().max().item<double>(), 1e-3);  // the orders differ
+  EXPECT_TRUE(torch::allclose(both, unit_rows(unit_rows(q1) + unit_rows(q2)), 1e-5, 1e-6));
+  fs::remove_all(dir);
 }
 
 TEST(FashionIq, ValLoadsWithThePublishedCounts) {

@@ -196,6 +196,12 @@ TEST_F(Launch, SearleRealRecipeWithoutItsFilesSaysWhatToDownload) {
   const Outcome cirr = launch((fs::path(SPN_SOURCE_DIR) / "experiments" / "cirr_searle.toml").string());
   EXPECT_EQ(cirr.status, 2) << cirr.output;
   EXPECT_NE(cirr.output.find("datasets/cirr"), std::string::npos) << cirr.output;
+  // FashionIQ's queries in both caption orders, as SEARLE's validate.py.
+  const ExperimentConfig config =
+      load_config((fs::path(SPN_SOURCE_DIR) / "experiments" / "cirr_searle.toml").string(), {});
+  EXPECT_EQ(config.data.fashioniq.caption_join, CaptionJoin::BothOrders);
+  EXPECT_EQ(config.eval.datasets,
+            (std::vector<EvalDataset>{EvalDataset::Data, EvalDataset::FashionIq, EvalDataset::Circo}));
   // The benchmark's recipe without the pre-trained CLIP names model.clip_dir.
   const Outcome shapes = launch(kSearleExperiment +
                                 " --set threads=1 --set data.shapes.train_triplets=60"

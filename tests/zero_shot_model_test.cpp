@@ -238,7 +238,10 @@ TEST(ZeroShotModel, WhatTheFamiliesRefuseNamesTheKey) {
   const std::vector<std::tuple<std::string, std::vector<std::string>, std::string>> config_cases = {
       {"pic2word", {"stage2.enabled=true"}, "stage2.enabled: with model.family = \"pic2word\""},
       {"pic2word", {"positives.enabled=true", "positives.warmup_encoder=true"}, "positives.enabled: with model.family"},
-      {"pic2word", {"stage1.shard_optimizer=true"}, "stage1.shard_optimizer: with model.family = \"pic2word\""},
+      {"pic2word", {"stage1.shard_optimizer=true"}, "stage1.shard_optimizer: with model.family = \"pic2word\" AdamW"},
+      {"searle",
+       {"stage1.shard_optimizer=true"},
+       "shard_optimizer: with model.family = \"searle\" the sharded optimizer has not been checked with phi"},
       {"searle", {"searle.top_k_concepts=0"}, "searle.top_k_concepts"},
       {"pic2word", {"model.mapper_hidden=-1"}, "model.mapper_hidden"},
   };

@@ -44,21 +44,35 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
     reference_pixels =
         std::make_unique<ImagePrefetcher>(images, references_of, (queries.size() + batch - 1) / batch,
                                           loader_options_of(config.data, model.device_type() == c10::kCUDA));
+  // Every query has a second text or none has (FashionIQ's "both_orders").
+  const bool two_texts = !split.triplets.empty() && !split.triplets.front().second_caption.empty();
   std::vector<torch::Tensor> chunks;
   for (int64_t begin = queries.begin, chunk = 0; begin < queries.end; begin += batch, ++chunk) {
     const int64_t end = std::min(queries.end, begin + batch);
-    std::vector<std::string> texts;
-    for (int64_t i = begin; i < end; ++i) texts.push_back(split.triplets[i].caption);
-    const torch::Tensor tokens = tokenizer.encode_batch(texts, config.data.max_words).to(model.device());
     const Autocast autocast(config.precision, model.device_type());
-    if (reference_pixels) {
-      chunks.push_back(
-          model.encode_query(normalize_images(reference_pixels->take(chunk).to(model.device(), true)), tokens).cpu());
-      continue;
+    torch::Tensor pixels, reference_features;
+    if (reference_pixels)
+      pixels = normalize_images(reference_pixels->take(chunk).to(model.device(), true));
+    else
+      reference_features =
+          out.gallery.index_select(0, torch::tensor(references_of(chunk), torch::kLong)).to(model.device());
+    const auto encode = [&](std::string CirrTriplet::*text) {
+      std::vector<std::string> texts;
+      for (int64_t i = begin; i < end; ++i) texts.push_back(split.triplets[i].*text);
+      const torch::Tensor tokens = tokenizer.encode_batch(texts, config.data.max_words).to(model.device());
+      return (pixels.defined() ? model.encode_query(pixels, tokens)
+                               : model.encode_query_from_features(reference_features, tokens))
+          .cpu();
+    };
+    torch::Tensor query = encode(&CirrTriplet::caption);
+    if (two_texts) {
+      // SEARLE's validate.py: normalize((normalize(first) + normalize(second)) / 2).
+      namespace F = torch::nn::functional;
+      const auto unit = F::NormalizeFuncOptions().dim(1);
+      query = F::normalize((F::normalize(query, unit) + F::normalize(encode(&CirrTriplet::second_caption), unit)) / 2,
+                           unit);
     }
-    const torch::Tensor reference_features =
-        out.gallery.index_select(0, torch::tensor(references_of(chunk), torch::kLong));
-    chunks.push_back(model.encode_query_from_features(reference_features.to(model.device()), tokens).cpu());
+    chunks.push_back(query);
   }
   out.local_queries = chunks.empty() ? torch::empty({0, out.gallery.size(-1)}) : torch::cat(chunks);
   model.train();
