@@ -45,7 +45,8 @@ void PositivesConfig::visit(ConfigVisitor& v) {
             "keep a seeded random subset of this many generated triplets; 0 = all");
   v.text_list("templates", templates,
               "modification texts drawn per triplet: p0 \"{tgt} instead of {ref}\", p1 \"Unlike {ref}, I want {tgt}\", "
-              "p2 \"{tgt}\", or your own with {ref}/{tgt}; too long for data.max_words -> p2");
+              "p2 \"{tgt}\", or your own with {ref}/{tgt}, or {ref_part}/{tgt_part} (a random non-empty subset of the "
+              "caption's \", \"-separated clauses, in random order); too long for data.max_words -> p2");
   v.boolean("warmup_encoder", warmup_encoder,
             "mine with an encoder this run trains first (stage 1's settings on the annotated triplets, "
             "checkpoints/mining-encoder-final.pt); mining then runs before stage 1 and both stages train on the "

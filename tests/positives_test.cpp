@@ -22,6 +22,16 @@
 namespace spn {
 namespace {
 
+std::vector<std::string> split_on(const std::string& text, const std::string& separator) {
+  std::vector<std::string> parts;
+  for (size_t begin = 0;;) {
+    const size_t end = text.find(separator, begin);
+    parts.push_back(text.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+    if (end == std::string::npos) return parts;
+    begin = end + separator.size();
+  }
+}
+
 namespace fs = std::filesystem;
 
 // A split of `n` PNGs in `dir`: image i shows colour (i % distinct); image 5 is 8x8
@@ -281,7 +291,45 @@ TEST(ModificationTexts, TemplatesFillDrawAndFallBack) {
                 .find("exp.toml:3: positives.templates: template \"{tgt} not "
                       "{reference}\" has {reference}"),
             std::string::npos);
-  EXPECT_NE(error_of({"p3"}).find("uses neither {ref} nor {tgt}"), std::string::npos);
+  EXPECT_NE(error_of({"p3"}).find("uses none of {ref}, {tgt}, {ref_part}, {tgt_part}"), std::string::npos);
+  EXPECT_EQ(error_of({"{tgt_part}", "a photo of {ref_part}"}), "");
+}
+
+TEST(ModificationTexts, PartsAreSeededNonEmptySubsetsOfTheClauses) {
+  const std::string caption = "a red circle at the top left, a small blue square in the center, a large green triangle";
+  const std::set<std::string> clauses = {"a red circle at the top left", "a small blue square in the center",
+                                         "a large green triangle"};
+  std::set<std::string> seen;
+  std::set<size_t> sizes;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    std::mt19937_64 a(seed), b(seed);
+    const std::string part = some_clauses(caption, a);
+    EXPECT_EQ(part, some_clauses(caption, b));
+    std::set<std::string> kept;
+    for (const std::string& clause : split_on(part, ", ")) {
+      EXPECT_EQ(clauses.count(clause), 1u) << part;
+      kept.insert(clause);
+    }
+    EXPECT_EQ(kept.size(), split_on(part, ", ").size()) << "a clause twice: " << part;
+    sizes.insert(kept.size());
+    seen.insert(part);
+  }
+  // Every size from one clause to all three, in several orders (3 + 6 + 6 = 15 texts).
+  EXPECT_EQ(sizes, (std::set<size_t>{1, 2, 3}));
+  EXPECT_EQ(seen.size(), 15u);
+  std::mt19937_64 rng(3);
+  EXPECT_EQ(some_clauses("one clause only", rng), "one clause only");
+
+  // In a template: a part of its own caption.
+  const auto tokens = [](const std::string& text) { return static_cast<int64_t>(split_words(text).size()); };
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    std::mt19937_64 a(seed);
+    const std::string text =
+        ModificationTemplates({"a photo of {tgt_part}"}, "k").compose("a dog", caption, a, tokens, 77);
+    ASSERT_EQ(text.rfind("a photo of ", 0), 0u) << text;
+    for (const std::string& clause : split_on(text.substr(11), ", ")) EXPECT_EQ(clauses.count(clause), 1u) << text;
+  }
+  EXPECT_EQ(ModificationTemplates({"{ref_part} / {tgt_part}"}, "k").fixed_texts(), (std::vector<std::string>{" / "}));
 }
 
 }  // namespace
