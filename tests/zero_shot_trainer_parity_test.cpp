@@ -68,16 +68,24 @@ torch::Tensor my_rows(const torch::Tensor& steps, int64_t s, const ShardRange& m
   return steps[s].slice(0, mine.begin, mine.end);
 }
 
-// Runs the steps with `loss` on this rank's rows; each step's loss (the global mean).
+// A trainer's objective at step `s` for this rank's rows `mine` of the step's kBatch:
+// this rank's share of the loss.
+using StepLoss = std::function<torch::Tensor(int64_t s, const ShardRange& mine, const TripletBatch& batch)>;
+
+// Runs the steps on this rank's rows with `loss` (none: the family's own, Pic2Word's);
+// each step's loss (the global mean).
 std::vector<double> run_steps(Communicator& comm, const std::shared_ptr<CirModel>& model,
-                              const ExperimentConfig& config, const Stage1Step::Loss& loss,
+                              const ExperimentConfig& config, const StepLoss& loss,
                               const std::function<TripletBatch(int64_t, const ShardRange&)>& batch_of) {
-  // Without a loss of the caller's, the family's own (Pic2Word's).
-  const auto step = loss ? std::make_unique<Stage1Step>(comm, model, config.stage1, Precision::Fp32, loss)
-                         : std::make_unique<Stage1Step>(comm, model, config.stage1);
   const ShardRange mine = shard_range(kBatch, comm.size(), comm.rank());
+  int64_t s = 0;
+  const auto step = loss ? std::make_unique<Stage1Step>(comm, model, config.stage1, Precision::Fp32,
+                                                        [&](const TripletBatch& batch, int64_t, int64_t) {
+                                                          return Stage1Step::LossShares{loss(s, mine, batch), {}};
+                                                        })
+                         : std::make_unique<Stage1Step>(comm, model, config.stage1);
   std::vector<double> losses;
-  for (int64_t s = 0; s < kSteps; ++s) losses.push_back(step->run(batch_of(s, mine), kBatch, config.stage1.lr).loss);
+  for (s = 0; s < kSteps; ++s) losses.push_back(step->run(batch_of(s, mine), kBatch, config.stage1.lr).loss);
   return losses;
 }
 
@@ -130,17 +138,13 @@ TEST(DistZeroShotParity, SearlePhiStepsAreTheReferencesSteps) {
   auto model = evaluating(make_zero_shot_model(config, kGoldenVocab, ZeroShotMethod::kSearle));
   const torch::Tensor images = golden("images").to(torch::kDouble), words = golden("searle.oti_words");
   const torch::Tensor with_word = golden("searle.phrases_with_word"), phrases = golden("searle.phrases");
-  int64_t step = 0;
-  const Stage1Step::Loss loss = [&](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
-    const ShardRange mine{first_row, first_row + batch.reference_images.size(0)};
-    const PhiLossShares shares =
-        phi_loss_shard(comm, *model, model->encode_reference(batch.reference_images), my_rows(words, step, mine),
-                       my_rows(with_word, step, mine), my_rows(phrases, step, mine), first_row, global_batch,
-                       PhiLossWeights{0.25, 1.0, 0.75});
-    return Stage1Step::LossShares{shares.total, {}};
+  const StepLoss loss = [&](int64_t s, const ShardRange& mine, const TripletBatch& batch) {
+    return phi_loss_shard(comm, *model, model->encode_reference(batch.reference_images), my_rows(words, s, mine),
+                          my_rows(with_word, s, mine), my_rows(phrases, s, mine), mine.begin, kBatch,
+                          PhiLossWeights{0.25, 1.0, 0.75})
+        .total;
   };
   const std::vector<double> losses = run_steps(comm, model, config, loss, [&](int64_t s, const ShardRange& mine) {
-    step = s;
     TripletBatch batch;
     batch.reference_images = my_rows(images, s, mine);
     return batch;
@@ -158,14 +162,10 @@ TEST(DistZeroShotParity, RtdStepsAreTheReferencesSteps) {
                      "stage1.adam_beta1=0.9", "stage1.adam_beta2=0.999", "stage1.adam_eps=1e-8"});
   auto model = evaluating(make_rtd_model(config, kGoldenVocab));
   const torch::Tensor tokens = golden("rtd.tokens"), noise = golden("rtd.noise");
-  int64_t step = 0;
-  const Stage1Step::Loss loss = [&](const TripletBatch& batch, int64_t first_row, int64_t global_batch) {
-    const ShardRange mine{first_row, first_row + batch.tokens.size(0)};
-    return Stage1Step::LossShares{
-        rtd_loss_shard(comm, *model, batch.tokens, first_row, global_batch, my_rows(noise, step, mine)), {}};
+  const StepLoss loss = [&](int64_t s, const ShardRange& mine, const TripletBatch& batch) {
+    return rtd_loss_shard(comm, *model, batch.tokens, mine.begin, kBatch, my_rows(noise, s, mine));
   };
   const std::vector<double> losses = run_steps(comm, model, config, loss, [&](int64_t s, const ShardRange& mine) {
-    step = s;
     TripletBatch batch;
     batch.tokens = my_rows(tokens, s, mine);
     return batch;
