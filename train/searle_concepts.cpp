@@ -82,8 +82,11 @@ torch::Tensor top_concepts(const torch::Tensor& image_features, const torch::Ten
   const torch::Tensor similarity =
       torch::mm(F::normalize(image_features.to(host), unit), F::normalize(concept_features.to(host), unit).t());
   const int64_t keep = std::min(k, concept_features.size(0));
-  // A stable sort keeps the lower index first among equal similarities.
-  const torch::Tensor order = std::get<1>(similarity.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true));
+  // Similarities equal to 1e-12 are ties, and a stable sort keeps the lower index first
+  // among them. Rounding is what makes equal concepts tie: a BLAS product gives two equal
+  // columns results that differ in the last bits on some CPUs (seen with equal rows).
+  const torch::Tensor rounded = (similarity * 1e12).round();
+  const torch::Tensor order = std::get<1>(rounded.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true));
   return order.narrow(1, 0, keep).contiguous();
 }
 

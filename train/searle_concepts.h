@@ -38,8 +38,9 @@ torch::Tensor concept_features(ClipTextTower& text, const ClipTokenizer& tokeniz
                                const std::vector<std::string>& concepts, int64_t context, int64_t batch = 256);
 
 // Per image, the indices of its k most similar concepts [N, min(k, V)] (int64 on the
-// host, most similar first; ties keep the lower index): the cosine similarity of the image
-// features [N, D] (any norm) with the concept features [V, D].
+// host, most similar first; similarities equal to 1e-12 are ties and keep the lower
+// index): the cosine similarity of the image features [N, D] (any norm) with the
+// concept features [V, D].
 torch::Tensor top_concepts(const torch::Tensor& image_features, const torch::Tensor& concept_features, int64_t k);
 
 }  // namespace spn
