@@ -169,4 +169,11 @@ struct ChoiceNames<CircoSource> {
   static constexpr std::array<const char*, 2> names = {"files", "shapes"};
 };
 
+// searle.query_words: where a SEARLE query's pseudo word comes from at test time.
+enum class SearleQueryWords { Phi, Oti };
+template <>
+struct ChoiceNames<SearleQueryWords> {
+  static constexpr std::array<const char*, 2> names = {"phi", "oti"};
+};
+
 }  // namespace spn

@@ -156,12 +156,26 @@ void check_zero_shot(const ExperimentConfig& config) {
     throw UserError(config.where("stage1.shard_optimizer") + ": " + what + why +
                     "; set stage1.shard_optimizer = false");
   }
-  if (family == "searle" && config.stage1.epochs > 0 && config.searle.concepts.empty() &&
-      config.data.kind != DataKind::Shapes)
+  const bool inverts = config.stage1.epochs > 0 || config.searle.query_words == SearleQueryWords::Oti;
+  if (family == "searle" && inverts && config.searle.concepts.empty() && config.data.kind != DataKind::Shapes)
     throw UserError(config.where("searle.concepts") + ": " + what +
-                    " phi's training ranks a concept vocabulary per image; only the built-in benchmark has a default: "
+                    " OTI ranks a concept vocabulary per image; only the built-in benchmark has a default: "
                     "set searle.concepts to a text file with one concept a line");
   if (family == "rtd") check_rtd(config);
+}
+
+// SEARLE-OTI inverts each query's reference image at test time: only SEARLE's model
+// composes such words, and phi, which it does not use, has nothing to train.
+void check_searle_query_words(const ExperimentConfig& config) {
+  if (config.searle.query_words != SearleQueryWords::Oti) return;
+  if (config.model.family != "searle")
+    throw UserError(config.where("searle.query_words") + ": \"oti\" composes SEARLE's queries; model.family = \"" +
+                    config.model.family + "\" has its own (set model.family = \"searle\", or leave it \"phi\")");
+  if (config.stage1.epochs > 0)
+    throw UserError(config.where("searle.query_words") +
+                    ": \"oti\" inverts the query images at test time and does not use phi, so phi's training "
+                    "(stage1.epochs = " +
+                    std::to_string(config.stage1.epochs) + ") would be thrown away; set stage1.epochs = 0");
 }
 
 // The mapping network is what a zero-shot family trains; other families have none.
@@ -215,6 +229,7 @@ void check_config(const ExperimentConfig& config) {
   check_evaluation(config);
   check_sprc(config);
   check_zero_shot(config);
+  check_searle_query_words(config);
   check_clip_export(config);
   check_image_folder(config);
   check_mapper_export(config);

@@ -35,6 +35,12 @@ void SearleConfig::visit(ConfigVisitor& v) {
          "phi training: weight of the phrase (gpt) loss of phi's word, 1 - cos between a concept's phrase with the "
          "word in place of the concept and the phrase as written (SEARLE: 0.75)");
   v.real("phi_dropout", phi_dropout, 0, 0.99, "phi's dropout probability while training (SEARLE: 0.5)");
+  v.choice("query_words", query_words,
+           "where a query's pseudo word comes from at test time: \"phi\" = phi maps the reference image to it "
+           "(SEARLE); \"oti\" = the reference image is inverted by OTI at test time (SEARLE-OTI: the oti_* settings, "
+           "phrases of its top_k_concepts), every distinct reference image of each evaluated split once, sharded like "
+           "the training pre-pass and kept in the run directory (oti_queries-<split>.safetensors); phi is not used, "
+           "so stage1.epochs must be 0");
 }
 
 }  // namespace spn

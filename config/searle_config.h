@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "config/choices.h"
+
 namespace spn {
 
 class ConfigVisitor;
@@ -25,6 +27,7 @@ struct SearleConfig {
   double distil_weight = 1.0;
   double gpt_weight = 0.75;
   double phi_dropout = 0.5;
+  SearleQueryWords query_words = SearleQueryWords::Phi;  // SEARLE (phi) or SEARLE-OTI (oti)
 
   void visit(ConfigVisitor& v);
 };

@@ -30,6 +30,7 @@
 #include "train/rtd_stage1.h"
 #include "train/searle_concepts.h"
 #include "train/searle_oti.h"
+#include "train/searle_oti_queries.h"
 #include "train/searle_stage1.h"
 #include "train/stage1.h"
 #include "train/stage2.h"
@@ -149,7 +150,9 @@ void make_tokenizer(RunContext& ctx) {
 
 void make_model(RunContext& ctx) {
   // SEARLE's concept vocabulary is read (and a missing file refused) before any compute.
-  if (ctx.config.model.family == "searle" && reads_data(ctx.config)) searle_concepts(ctx.config);
+  if (ctx.config.model.family == "searle" &&
+      (reads_data(ctx.config) || ctx.config.searle.query_words == SearleQueryWords::Oti))
+    searle_concepts(ctx.config);
   torch::manual_seed(static_cast<uint64_t>(ctx.config.seed));
   ctx.model = make_cir_model(ctx.config, ctx.tokenizer->size());
   ctx.model->to(ctx.device);
@@ -290,12 +293,26 @@ void export_clip(RunContext& ctx) {
   spdlog::info("stage 1: wrote the trained CLIP to {}", out.string());
 }
 
+// SEARLE-OTI's query encoder (searle.query_words = "oti") for an evaluated split, its
+// words kept as oti_queries-<label>.safetensors; none otherwise (the model's own queries).
+QueryEncoder query_encoder_of(RunContext& ctx, const CirrSplit& split, std::string label) {
+  if (ctx.config.model.family != "searle" || ctx.config.searle.query_words != SearleQueryWords::Oti) return {};
+  std::replace(label.begin(), label.end(), '/', '-');
+  const fs::path file = ctx.run.dir() / ("oti_queries-" + label + ".safetensors");
+  const auto& tokenizer = dynamic_cast<const ComposedPromptTokenizer&>(*ctx.tokenizer);
+  QueryEncoder encoder = searle_oti_queries(ctx.comm, ctx.config, dynamic_cast<ZeroShotModel&>(*ctx.model), split,
+                                            tokenizer.clip(), file, ctx.show_progress);
+  ctx.run.record_artifact("oti_queries_" + label, file);
+  return encoder;
+}
+
 void evaluate_stage(RunContext& ctx, Stage trained) {
   const Stage marker = evaluation_of(trained);
   if (ctx.run.stage_done(marker)) return;
   for (const EvalSet& set : ctx.eval_sets) {
     const std::string& key = set.target.results_key;
-    const auto metrics = evaluate_split(ctx.comm, *ctx.model, set.split, *ctx.tokenizer, ctx.config, ctx.show_progress);
+    const auto metrics = evaluate_split(ctx.comm, *ctx.model, set.split, *ctx.tokenizer, ctx.config, ctx.show_progress,
+                                        query_encoder_of(ctx, set.split, key));
     ctx.run.record_result(trained, key, metrics);
     ctx.run.drop_evaluation_lines(marker, key);  // an attempt killed before its marker logged them
     ctx.run.log_metrics({{"stage", stage_name(marker)}, {"split", key}, {"metrics", metrics}});
@@ -311,8 +328,9 @@ void write_stage_submissions(RunContext& ctx, Stage trained) {
     if (!set.submission) continue;
     const fs::path prefix = ctx.run.dir() / "submissions" / (stage + "-" + set.submission_prefix);
     if (ctx.comm.rank() == 0) fs::create_directories(prefix.parent_path());
-    for (const fs::path& file : write_submissions(ctx.comm, *ctx.model, *set.submission, *ctx.tokenizer, ctx.config,
-                                                  prefix, ctx.show_progress)) {
+    for (const fs::path& file :
+         write_submissions(ctx.comm, *ctx.model, *set.submission, *ctx.tokenizer, ctx.config, prefix, ctx.show_progress,
+                           query_encoder_of(ctx, *set.submission, set.submission_prefix))) {
       ctx.run.record_artifact(stage + "_submission_" + file.stem().string(), file);
       spdlog::info("{}: wrote {}", stage, file.string());
     }

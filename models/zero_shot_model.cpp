@@ -69,7 +69,10 @@ torch::Tensor ZeroShotModel::pseudo_words(const torch::Tensor& reference_feature
 
 torch::Tensor ZeroShotModel::encode_query_from_features(const torch::Tensor& reference_features,
                                                         const torch::Tensor& tokens, int64_t first_row) {
-  const torch::Tensor words = pseudo_words(reference_features, first_row);
+  return encode_query_from_words(pseudo_words(reference_features, first_row), tokens);
+}
+
+torch::Tensor ZeroShotModel::encode_query_from_words(const torch::Tensor& words, const torch::Tensor& tokens) {
   const PseudoWordInjection how =
       method_ == ZeroShotMethod::kRtd ? PseudoWordInjection::kReplaceEvery : PseudoWordInjection::kReplaceFirst;
   return unit_float32(encode_with_pseudo_words(*text_, tokens, words, how, placeholder_of(method_)));

@@ -49,6 +49,9 @@ class ZeroShotModel : public CirModel {
   bool references_are_targets() const override { return false; }
   torch::Tensor encode_query_from_features(const torch::Tensor& reference_features, const torch::Tensor& tokens,
                                            int64_t first_row = 0) override;
+  // The composed queries of pseudo words [B, hidden] found some other way (SEARLE-OTI's
+  // test-time inversion, train/searle_oti_queries.h), normalised.
+  torch::Tensor encode_query_from_words(const torch::Tensor& words, const torch::Tensor& tokens);
   // The pseudo words [B, hidden] of un-normalised image features; in training mode the
   // mapping network's dropout masks follow the step seed and the global rows.
   torch::Tensor pseudo_words(const torch::Tensor& reference_features, int64_t first_row);

@@ -3,29 +3,39 @@
 // the OTI pre-pass's words on 1-3 ranks equal one process's; φ's loss (NT-Xent over the
 // global batch + gpt) against its definition, and its value and every gradient on 1-3
 // ranks equal one process (float64, dropout on); AdamW steps move φ and leave every CLIP
-// parameter bit for bit; the exported φ reads back through model.mapper_weights; keys
-// that are wrong stop naming the key.
+// parameter bit for bit; SEARLE-OTI's test-time queries on 1-3 ranks equal one
+// process's inversion composed by hand; the exported φ reads back through
+// model.mapper_weights; keys that are wrong stop naming the key.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
 #include "clip_fixture.h"
 #include "config/config_file.h"
 #include "core/error.h"
+#include "data/image_rows.h"
+#include "data/image_tensor.h"
+#include "data/shapes_benchmark.h"
+#include "data/splits.h"
 #include "dist/sharding.h"
 #include "models/pseudo_words.h"
+#include "models/safetensors.h"
 #include "models/zero_shot_model.h"
 #include "models/zero_shot_tokenizer.h"
+#include "test_files.h"
 #include "test_models.h"
 #include "test_world.h"
+#include "train/evaluate.h"
 #include "train/mapper_export.h"
 #include "train/nt_xent_loss.h"
 #include "train/phi_loss.h"
 #include "train/searle_concepts.h"
 #include "train/searle_oti.h"
+#include "train/searle_oti_queries.h"
 #include "train/searle_stage1.h"
 #include "train/stage1_step.h"
 
@@ -318,6 +328,78 @@ TEST(DistSearleOti, WordsOnAnyNumberOfRanksEqualOneProcess) {
   EXPECT_TRUE(torch::equal(one.top_concepts, top_concepts(features, concept_feats, 4)));
 }
 
+// SEARLE-OTI (searle.query_words = "oti"): evaluation's queries on 1-3 ranks are what
+// one process gets by inverting the split's distinct reference images (in order of
+// first use) from their own features and composing each word with its caption by hand;
+// the words are kept in the file, and a second evaluation reads them back.
+TEST(DistSearleOtiQueries, EqualOneProcessesInversionComposedByHand) {
+  Communicator& comm = world();
+  const std::filesystem::path dir = testing::shared_temp_dir(comm, "searle-oti-queries");
+  // 11 queries in chunks of 4 over uneven shards; OTI batches of 2 of the references.
+  const ExperimentConfig config = searle_config(
+      {"data.root=" + (dir / "benchmark").string(), "data.shapes.train_triplets=6", "data.shapes.val_triplets=11",
+       "data.shapes.extra_images=0", "eval.batch_size=4", "stage1.epochs=0", "searle.query_words=oti",
+       "searle.oti_steps=3", "searle.oti_batch_size=2", "searle.top_k_concepts=3", "searle.phi_top_k_concepts=4"});
+  ensure_shapes_benchmark(comm, config.data.shapes, config.data.root, false);
+  const CirrSplit split = load_split(config.data, "val");
+  auto model = searle_model(config);
+  model->eval();
+  const ClipTokenizer clip = searle_tokenizer();
+  const ComposedPromptTokenizer tokenizer(clip, ZeroShotMethod::kSearle);
+  const std::filesystem::path file = dir / "oti_queries-val.safetensors";
+  const SplitEmbeddings embedded =
+      embed_split(comm, *model, split, tokenizer, config, false,
+                  searle_oti_queries(comm, config, *model, split, clip, file, /*show_progress=*/false));
+
+  const std::vector<int64_t> references = distinct_references(split);
+  std::vector<int64_t> expected_references;
+  for (const CirrTriplet& triplet : split.triplets)
+    if (std::find(expected_references.begin(), expected_references.end(), triplet.reference) ==
+        expected_references.end())
+      expected_references.push_back(triplet.reference);
+  ASSERT_EQ(references, expected_references);
+  ASSERT_GT(references.size(), 2u);
+
+  torch::NoGradGuard no_grad;
+  const ImageRows images = all_images_of(split, image_transform_of(config.data));
+  std::vector<torch::Tensor> features;
+  for (const int64_t reference : references) {
+    torch::Tensor pixels = torch::empty({1, 3, 32, 32}, torch::kUInt8);
+    images.decode(reference, pixels.data_ptr<uint8_t>());
+    features.push_back(model->encode_reference(normalize_images(pixels)));
+  }
+  const std::vector<std::string> concepts = shapes_concepts();
+  const torch::Tensor concept_feats = concept_features(model->text_tower(), clip, concepts, kSearleWords);
+  const SearleWords one = invert_rows(model->text_tower(), clip, config, concepts, concept_feats, torch::cat(features),
+                                      0, /*show_progress=*/false);
+  EXPECT_LE((SafetensorsFile(file).read("ema_tokens") - one.ema_tokens).abs().max().item<double>(), 1e-5);
+
+  const ShardRange mine = shard_range(static_cast<int64_t>(split.triplets.size()), comm.size(), comm.rank());
+  ASSERT_EQ(embedded.local_queries.sizes(), (std::vector<int64_t>{mine.size(), 24}));
+  for (int64_t i = mine.begin; i < mine.end; ++i) {
+    const CirrTriplet& triplet = split.triplets[i];
+    const int64_t row = std::find(references.begin(), references.end(), triplet.reference) - references.begin();
+    const torch::Tensor composed =
+        encode_with_pseudo_words(model->text_tower(), tokenizer.encode_batch({triplet.caption}, kSearleWords),
+                                 one.ema_tokens.narrow(0, row, 1), PseudoWordInjection::kReplaceFirst, kDollarToken);
+    const torch::Tensor expected = composed[0] / composed[0].norm();
+    EXPECT_LE((embedded.local_queries[i - mine.begin] - expected).abs().max().item<double>(), 2e-5) << i;
+  }
+  // Not phi's queries: the words are the inversion's.
+  const SplitEmbeddings by_phi = embed_split(comm, *model, split, tokenizer, config, false);
+  // The tiny random CLIP's text tower moves little with the word (measured: 9.9e-4 at
+  // most), still far above the tolerance of the comparison by hand.
+  EXPECT_GT((by_phi.local_queries - embedded.local_queries).abs().max().item<double>(), 3e-4);
+
+  // A second evaluation reads the kept words back instead of inverting again.
+  const SplitEmbeddings again =
+      embed_split(comm, *model, split, tokenizer, config, false,
+                  searle_oti_queries(comm, config, *model, split, clip, file, /*show_progress=*/false));
+  EXPECT_TRUE(torch::equal(again.local_queries, embedded.local_queries));
+  comm.barrier();
+  if (comm.rank() == 0) std::filesystem::remove_all(dir);
+}
+
 TEST(SearlePhi, ExportedMappersReadBackThroughMapperWeights) {
   const ExperimentConfig config = searle_config();
   auto model = searle_model(config);
@@ -368,6 +450,14 @@ TEST(SearleConfig, WrongKeysStopNamingTheKey) {
        "stage1.export_mapper_weights: model.family = \"dual_encoder\" has no mapping network"},
       {{"stage1.epochs=0", "stage1.export_mapper_weights=phi.safetensors"},
        "stage1.export_mapper_weights: stage1.epochs = 0 trains nothing"},
+      {{"searle.query_words=oti"},
+       "searle.query_words: \"oti\" inverts the query images at test time and does not "
+       "use phi, so phi's training (stage1.epochs = "},
+      {{"searle.query_words=oti", "stage1.epochs=0", "model.family=pic2word"},
+       "searle.query_words: \"oti\" composes SEARLE's queries; model.family = \"pic2word\" has its own"},
+      {{"searle.query_words=oti", "stage1.epochs=0", "data.kind=cirr"},
+       "searle.concepts: with model.family = \"searle\" OTI ranks a concept vocabulary per image"},
+      {{"searle.query_words=phi_and_oti"}, "searle.query_words"},
   };
   for (const auto& [overrides, expected] : cases) {
     try {

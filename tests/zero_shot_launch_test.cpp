@@ -6,7 +6,9 @@
 // "images") the same on 1, 2 and 3 ranks; experiments/shapes_searle.toml (the OTI
 // pre-pass, then phi's training) gives the same words, loss, metrics and exported phi on
 // 1, 2 and 3 ranks, and the exported phi read back by model.mapper_weights gives the same
-// metrics; what the families refuse stops with exit 2 naming the key.
+// metrics; experiments/shapes_searle_oti.toml (SEARLE-OTI: the query images inverted at
+// test time) gives the same words and metrics on 1, 2 and 3 ranks; what the families
+// refuse stops with exit 2 naming the key.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -20,6 +22,7 @@
 #include "models/safetensors.h"
 #include "models/zero_shot_model.h"
 #include "train/checkpoint.h"
+#include "train/searle_oti_queries.h"
 
 namespace spn {
 namespace {
@@ -192,10 +195,57 @@ TEST_F(Launch, SearleShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
   EXPECT_NEAR(after["stage1"]["train"]["final_loss"].get<double>(), loss, 1e-6 * loss);
 }
 
+const std::string kSearleOtiExperiment = (fs::path(SPN_SOURCE_DIR) / "experiments" / "shapes_searle_oti.toml").string();
+
+TEST_F(Launch, SearleOtiShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
+  testing::write_tiny_clip(dir_ / "clip");
+  const std::string smaller =
+      " --set model.clip_dir=clip --set threads=1 --set data.shapes.train_triplets=60 --set data.shapes.val_triplets=24"
+      " --set data.shapes.extra_images=20 --set eval.circo.queries=16 --set searle.oti_steps=3"
+      " --set searle.oti_batch_size=4 --set searle.top_k_concepts=3 --set searle.phi_top_k_concepts=5";
+  std::map<int, nlohmann::json> results;
+  for (int ranks : {1, 2, 3}) {
+    const std::string id = "np" + std::to_string(ranks);
+    const Outcome run =
+        testing::run_shell("cd '" + dir_.string() + "' && " + SPN_MPIRUN + " -np " + std::to_string(ranks) + " " +
+                           SPN_LAUNCH + " " + kSearleOtiExperiment + " --run-id " + id + smaller);
+    ASSERT_EQ(run.status, 0) << run.output;
+    results[ranks] = nlohmann::json::parse(read_file(dir_ / "runs/shapes_searle_oti" / id / "results.json"));
+  }
+  const nlohmann::json& one = results[1];
+  ASSERT_TRUE(one["stage1"].contains("val")) << one.dump();
+  ASSERT_TRUE(one["stage1"].contains("circo/val")) << one.dump();
+  EXPECT_EQ(one["stage1"]["train"]["steps"].get<int64_t>(), 0) << one.dump();  // phi is not trained
+  // One word per distinct reference image of each evaluated split.
+  DataConfig data;
+  data.root = (dir_ / "datasets/shapes-pic2word").string();
+  const auto words_of = [&](int ranks, const std::string& split) {
+    return SafetensorsFile(dir_ / "runs/shapes_searle_oti" / ("np" + std::to_string(ranks)) /
+                           ("oti_queries-" + split + ".safetensors"))
+        .read("ema_tokens");
+  };
+  EXPECT_EQ(words_of(1, "val").size(0), static_cast<int64_t>(distinct_references(load_split(data, "val")).size()));
+  EXPECT_GT(words_of(1, "circo-val").size(0), 0);
+  for (int ranks : {2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    for (const char* split : {"val", "circo-val"})
+      EXPECT_LE((words_of(ranks, split) - words_of(1, split)).abs().max().item<double>(), 1e-6) << split;
+    for (const char* split : {"val", "circo/val"})
+      for (const auto& [metric, value] : one["stage1"][split].items())
+        EXPECT_NEAR(results[ranks]["stage1"][split][metric].get<double>(), value.get<double>(), 6.3)
+            << split << " " << metric;
+  }
+}
+
 TEST_F(Launch, SearleRealRecipeWithoutItsFilesSaysWhatToDownload) {
-  const Outcome cirr = launch((fs::path(SPN_SOURCE_DIR) / "experiments" / "cirr_searle.toml").string());
-  EXPECT_EQ(cirr.status, 2) << cirr.output;
-  EXPECT_NE(cirr.output.find("datasets/cirr"), std::string::npos) << cirr.output;
+  for (const char* recipe : {"cirr_searle.toml", "cirr_searle_oti.toml"}) {
+    const Outcome cirr = launch((fs::path(SPN_SOURCE_DIR) / "experiments" / recipe).string());
+    EXPECT_EQ(cirr.status, 2) << recipe << "\n" << cirr.output;
+    EXPECT_NE(cirr.output.find("datasets/cirr"), std::string::npos) << recipe << "\n" << cirr.output;
+  }
+  EXPECT_EQ(
+      load_config((fs::path(SPN_SOURCE_DIR) / "experiments" / "cirr_searle_oti.toml").string(), {}).searle.query_words,
+      SearleQueryWords::Oti);
   // FashionIQ's queries in both caption orders, as SEARLE's validate.py.
   const ExperimentConfig config =
       load_config((fs::path(SPN_SOURCE_DIR) / "experiments" / "cirr_searle.toml").string(), {});
@@ -221,6 +271,8 @@ TEST_F(Launch, ZeroShotRefusalsExitTwoNamingTheKey) {
       {" --set stage1.epochs=0 --set stage1.export_mapper_weights=m.safetensors",
        "stage1.export_mapper_weights: stage1.epochs = 0 trains nothing to export"},
       {" --set model.mapper_weights=absent.safetensors", "model.mapper_weights: absent.safetensors not found"},
+      {" --set stage1.epochs=0 --set searle.query_words=oti",
+       "searle.query_words: \"oti\" composes SEARLE's queries; model.family = \"pic2word\" has its own"},
   };
   int case_number = 0;
   for (const auto& [overrides, expected] : cases) {

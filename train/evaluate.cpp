@@ -18,7 +18,7 @@
 
 namespace spn {
 SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit& split, const Tokenizer& tokenizer,
-                            const ExperimentConfig& config, bool show_progress) {
+                            const ExperimentConfig& config, bool show_progress, const QueryEncoder& queries_of) {
   torch::NoGradGuard no_grad;
   model.eval();
   SplitEmbeddings out;
@@ -38,9 +38,10 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
   };
   // The gallery's rows are the references' features when the model's query takes its
   // target embeddings (the dual encoder); otherwise (SPRC's image tokens) each chunk's
-  // reference images are decoded and encoded again.
+  // reference images are decoded and encoded again. A query encoder of its own needs
+  // neither.
   std::unique_ptr<ImagePrefetcher> reference_pixels;
-  if (!model.references_are_targets())
+  if (!queries_of && !model.references_are_targets())
     reference_pixels =
         std::make_unique<ImagePrefetcher>(images, references_of, (queries.size() + batch - 1) / batch,
                                           loader_options_of(config.data, model.device_type() == c10::kCUDA));
@@ -53,13 +54,14 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
     torch::Tensor pixels, reference_features;
     if (reference_pixels)
       pixels = normalize_images(reference_pixels->take(chunk).to(model.device(), true));
-    else
+    else if (!queries_of)
       reference_features =
           out.gallery.index_select(0, torch::tensor(references_of(chunk), torch::kLong)).to(model.device());
     const auto encode = [&](std::string CirrTriplet::*text) {
       std::vector<std::string> texts;
       for (int64_t i = begin; i < end; ++i) texts.push_back(split.triplets[i].*text);
       const torch::Tensor tokens = tokenizer.encode_batch(texts, config.data.max_words).to(model.device());
+      if (queries_of) return queries_of(references_of(chunk), tokens).cpu();
       return (pixels.defined() ? model.encode_query(pixels, tokens)
                                : model.encode_query_from_features(reference_features, tokens))
           .cpu();
@@ -92,11 +94,11 @@ SplitEmbeddings embed_split(Communicator& comm, CirModel& model, const CirrSplit
 
 std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model, const CirrSplit& split,
                                              const Tokenizer& tokenizer, const ExperimentConfig& config,
-                                             bool show_progress) {
+                                             bool show_progress, const QueryEncoder& queries_of) {
   if (const std::string missing = missing_targets(split); !missing.empty())
     throw UserError(config.where("eval.split") + ": " + missing +
                     ", so recall cannot be computed (a test split: see eval.submission_split)");
-  const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress);
+  const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress, queries_of);
   const bool remove_reference = config.eval.remove_reference == RemoveReference::Yes;
   switch (split.format) {
     case AnnotationFormat::kFashionIq:
@@ -110,8 +112,8 @@ std::map<std::string, double> evaluate_split(Communicator& comm, CirModel& model
 
 std::vector<fs::path> write_submissions(Communicator& comm, CirModel& model, const CirrSplit& split,
                                         const Tokenizer& tokenizer, const ExperimentConfig& config,
-                                        const fs::path& prefix, bool show_progress) {
-  const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress);
+                                        const fs::path& prefix, bool show_progress, const QueryEncoder& queries_of) {
+  const SplitEmbeddings embedded = embed_split(comm, model, split, tokenizer, config, show_progress, queries_of);
   const torch::Tensor queries = comm.all_gather(embedded.local_queries.contiguous());
   const bool circo = split.format == AnnotationFormat::kCirco;
   const std::vector<fs::path> files =

@@ -39,14 +39,17 @@ int64_t token_width(ClipTextTower& text) {
   return text.embed(one.to(text.parameters().front().device())).size(2);
 }
 
-// What a kept file must have been made from to be reused: the images, the vocabulary
-// and the OTI settings.
-std::map<std::string, std::string> words_fingerprint(const ExperimentConfig& config, int64_t images,
+// What a kept file must have been made from to be reused: the images (by name), the
+// vocabulary and the OTI settings.
+std::map<std::string, std::string> words_fingerprint(const ExperimentConfig& config, const ImageRows& images,
                                                      const std::vector<std::string>& concepts) {
-  uint64_t hash = kFnvOffset;
+  uint64_t hash = kFnvOffset, names = kFnvOffset;
   for (const std::string& concept : concepts) hash = fnv1a(concept + "\n", hash);
+  for (const int64_t index : images.split_index)
+    names = fnv1a(images.split->images[static_cast<size_t>(index)] + "\n", names);
   const SearleConfig& s = config.searle;
-  return {{"images", std::to_string(images)},
+  return {{"images", std::to_string(images.size())},
+          {"images_fnv1a", std::to_string(names)},
           {"concepts_fnv1a", std::to_string(hash)},
           {"seed", std::to_string(config.seed)},
           {"oti", fmt::format("{} {} {} {} {} {} {} {} {}", s.oti_steps, s.oti_batch_size, s.oti_lr, s.oti_weight_decay,
@@ -122,7 +125,7 @@ SearleWords prepare_searle_words(Communicator& comm, const ExperimentConfig& con
   const int64_t k = std::min<int64_t>(std::max(config.searle.top_k_concepts, config.searle.phi_top_k_concepts),
                                       static_cast<int64_t>(concepts.size()));
   const int64_t hidden = token_width(text);
-  const auto fingerprint = words_fingerprint(config, n, concepts);
+  const auto fingerprint = words_fingerprint(config, images, concepts);
 
   // A complete file of an earlier attempt (rank 0 reads it; every rank gets it).
   SearleWords words;

@@ -91,6 +91,9 @@ OtiResult invert_images(ClipTextTower& text, const torch::Tensor& image_features
   if (static_cast<int64_t>(draws.templates.size()) != options.steps ||
       draws.phrases.size() != (with_phrases ? draws.templates.size() : 0) || draws.initial_tokens.size(0) != batch)
     throw std::invalid_argument("invert_images: the draws are not those of this batch and these steps");
+  // An optimisation of the words: it needs autograd even when called from evaluation
+  // code that runs without it (SEARLE-OTI's test-time inversion).
+  const torch::AutoGradMode grad_on(true);
   const FrozenParameters frozen(text);
   const torch::Tensor target = image_features.detach();
   const torch::Device device = image_features.device();
