@@ -1,5 +1,6 @@
 #include "train/searle_oti_queries.h"
 
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <unordered_map>
@@ -27,6 +28,8 @@ QueryEncoder searle_oti_queries(Communicator& comm, const ExperimentConfig& conf
                                 const std::filesystem::path& file, bool show_progress) {
   ImageRows references = all_images_of(split, image_transform_of(config.data));
   references.split_index = distinct_references(split);
+  spdlog::info("SEARLE-OTI: split '{}': {} queries over {} distinct reference images", split.name,
+               split.triplets.size(), references.size());
   const torch::Tensor words =
       prepare_searle_words(comm, config, model, references, tokenizer, file, show_progress).ema_tokens;
   std::unordered_map<int64_t, int64_t> row_of;
