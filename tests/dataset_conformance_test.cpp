@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "annotation_cuts.h"
 #include "core/files.h"
 #include "data/circo.h"
 #include "data/fashioniq.h"
@@ -189,7 +190,7 @@ TEST(DistFashionIqConformance, MetricsMatchASingleProcessComputation) {
 // A CIRCO root under `dir`: the real val annotations linked in, and a gallery index
 // of every image they name plus `distractors` more.
 CirrSplit circo_with_gallery(const fs::path& dir, int64_t distractors) {
-  fs::create_directories(dir / "COCO2017_unlabeled" / "annotations");
+  fs::create_directories(dir);
   fs::create_directory_symlink(testing::shared_datasets_dir() / "circo" / "annotations", dir / "annotations");
   const auto items = nlohmann::json::parse(read_file(dir / "annotations" / "val.json"));
   std::set<int64_t> ids;
@@ -198,13 +199,7 @@ CirrSplit circo_with_gallery(const fs::path& dir, int64_t distractors) {
     for (const auto& id : item["gt_img_ids"]) ids.insert(id.get<int64_t>());
   }
   for (int64_t i = 0; i < distractors; ++i) ids.insert(900000000 + i);
-  nlohmann::json info = {{"images", nlohmann::json::array()}};
-  for (int64_t id : ids) {
-    char name[32];
-    std::snprintf(name, sizeof name, "%012lld.jpg", static_cast<long long>(id));
-    info["images"].push_back({{"id", id}, {"file_name", name}});
-  }
-  write_file_atomic(dir / "COCO2017_unlabeled" / "annotations" / "image_info_unlabeled2017.json", info.dump());
+  testing::write_circo_image_index(dir, ids);
   return load_circo_split(dir, "val");
 }
 

@@ -37,7 +37,8 @@ TrainingSummary run_training_loop(Communicator& comm, RunRecord& run, const Loop
   // Like the batch order, the model's draws come from the seed, the stage and the step.
   const uint64_t draw_seed = mix_seed(settings.order_seed, kDrawStream);
   const int64_t steps_per_epoch = sampler.steps_per_epoch();
-  if (steps_per_epoch == 0)
+  // A run of 0 epochs trains nothing (a zero-shot evaluation), so its batch may exceed the split.
+  if (steps_per_epoch == 0 && settings.epochs > 0)
     throw UserError(settings.batch_size_key + ": " + std::to_string(settings.batch_size) + " is larger than the " +
                     std::to_string(settings.items) + " training triplets");
   const int64_t total = settings.epochs * steps_per_epoch;
