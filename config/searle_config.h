@@ -3,7 +3,9 @@
 // pre-pass inverts every training image into a pseudo word (train/searle_oti.h), then
 // stage 1 distils φ from those words (train/searle_stage1.h). Defaults are SEARLE's
 // recipe; the concept vocabulary and the phrases are spn's stand-ins for SEARLE's class
-// names and GPT-Neo phrases (train/searle_concepts.h).
+// names and GPT-Neo phrases (train/searle_concepts.h). With query_words = "oti"
+// (SEARLE-OTI) nothing trains: the same OTI inverts each evaluated split's reference
+// images at test time (train/searle_oti_queries.h).
 #include <cstdint>
 #include <string>
 
