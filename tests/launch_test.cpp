@@ -64,6 +64,8 @@ TEST_F(Launch, ConfigErrorsExitTwoAndNameTheKey) {
   // With 0 epochs nothing trains (a zero-shot evaluation): the batch is never drawn.
   outcome = launch("ok.toml --run-id no-epochs --set stage1.batch_size=100000 --set stage1.epochs=0");
   EXPECT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir_ / "runs/tiny/no-epochs/results.json"))["stage1"]["train"]["steps"], 0)
+      << outcome.output;
 
   outcome = run_shell(std::string(SPN_MPIRUN) + " -np 2 " + SPN_LAUNCH + " " + (dir_ / "bad.toml").string());
   EXPECT_EQ(outcome.status, 2) << outcome.output;
