@@ -1,12 +1,15 @@
 // The zero-shot ViT-L/14 recipes users run on CIRR, FashionIQ and CIRCO
 // (experiments/cirr_pic2word.toml, cirr_searle.toml, cirr_searle_oti.toml, cirr_rtd.toml,
-// cirr_spn_zeroshot.toml, whose captions come from tests/http_test_server.h) end to end through spn-launch under mpirun
-// on 2 ranks, on cuts of the real annotation files in ../shared with placeholder images (tests/annotation_cuts.h) and a
-// random CLIP at ViT-L/14's widths (tests/clip_fixture.h): every key of each recipe as shipped (embed_dim 768, φ 768 ->
-// 3072 -> 3072 -> 768, truncation, preprocessing, the three evaluation datasets, the CIRR test1 and CIRCO test
-// submissions) except the paths, the image size of the one-layer CLIP, and the steps and batches of a few dozen images.
-// No GPU, OpenAI weights or real images are needed to catch a recipe whose shapes or
-// keys do not fit together before a user has downloaded the data.
+// cirr_spn_zeroshot.toml, whose captions come from tests/http_test_server.h) end to end
+// through spn-launch under mpirun on 2 ranks, on cuts of the real annotation files in
+// ../shared with placeholder images (tests/annotation_cuts.h) and a random CLIP at
+// ViT-L/14's widths (tests/clip_fixture.h). Every key of each recipe is as shipped
+// (embed_dim 768, φ 768 -> 3072 -> 3072 -> 768, truncation, preprocessing; for the four
+// pseudo-word recipes the three evaluation datasets and the CIRR test1 and CIRCO test
+// submissions, for SPN's CIRR val after both stages) except the paths, the image size of
+// the one-layer CLIP, and the steps and batches of a few dozen images. No GPU, OpenAI
+// weights or real images are needed to catch a recipe whose shapes or keys do not fit
+// together before a user has downloaded the data.
 #include <gtest/gtest.h>
 
 #include <algorithm>
