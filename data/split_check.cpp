@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/progress.h"
 #include "data/image_io.h"
 #include "dist/sharding.h"
@@ -29,7 +30,61 @@ std::string first_use_of(const CirrSplit& split, int64_t image) {
   return "; it is in the gallery of split '" + split.name + "'";
 }
 
+// Each field length-prefixed, so that ("ab", "c") and ("a", "bc") differ.
+class Digest {
+ public:
+  void add(std::string_view text) {
+    add(static_cast<int64_t>(text.size()));
+    hash_ = fnv1a(text, hash_);
+  }
+  void add(int64_t value) { hash_ = fnv1a(&value, sizeof value, hash_); }
+  void add(const std::vector<int64_t>& values) {
+    add(static_cast<int64_t>(values.size()));
+    for (int64_t value : values) add(value);
+  }
+  void add(const std::vector<std::string>& texts) {
+    add(static_cast<int64_t>(texts.size()));
+    for (const std::string& text : texts) add(text);
+  }
+  uint64_t value() const { return hash_; }
+
+ private:
+  uint64_t hash_ = kFnvOffset;
+};
+
 }  // namespace
+
+std::string split_digest(const CirrSplit& split) {
+  Digest digest;
+  digest.add(split.name);
+  digest.add(static_cast<int64_t>(split.format));
+  digest.add(split.images);
+  digest.add(split.relative_paths);
+  digest.add(split.categories);
+  digest.add(static_cast<int64_t>(split.category_images.size()));
+  for (const std::vector<int64_t>& images : split.category_images) digest.add(images);
+  digest.add(static_cast<int64_t>(split.triplets.size()));
+  for (const CirrTriplet& t : split.triplets) {
+    for (int64_t value : {t.pairid, t.reference, t.target, t.category}) digest.add(value);
+    digest.add(t.caption);
+    digest.add(t.second_caption);
+    digest.add(t.captions);
+    digest.add(t.equally_good_targets);
+    digest.add(t.members);
+  }
+  return std::to_string(split.images.size()) + " images, " + std::to_string(split.triplets.size()) +
+         " items, content " + hex64(digest.value());
+}
+
+void check_split_agrees(Communicator& comm, const CirrSplit& split) {
+  const std::vector<std::string> digests = comm.all_gather_string(split_digest(split));
+  for (size_t rank = 1; rank < digests.size(); ++rank)
+    if (digests[rank] != digests[0])
+      throw UserError(split.root.string() + ": split '" + split.name + "' differs between ranks: rank 0 read " +
+                      digests[0] + ", rank " + std::to_string(rank) + " read " + digests[rank] +
+                      "; every rank must read the same annotation files and images (are node-local copies of "
+                      "the dataset different, or was a folder still being written?)");
+}
 
 std::string missing_targets(const CirrSplit& split) {
   if (split.triplets.empty()) return "split '" + split.name + "' has no items";
@@ -39,6 +94,7 @@ std::string missing_targets(const CirrSplit& split) {
 }
 
 void check_split_images(Communicator& comm, const CirrSplit& split, bool show_progress) {
+  check_split_agrees(comm, split);
   const int64_t images = static_cast<int64_t>(split.images.size());
   const ShardRange mine = shard_range(images, comm.size(), comm.rank());
   Progress progress("checking " + split.name + " images", mine.size(), show_progress);

@@ -7,10 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <set>
-
+#include "annotation_cuts.h"
 #include "clip_fixture.h"
-#include "data/fashioniq.h"
 #include "launch_fixture.h"
 #include "models/clip_model.h"
 #include "models/clip_tokenizer.h"
@@ -61,57 +59,20 @@ TEST_F(Launch, ClipMismatchesExitTwoNamingTheKey) {
   }
 }
 
-nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(read_file(path)); }
+using testing::read_json_file;
 
 // A CIRR dataset cut from the real annotations: val's first 160 queries train, the next
-// 40 are val, test1's first 30 are test1; each split lists the images its queries name.
+// 40 are val, test1's first 30 are test1.
 void write_cirr_subset(const fs::path& root) {
-  const fs::path shared = testing::shared_datasets_dir() / "cirr";
-  struct Cut {
-    const char* name;
-    const char* source;
-    size_t begin, end;
-  };
-  for (const Cut& cut : {Cut{"train", "val", 0, 160}, Cut{"val", "val", 160, 200}, Cut{"test1", "test1", 0, 30}}) {
-    const auto items = read_json(shared / "captions" / (std::string("cap.rc2.") + cut.source + ".json"));
-    const auto paths = read_json(shared / "image_splits" / (std::string("split.rc2.") + cut.source + ".json"));
-    nlohmann::json kept = nlohmann::json::array(), images = nlohmann::json::object();
-    for (size_t i = cut.begin; i < cut.end; ++i) {
-      const auto& item = items[i];
-      kept.push_back(item);
-      std::vector<std::string> names = {item["reference"]};
-      if (item.contains("target_hard")) names.push_back(item["target_hard"]);
-      if (item.contains("target_soft"))
-        for (const auto& [name, score] : item["target_soft"].items()) names.push_back(name);
-      for (const auto& member : item["img_set"]["members"]) names.push_back(member);
-      for (const auto& name : names) images[name] = paths[name];
-    }
-    write_file_atomic(root / "captions" / (std::string("cap.rc2.") + cut.name + ".json"), kept.dump());
-    write_file_atomic(root / "image_splits" / (std::string("split.rc2.") + cut.name + ".json"), images.dump());
-    testing::write_placeholder_images(load_cirr_split(root, cut.name));
-  }
+  testing::write_cirr_cut(testing::shared_datasets_dir() / "cirr", root,
+                          {{"val", "train", 0, 160}, {"val", "val", 160, 40}, {"test1", "test1", 0, 30}});
 }
 
 // A FashionIQ dataset cut from the real val annotations: per category the first 60
-// queries train and the next 30 are val; each split lists the images its queries name.
+// queries train and the next 30 are val.
 void write_fashioniq_subset(const fs::path& root) {
-  const fs::path shared = testing::shared_datasets_dir() / "fashioniq";
-  for (const std::string category : {"dress", "shirt", "toptee"}) {
-    const auto items = read_json(shared / "captions" / ("cap." + category + ".val.json"));
-    for (const auto& [split, begin, end] : {std::tuple<std::string, size_t, size_t>{"train", 0, 60}, {"val", 60, 90}}) {
-      nlohmann::json kept = nlohmann::json::array();
-      std::set<std::string> names;
-      for (size_t i = begin; i < end; ++i) {
-        kept.push_back(items[i]);
-        names.insert(items[i]["candidate"].get<std::string>());
-        names.insert(items[i]["target"].get<std::string>());
-      }
-      write_file_atomic(root / "captions" / ("cap." + category + "." + split + ".json"), kept.dump());
-      write_file_atomic(root / "image_splits" / ("split." + category + "." + split + ".json"),
-                        nlohmann::json(std::vector<std::string>(names.begin(), names.end())).dump());
-    }
-  }
-  for (const char* split : {"train", "val"}) testing::write_placeholder_images(load_fashioniq_split(root, split, {}));
+  testing::write_fashioniq_cut(testing::shared_datasets_dir() / "fashioniq", root, {"dress", "shirt", "toptee"},
+                               {{"val", "train", 0, 60}, {"val", "val", 60, 30}});
 }
 
 // The shipped experiments, shrunk to the tiny CLIP and a few steps.
@@ -136,11 +97,11 @@ TEST_F(Launch, CirrClip4CirExperimentRunsEndToEndAndWritesSubmissions) {
   const Outcome run = launch(experiment + " --run-id e2e --set data.root=cirr" + kTinyClipExperiment);
   ASSERT_EQ(run.status, 0) << run.output;
   const fs::path run_dir = dir_ / "runs/cirr_clip4cir/e2e";
-  const auto results = read_json(run_dir / "results.json");
+  const auto results = read_json_file(run_dir / "results.json");
   for (const char* stage : {"stage1", "stage2"}) EXPECT_TRUE(results[stage]["val"].contains("Rsubset@1")) << stage;
   EXPECT_TRUE(fs::exists(dir_ / "banks")) << "stage 2 made no bank";
   for (const char* file : {"recall", "recall_subset"}) {
-    const auto submission = read_json(run_dir / "submissions" / (std::string("stage2-test1-") + file + ".json"));
+    const auto submission = read_json_file(run_dir / "submissions" / (std::string("stage2-test1-") + file + ".json"));
     EXPECT_EQ(submission["version"], "rc2");
     EXPECT_EQ(submission["metric"], file);
     EXPECT_EQ(submission.size(), 32u);  // 30 pairids, version, metric
@@ -163,7 +124,7 @@ TEST_F(Launch, FashionIqClip4CirExperimentRunsEndToEnd) {
   EXPECT_NE(run.output.find("(FashionIQ protocol, %)"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("  dress/R@10  dress/R@50"), std::string::npos) << run.output;
   EXPECT_EQ(run.output.find("Rsubset@1"), std::string::npos) << run.output;
-  const auto results = read_json(dir_ / "runs/fashioniq_clip4cir/e2e/results.json");
+  const auto results = read_json_file(dir_ / "runs/fashioniq_clip4cir/e2e/results.json");
   for (const char* stage : {"stage1", "stage2"}) {
     const auto& val = results[stage]["val"];
     for (const char* metric : {"dress/R@10", "shirt/R@50", "toptee/R@10", "R@10", "R@50", "Avg"})

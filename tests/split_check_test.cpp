@@ -3,6 +3,8 @@
 // image is the same whatever the sharding).
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "core/error.h"
 #include "core/files.h"
 #include "data/image_io.h"
@@ -44,6 +46,81 @@ TEST(SplitCheck, MissingTargetsNameTheItem) {
   EXPECT_EQ(missing_targets(split), "split 'val' item 2 (pairid 102) has no target (target_hard)");
   split.triplets.clear();
   EXPECT_EQ(missing_targets(split), "split 'val' has no items");
+}
+
+TEST(SplitCheck, DigestChangesWithEveryField) {
+  const CirrSplit split = written_split("/nonexistent", 5, false);
+  const std::string digest = split_digest(split);
+  EXPECT_EQ(digest.rfind("5 images, 4 items, content ", 0), 0u) << digest;
+  EXPECT_EQ(split_digest(written_split("/elsewhere", 5, false)), digest) << "the root is where, not what";
+  const std::vector<std::function<void(CirrSplit&)>> changes = {
+      [](CirrSplit& s) { s.name = "train"; },
+      [](CirrSplit& s) { s.format = AnnotationFormat::kCirco; },
+      [](CirrSplit& s) { s.images[1] = "img9"; },
+      [](CirrSplit& s) { s.relative_paths[1] = "images/img1.jpg"; },
+      [](CirrSplit& s) { s.categories = {"dress"}; },
+      [](CirrSplit& s) {
+        s.category_images = {{0, 1}};
+      },
+      [](CirrSplit& s) { s.triplets.pop_back(); },
+      [](CirrSplit& s) { s.triplets[2].pairid = 7; },
+      [](CirrSplit& s) { s.triplets[2].reference = 0; },
+      [](CirrSplit& s) { s.triplets[2].target = 0; },
+      [](CirrSplit& s) { s.triplets[2].category = 0; },
+      [](CirrSplit& s) { s.triplets[2].caption = "make it red"; },
+      [](CirrSplit& s) { s.triplets[2].second_caption = "make it red"; },
+      [](CirrSplit& s) { s.triplets[2].captions = {"make it red"}; },
+      [](CirrSplit& s) { s.triplets[2].equally_good_targets = {4}; },
+      [](CirrSplit& s) {
+        s.triplets[2].members = {2, 3};
+      },
+      // Length-prefixed fields: moving a character between two names changes the digest.
+      [](CirrSplit& s) {
+        s.images[0] = "img0i";
+        s.images[1] = "mg1";
+      },
+  };
+  for (size_t i = 0; i < changes.size(); ++i) {
+    CirrSplit changed = split;
+    changes[i](changed);
+    EXPECT_NE(split_digest(changed), digest) << "change " << i;
+  }
+}
+
+TEST(DistSplitCheck, RanksThatReadDifferentSplitsStopTogether) {
+  Communicator& world = testing::world();
+  const CirrSplit split = written_split("/nonexistent", 7, false);
+  EXPECT_NO_THROW(check_split_agrees(world, split));
+  if (world.size() == 1) return;  // one rank always agrees with itself (the digest test covers the content)
+
+  // The last rank's copy lacks an image (a folder still being copied) or has another
+  // caption (a stale node-local copy): every rank stops with the same error, before the
+  // image check shards the split.
+  const int last = world.size() - 1;
+  CirrSplit shorter = split;
+  CirrSplit recaptioned = split;
+  if (world.rank() == last) {
+    shorter.images.pop_back();
+    shorter.relative_paths.pop_back();
+    recaptioned.triplets[3].caption = "make it red";
+  }
+  const std::string rank_words = "rank " + std::to_string(last) + " read ";
+  try {
+    check_split_images(world, shorter, false);
+    ADD_FAILURE() << "ranks with different image lists passed";
+  } catch (const UserError& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.rfind("/nonexistent: split 'val' differs between ranks: rank 0 read 7 images, 6 items", 0), 0u)
+        << message;
+    EXPECT_NE(message.find(rank_words + "6 images, 6 items"), std::string::npos) << message;
+  }
+  try {
+    check_split_agrees(world, recaptioned);
+    ADD_FAILURE() << "ranks with different captions passed";
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find(rank_words + "7 images, 6 items, content "), std::string::npos)
+        << error.what();
+  }
 }
 
 TEST(DistSplitCheck, TheFirstBadImageIsNamedWithTheItemUsingIt) {
