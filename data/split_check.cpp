@@ -82,7 +82,7 @@ void check_split_agrees(Communicator& comm, const CirrSplit& split) {
     if (digests[rank] != digests[0])
       throw UserError(split.root.string() + ": split '" + split.name + "' differs between ranks: rank 0 read " +
                       digests[0] + ", rank " + std::to_string(rank) + " read " + digests[rank] +
-                      "; every rank must read the same annotation files and images (are node-local copies of "
+                      "; every rank must read the same annotation files and image lists (are node-local copies of "
                       "the dataset different, or was a folder still being written?)");
 }
 
