@@ -44,7 +44,8 @@ void PositivesConfig::visit(ConfigVisitor& v) {
   v.integer("max_triplets", max_triplets, 0, INT64_MAX,
             "keep a seeded random subset of this many generated triplets; 0 = all");
   v.text_list("templates", templates,
-              "modification texts drawn per triplet: p0 \"{tgt} instead of {ref}\", p1 \"Unlike {ref}, I want {tgt}\", "
+              "modification texts, one per template for each triplet, one of them drawn per training step: p0 \"{tgt} "
+              "instead of {ref}\", p1 \"Unlike {ref}, I want {tgt}\", "
               "p2 \"{tgt}\", or your own with {ref}/{tgt}, or {ref_part}/{tgt_part} (a random non-empty subset of the "
               "caption's \", \"-separated clauses, in random order); too long for data.max_words -> p2");
   v.boolean("warmup_encoder", warmup_encoder,

@@ -43,7 +43,20 @@ std::vector<CirrTriplet> load_cirr_triplets(const fs::path& captions_file, const
     if (!inserted) item.fail("duplicate pairid, first used by item " + std::to_string(previous->second));
     triplet.reference = item.image(item.text("reference"), "reference");
     if (item.has("target_hard")) triplet.target = item.image(item.text("target_hard"), "target_hard");
-    triplet.caption = item.text("caption");
+    // A list is several texts for one triplet (SPN4CIR's generated files, one per
+    // template): evaluation reads the first, training draws one per step.
+    const json& caption = item.field("caption");
+    if (caption.is_array()) {
+      if (caption.empty()) item.fail("field 'caption' must be a string or a non-empty list of strings");
+      for (const json& text : caption) {
+        if (!text.is_string()) item.fail("field 'caption' must be a string or a non-empty list of strings");
+        triplet.captions.push_back(text.get<std::string>());
+      }
+      triplet.caption = triplet.captions.front();
+      if (triplet.captions.size() == 1) triplet.captions.clear();
+    } else {
+      triplet.caption = item.text("caption");
+    }
     if (item.has("target_soft")) {
       const json& soft = items[i]["target_soft"];
       if (!soft.is_object()) item.fail("field 'target_soft' must be an object {image name: score}");

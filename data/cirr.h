@@ -5,6 +5,7 @@
 //   captions/cap.rc2.<split>.json      [{pairid, reference, target_hard, caption,
 //                                        target_soft: {name: score} (optional),
 //                                        img_set: {members: [...]}}, ...]
+//   (caption may be a list of texts, as in SPN4CIR's generated files: CirrTriplet::captions)
 //   image_splits/split.rc2.<split>.json {image name: relative path}
 // test1 has no target_hard; such triplets have an empty target.
 #include <cstdint>
@@ -28,7 +29,8 @@ struct CirrTriplet {
   std::vector<int64_t> members;  // img_set members (indices), reference included as in CIRR
   int64_t category = -1;         // FashionIQ: index into CirrSplit::categories
   // Training texts drawn from at random per step instead of `caption` (FashionIQ: the
-  // four joins of the two annotators' captions CLIP4CIR trains with; data/fashioniq.h).
+  // four joins of the two annotators' captions CLIP4CIR trains with, data/fashioniq.h;
+  // a generated triplet: one text per template, train/positive_scaling.h). Empty: `caption`.
   std::vector<std::string> captions;
   // A second evaluation text: the query embedding is then the normalised mean of the
   // two texts' (FashionIQ under caption_join "both_orders": the captions' other order).

@@ -81,16 +81,19 @@ ModificationTemplates::ModificationTemplates(const std::vector<std::string>& tem
   }
 }
 
-std::string ModificationTemplates::compose(const std::string& reference_caption, const std::string& target_caption,
-                                           std::mt19937_64& rng, const TokenCount& tokens, int64_t max_tokens) const {
-  const std::string& pattern = templates_[uniform_below(rng, templates_.size())];
-  Fillers with{reference_caption, target_caption, "", ""};
-  // Only a template with a part draws again, so the others compose as they always did.
-  if (uses(pattern, "{ref_part}")) with.ref_part = some_clauses(reference_caption, rng);
-  if (uses(pattern, "{tgt_part}")) with.tgt_part = some_clauses(target_caption, rng);
-  std::string text = fill(pattern, with);
-  if (tokens(text) > max_tokens) text = fill(named_templates().at("p2"), with);
-  return text;
+std::vector<std::string> ModificationTemplates::compose_each(const std::string& reference_caption,
+                                                             const std::string& target_caption, std::mt19937_64& rng,
+                                                             const TokenCount& tokens, int64_t max_tokens) const {
+  std::vector<std::string> texts;
+  for (const std::string& pattern : templates_) {
+    Fillers with{reference_caption, target_caption, "", ""};
+    if (uses(pattern, "{ref_part}")) with.ref_part = some_clauses(reference_caption, rng);
+    if (uses(pattern, "{tgt_part}")) with.tgt_part = some_clauses(target_caption, rng);
+    std::string text = fill(pattern, with);
+    if (tokens(text) > max_tokens) text = fill(named_templates().at("p2"), with);
+    texts.push_back(std::move(text));
+  }
+  return texts;
 }
 
 std::vector<std::string> ModificationTemplates::fixed_texts() const {

@@ -106,7 +106,10 @@ Vocabulary run_vocabulary(RunContext& ctx) {
   const fs::path path = ctx.run.dir() / "vocab.txt";
   if (rank0_sees(ctx.comm, path)) return Vocabulary::load(path);
   std::vector<std::string> captions;
-  for (const auto& triplet : ctx.train.triplets) captions.push_back(triplet.caption);
+  for (const auto& triplet : ctx.train.triplets) {
+    captions.push_back(triplet.caption);
+    captions.insert(captions.end(), triplet.captions.begin(), triplet.captions.end());
+  }
   if (ctx.sources) {
     const std::vector<std::string> words = generated_text_words(ctx.config, *ctx.sources);
     captions.insert(captions.end(), words.begin(), words.end());

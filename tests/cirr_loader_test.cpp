@@ -60,6 +60,26 @@ TEST_F(CirrLoader, KeepsOnlyFullScoreSoftTargetsOtherThanTheHardOne) {
   EXPECT_NE(score.find("item 0 (pairid 4): target_soft['c'] must be a number"), std::string::npos) << score;
 }
 
+// SPN4CIR's generated files hold a list of texts per triplet (one per template).
+TEST_F(CirrLoader, ACaptionListIsTrainingTextsWithTheFirstForEvaluation) {
+  EXPECT_EQ(error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": ["x", "y", "x"],
+                          "img_set": {"members": []}},
+                         {"pairid": 5, "reference": "a", "target_hard": "c", "caption": ["z"],
+                          "img_set": {"members": []}}])"),
+            "");
+  const CirrSplit split = load_cirr_split(root_, "val");
+  EXPECT_EQ(split.triplets[0].caption, "x");
+  EXPECT_EQ(split.triplets[0].captions, (std::vector<std::string>{"x", "y", "x"}));
+  EXPECT_EQ(split.triplets[1].caption, "z");
+  EXPECT_TRUE(split.triplets[1].captions.empty()) << "one text is a plain caption";
+
+  for (const char* bad : {"[]", "[\"x\", 3]", "3"}) {
+    const std::string error = error_for(std::string(R"([{"pairid": 4, "reference": "a", "target_hard": "b",
+        "caption": )") + bad + R"(, "img_set": {"members": []}}])");
+    EXPECT_NE(error.find("item 0 (pairid 4): field 'caption' must be "), std::string::npos) << bad << ": " << error;
+  }
+}
+
 TEST_F(CirrLoader, ErrorsNameFileAndItem) {
   const std::string missing = error_for(R"([{"pairid": 4, "reference": "a", "target_hard": "b", "caption": "x",
       "img_set": {"members": []}}, {"pairid": 5, "reference": "a", "target_hard": "b", "img_set": {"members": []}}])");

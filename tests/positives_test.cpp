@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -18,6 +19,7 @@
 #include "test_files.h"
 #include "test_world.h"
 #include "train/positive_scaling.h"
+#include "train/triplet_data.h"
 
 namespace spn {
 namespace {
@@ -250,34 +252,20 @@ TEST(DistPairMining, BlocksOnAnyWorldSizeEqualTheBruteForceRanking) {
     EXPECT_EQ(nearest_partners[q][0].item<int64_t>(), ranked_by_brute_force(embeddings, queries[q])[0]);
 }
 
-TEST(ModificationTexts, TemplatesFillDrawAndFallBack) {
+TEST(ModificationTexts, EachTemplateFillsAndFallsBack) {
   const auto tokens = [](const std::string& text) { return static_cast<int64_t>(split_words(text).size()); };
   const std::string ref = "a red circle", tgt = "two blue squares";
   std::mt19937_64 rng(1);
-  EXPECT_EQ(ModificationTemplates({"p0"}, "k").compose(ref, tgt, rng, tokens, 24),
-            "two blue squares instead of a red circle");
-  EXPECT_EQ(ModificationTemplates({"p1"}, "k").compose(ref, tgt, rng, tokens, 24),
-            "Unlike a red circle, I want two blue squares");
-  EXPECT_EQ(ModificationTemplates({"p2"}, "k").compose(ref, tgt, rng, tokens, 24), "two blue squares");
-  EXPECT_EQ(ModificationTemplates({"make it {tgt}, not {ref}"}, "k").compose(ref, tgt, rng, tokens, 24),
-            "make it two blue squares, not a red circle");
-  // p1 has 10 words here: over a context of 8 the text falls back to p2.
-  EXPECT_EQ(ModificationTemplates({"p1"}, "k").compose(ref, tgt, rng, tokens, 8), "two blue squares");
+  EXPECT_EQ(ModificationTemplates({"p0", "p1", "p2", "make it {tgt}, not {ref}"}, "k")
+                .compose_each(ref, tgt, rng, tokens, 24),
+            (std::vector<std::string>{"two blue squares instead of a red circle",
+                                      "Unlike a red circle, I want two blue squares", "two blue squares",
+                                      "make it two blue squares, not a red circle"}));
+  // p1 has 10 words here: over a context of 8 it falls back to p2; p0 (7 words) fits.
+  EXPECT_EQ(ModificationTemplates({"p0", "p1"}, "k").compose_each(ref, tgt, rng, tokens, 8),
+            (std::vector<std::string>{"two blue squares instead of a red circle", "two blue squares"}));
   EXPECT_EQ(ModificationTemplates({"p0", "p1"}, "k").fixed_texts(),
             (std::vector<std::string>{" instead of ", "Unlike , I want "}));
-
-  // The draw is seeded and uses every template.
-  const ModificationTemplates all({"p0", "p1", "p2"}, "k");
-  std::set<std::string> seen;
-  std::vector<std::string> first, again;
-  for (uint64_t seed = 0; seed < 30; ++seed) {
-    std::mt19937_64 a(seed), b(seed);
-    first.push_back(all.compose(ref, tgt, a, tokens, 24));
-    again.push_back(all.compose(ref, tgt, b, tokens, 24));
-    seen.insert(first.back());
-  }
-  EXPECT_EQ(first, again);
-  EXPECT_EQ(seen.size(), 3u);
 
   const auto error_of = [](const std::vector<std::string>& templates) {
     try {
@@ -293,6 +281,51 @@ TEST(ModificationTexts, TemplatesFillDrawAndFallBack) {
             std::string::npos);
   EXPECT_NE(error_of({"p3"}).find("uses none of {ref}, {tgt}, {ref_part}, {tgt_part}"), std::string::npos);
   EXPECT_EQ(error_of({"{tgt_part}", "a photo of {ref_part}"}), "");
+}
+
+// Training draws one of a triplet's own texts per step, uniformly, whatever the other
+// triplets hold (annotated ones one text, FashionIQ's four joins, generated ones one per
+// template): a triplet with three texts beside one with four draws each a third of the
+// time, though its fourth token row repeats its first.
+TEST(TrainingTexts, EachStepDrawsUniformlyAmongTheTripletsOwnTexts) {
+  const std::vector<std::vector<std::string>> texts = {{"one"}, {"a b", "c d", "e f"}, {"w", "x", "y", "z"}};
+  std::vector<CirrTriplet> triplets;
+  std::vector<std::string> all;
+  for (size_t t = 0; t < texts.size(); ++t) {
+    CirrTriplet triplet;
+    triplet.reference = static_cast<int64_t>(t);
+    triplet.target = static_cast<int64_t>((t + 1) % texts.size());
+    triplet.caption = texts[t][0];
+    if (texts[t].size() > 1) triplet.captions = texts[t];
+    triplets.push_back(triplet);
+    all.insert(all.end(), texts[t].begin(), texts[t].end());
+  }
+  const Vocabulary vocabulary = Vocabulary::build(all);
+  TripletData images;
+  images.images.split_index = {0, 1, 2};
+  const TripletData data = with_triplets(images, triplets, vocabulary, 4, /*text_seed=*/7);
+  ASSERT_EQ(data.text_row_count(), 12);
+
+  constexpr int kSteps = 3000;
+  std::vector<std::map<std::string, int>> drawn(texts.size());
+  for (int step = 0; step < kSteps; ++step) {
+    const std::vector<int64_t> rows = {0, 1, 2};
+    const torch::Tensor tokens = data.tokens_at(rows, step);
+    for (int64_t row : rows)
+      for (size_t v = 0; v < texts[row].size(); ++v)
+        if (torch::equal(tokens[row], vocabulary.encode_batch({texts[row][v]}, 4)[0])) ++drawn[row][texts[row][v]];
+    EXPECT_TRUE(torch::equal(tokens, data.tokens_at(rows, step))) << "the draw is a function of the step";
+  }
+  for (size_t t = 0; t < texts.size(); ++t) {
+    ASSERT_EQ(drawn[t].size(), texts[t].size()) << "triplet " << t << " drew each of its texts";
+    int total = 0;
+    for (const auto& [text, count] : drawn[t]) total += count;
+    EXPECT_EQ(total, kSteps) << "triplet " << t << " drew a text of its own every step";
+    for (const auto& [text, count] : drawn[t]) {
+      const double expected = static_cast<double>(kSteps) / static_cast<double>(texts[t].size());
+      EXPECT_NEAR(count, expected, 0.1 * expected) << "triplet " << t << ", '" << text << "'";
+    }
+  }
 }
 
 TEST(ModificationTexts, PartsAreSeededNonEmptySubsetsOfTheClauses) {
@@ -325,7 +358,7 @@ TEST(ModificationTexts, PartsAreSeededNonEmptySubsetsOfTheClauses) {
   for (uint64_t seed = 0; seed < 20; ++seed) {
     std::mt19937_64 a(seed);
     const std::string text =
-        ModificationTemplates({"a photo of {tgt_part}"}, "k").compose("a dog", caption, a, tokens, 77);
+        ModificationTemplates({"a photo of {tgt_part}"}, "k").compose_each("a dog", caption, a, tokens, 77).at(0);
     ASSERT_EQ(text.rfind("a photo of ", 0), 0u) << text;
     for (const std::string& clause : split_on(text.substr(11), ", ")) EXPECT_EQ(clauses.count(clause), 1u) << text;
   }

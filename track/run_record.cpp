@@ -12,6 +12,7 @@
 #include "core/json_text.h"
 #include "track/git_info.h"
 #include "track/run_contents.h"
+#include "track/run_inputs.h"
 #include "track/tensorboard_events.h"
 
 namespace spn {
@@ -60,6 +61,28 @@ RunRecord::RunRecord(Communicator& comm, const ExperimentConfig& config, const s
   });
   if (writer()) previous_status_ = read_json_file(dir_ / "status.json");
   recorded_status_ = broadcast_string(comm, writer() ? recorded_state(dir_) : "", 0);
+  check_inputs(config);
+}
+
+void RunRecord::check_inputs(const ExperimentConfig& config) {
+  std::string change;
+  run_on_rank0(comm_, [&] {
+    const fs::path path = dir_ / "inputs.json";
+    const auto started = std::chrono::steady_clock::now();
+    const nlohmann::json now = fingerprint_inputs(config);
+    if (!now.empty())
+      spdlog::info("inputs: {} path(s) the config names hashed in {:.1f} s", now.size(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    // A run made before inputs.json existed has none, and cannot be checked.
+    if (recorded_status_.empty())
+      write_file_atomic(path, json_text(now, 2) + "\n");
+    else if (fs::exists(path))
+      change = describe_input_change(read_json_file(path), now);
+  });
+  change = broadcast_string(comm_, change, 0);
+  if (!change.empty())
+    throw UserError(dir_.string() + ": " + change + "; its results would not be this command's: choose another " +
+                    "--run-id, or restore the file");
 }
 
 void RunRecord::write_records(const CommandLine& command, const nlohmann::json& environment,

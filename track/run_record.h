@@ -14,6 +14,8 @@
 //   results.json      final metrics per stage and split, artifact paths
 //   logs/rank-N.log   one log per rank             checkpoints/  stage checkpoints
 //   done/<stage>      completion marker per pipeline stage (a rerun skips finished stages)
+//   inputs.json       fingerprints of the files the config names (weights, checkpoints;
+//                     track/run_inputs.h), checked by every later command on the run
 // Rank 0 writes the shared records; every file is written atomically.
 #include <nlohmann/json.hpp>
 
@@ -47,8 +49,9 @@ class RunRecord {
   // The run directory for this config: <runs_dir>/<name>/<run_id>. The default run id
   // is a hash of the resolved config, so rerunning the same command finds the same run
   // (and resumes it, or prints its results). Refuses a directory whose config.toml
-  // differs from `resolved_toml`, and one that another spn-launch is writing: rank 0
-  // holds <dir>/lock for the record's life (UserError naming the holder's host and pid).
+  // differs from `resolved_toml`, one whose input files changed since it started
+  // (inputs.json), and one that another spn-launch is writing: rank 0 holds <dir>/lock
+  // for the record's life (UserError naming the holder's host and pid).
   RunRecord(Communicator& comm, const ExperimentConfig& config, const std::string& resolved_toml,
             const std::string& run_id);
 
@@ -87,6 +90,9 @@ class RunRecord {
   nlohmann::json results() const;
 
  private:
+  // Writes inputs.json for a new run; for an existing one, throws (on every rank) when
+  // a recorded input file differs now.
+  void check_inputs(const ExperimentConfig& config);
   void update_results(const std::function<void(nlohmann::json&)>& change);
   void record_outcome(const std::string& state);
   // Drops the lines a kill or a full disk cut short.

@@ -173,12 +173,14 @@ std::vector<CirrTriplet> generate_triplets(Communicator& comm, const ExperimentC
       std::mt19937_64 rng(mix_seed(template_seed, i));
       const std::string& ref = train.images[sources.dedup.unique[reference]];
       const std::string& tgt = train.images[sources.dedup.unique[target]];
+      // Every template's text, as get_cir_data.py writes them; training draws one per step.
+      const std::vector<std::string> texts = templates.compose_each(
+          sources.captions[reference], sources.captions[target], rng, tokens, config.data.max_words);
       triplets.push_back({{"pairid", i},
                           {"reference", ref},
                           {"target_hard", tgt},
                           {"target_soft", {{tgt, 1.0}}},
-                          {"caption", templates.compose(sources.captions[reference], sources.captions[target], rng,
-                                                        tokens, config.data.max_words)},
+                          {"caption", texts.size() == 1 ? json(texts[0]) : json(texts)},
                           {"img_set", {{"id", i}, {"members", {ref, tgt}}}}});
     }
     write_file_atomic(file, triplets.dump(1) + "\n");

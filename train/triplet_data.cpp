@@ -16,7 +16,7 @@ std::vector<int64_t> TripletData::text_rows_at(const std::vector<int64_t>& rows,
   std::vector<int64_t> flat;
   for (int64_t row : rows) {
     const uint64_t draw = mix_seed(mix_seed(text_seed, static_cast<uint64_t>(step)), static_cast<uint64_t>(row));
-    flat.push_back(row * variants + static_cast<int64_t>(draw % static_cast<uint64_t>(variants)));
+    flat.push_back(row * variants + static_cast<int64_t>(draw % static_cast<uint64_t>(own_variants[row])));
   }
   return flat;
 }
@@ -53,8 +53,8 @@ TripletData with_triplets(const TripletData& images, const std::vector<CirrTripl
   };
   TripletData data;
   data.images = images.images;
-  // Every triplet gets as many texts as the one with the most; a triplet with fewer
-  // repeats its own (annotated and generated triplets mix).
+  // Every triplet gets as many token rows as the one with the most texts; a triplet with
+  // fewer repeats its own (annotated and generated triplets mix) and draws among its own.
   size_t variants = 1;
   for (const CirrTriplet& triplet : triplets) variants = std::max(variants, triplet.captions.size());
   std::vector<std::string> captions;
@@ -64,6 +64,7 @@ TripletData with_triplets(const TripletData& images, const std::vector<CirrTripl
     std::vector<int64_t> equally_good;
     for (int64_t image : triplet.equally_good_targets) equally_good.push_back(row(image));
     data.equally_good_targets.push_back(std::move(equally_good));
+    data.own_variants.push_back(std::max<int64_t>(1, static_cast<int64_t>(triplet.captions.size())));
     for (size_t v = 0; v < variants; ++v)
       captions.push_back(triplet.captions.empty() ? triplet.caption : triplet.captions[v % triplet.captions.size()]);
   }

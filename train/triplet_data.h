@@ -22,13 +22,15 @@ struct TripletData {
   std::vector<int64_t> target;                             // per triplet: row in images
   std::vector<std::vector<int64_t>> equally_good_targets;  // per triplet: rows (CIRR target_soft 1.0)
   // int64 [n_triplets, variants, max_words]: each triplet's training texts (one, or
-  // FashionIQ's four random caption joins, CirrTriplet::captions).
+  // CirrTriplet::captions: FashionIQ's four caption joins, a generated triplet's
+  // templates), padded to the most any triplet has by repeating its own.
   torch::Tensor tokens;
-  uint64_t text_seed = 0;  // seeds which variant a step uses
+  std::vector<int64_t> own_variants;  // per triplet: how many of its variants are its own texts
+  uint64_t text_seed = 0;             // seeds which variant a step uses
 
   int64_t size() const { return static_cast<int64_t>(reference.size()); }
-  // The token rows of triplets `rows` at training step `step`: with several variants,
-  // each drawn uniformly from (text_seed, step, row), so every rank and every world
+  // The token rows of triplets `rows` at training step `step`: with several texts, one
+  // drawn uniformly among the triplet's own from (text_seed, step, row), so every rank and every world
   // size draws the same and a resumed run redraws what it drew.
   torch::Tensor tokens_at(const std::vector<int64_t>& rows, int64_t step) const;
   // The same draw as text rows: row * variants + variant, an index into
