@@ -304,7 +304,8 @@ TEST(TrainingTexts, EachStepDrawsUniformlyAmongTheTripletsOwnTexts) {
   TripletData images;
   images.images.split_index = {0, 1, 2};
   const TripletData data = with_triplets(images, triplets, vocabulary, 4, /*text_seed=*/7);
-  ASSERT_EQ(data.text_row_count(), 12);
+  ASSERT_EQ(data.text_row_count(), 8) << "each triplet's own texts, no padding";
+  for (int64_t row = 0; row < 8; ++row) EXPECT_EQ(data.reference_of_text_row(row), row == 0 ? 0 : row < 4 ? 1 : 2);
 
   constexpr int kSteps = 3000;
   std::vector<std::map<std::string, int>> drawn(texts.size());

@@ -20,6 +20,7 @@ TEST(RunInputs, ChangesNameTheKeyAndTheFile) {
   write_file_atomic(dir / "clip/model.safetensors", "weights");
   write_file_atomic(dir / "clip/config.json", "{}");
   write_file_atomic(dir / "clip/pytorch_model.bin", "not read by spn");
+  write_file_atomic(dir / "clip/open_clip_model.safetensors", "not read by spn either");
   write_file_atomic(dir / "phi.safetensors", "phi");
   ExperimentConfig config;
   config.model.clip_dir = (dir / "clip").string();
@@ -34,6 +35,7 @@ TEST(RunInputs, ChangesNameTheKeyAndTheFile) {
   EXPECT_EQ(describe_input_change(before, fingerprint_inputs(config)), "");
 
   write_file_atomic(dir / "clip/pytorch_model.bin", "another file spn does not read");
+  write_file_atomic(dir / "clip/open_clip_model.safetensors", "changed too");
   EXPECT_EQ(describe_input_change(before, fingerprint_inputs(config)), "");
 
   write_file_atomic(dir / "clip/model.safetensors", "weightz");  // same length, other bytes
@@ -42,23 +44,22 @@ TEST(RunInputs, ChangesNameTheKeyAndTheFile) {
                 hex64(fnv1a("weights")) + ", now 7 " + hex64(fnv1a("weightz")) + ")");
   write_file_atomic(dir / "clip/model.safetensors", "weights");
   fs::remove(dir / "phi.safetensors");
-  EXPECT_NE(describe_input_change(before, fingerprint_inputs(config))
-                .find("model.mapper_weights: " + (dir / "phi.safetensors").string() +
-                      " changed since the run started "
-                      "(then 3 " +
-                      hex64(fnv1a("phi")) + ", now absent)"),
-            std::string::npos);
+  EXPECT_EQ(describe_input_change(before, fingerprint_inputs(config)),
+            "model.mapper_weights: " + (dir / "phi.safetensors").string() + " is missing now; the run started with it");
   write_file_atomic(dir / "phi.safetensors", "phi");
   write_file_atomic(dir / "absent.pt", "a checkpoint");
-  EXPECT_NE(describe_input_change(before, fingerprint_inputs(config)).find("stage1.init_checkpoint: "),
-            std::string::npos)
-      << "a file that appeared is a change too";
+  EXPECT_EQ(describe_input_change(before, fingerprint_inputs(config)),
+            "stage1.init_checkpoint: " + (dir / "absent.pt").string() + " appeared since the run started without it");
+  fs::remove(dir / "absent.pt");
+  write_file_atomic(dir / "clip/merges.txt", "a tokenizer file");
+  EXPECT_EQ(describe_input_change(before, fingerprint_inputs(config)),
+            "model.clip_dir: " + (dir / "clip/merges.txt").string() + " appeared since the run started without it");
   fs::remove_all(dir);
 }
 
-// A finished run whose starting checkpoint was replaced: rerunning its command stops
-// with exit 2 instead of printing results that checkpoint never produced, and leaves
-// the run's record as it was.
+// A finished run whose starting checkpoint was replaced: rerunning its command (here on
+// 2 ranks) stops with exit 2 instead of printing results that checkpoint never produced,
+// and leaves the run's record as it was.
 TEST_F(Launch, ARunWhoseInputFileChangedIsRefused) {
   write("tiny.toml", testing::kTinyExperiment);
   ASSERT_EQ(launch("tiny.toml --run-id first --set stage1.epochs=1").status, 0);
@@ -74,7 +75,9 @@ TEST_F(Launch, ARunWhoseInputFileChangedIsRefused) {
   EXPECT_NE(again.output.find("already finished"), std::string::npos) << again.output;
 
   append_line(dir_ / "init.pt", "more bytes");
-  const Outcome changed = launch(second);
+  // On 2 ranks: rank 0 hashes, both stop with the same error.
+  const Outcome changed =
+      testing::run_shell("cd '" + dir_.string() + "' && " + SPN_MPIRUN + " -np 2 " + SPN_LAUNCH + " " + second);
   EXPECT_EQ(changed.status, 2) << changed.output;
   EXPECT_NE(changed.output.find("runs/tiny/second: stage1.init_checkpoint: init.pt changed since the run started"),
             std::string::npos)

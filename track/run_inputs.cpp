@@ -1,6 +1,5 @@
 #include "track/run_inputs.h"
 
-#include <algorithm>
 #include <fstream>
 #include <vector>
 
@@ -28,22 +27,27 @@ std::string file_fingerprint(const fs::path& path) {
   return std::to_string(bytes) + " " + hex64(hash);
 }
 
-bool read_from_model_directory(const fs::path& file) {
-  const std::string extension = file.extension().string();
-  return extension == ".safetensors" || extension == ".json" || extension == ".txt";
+// The type of `path`, not_found when it does not exist; another error (a permission,
+// say) is the key's.
+fs::file_type type_of(const std::string& key, const fs::path& path) {
+  std::error_code error;
+  const fs::file_status status = fs::status(path, error);
+  if (error && status.type() != fs::file_type::not_found)
+    throw UserError(key + ": " + path.string() + ": " + error.message());
+  return status.type();
 }
 
-nlohmann::json fingerprint_path(const std::string& where) {
+// A file key's fingerprint under "", a model directory's under each file spn reads there
+// that exists (models/clip_model.cpp, models/clip_tokenizer.cpp, models/sprc_model.cpp).
+nlohmann::json fingerprint_path(const std::string& key, const std::string& where,
+                                const std::vector<const char*>& directory_files) {
   nlohmann::json files = nlohmann::json::object();
   const fs::path path = where;
-  if (fs::is_regular_file(path)) {
-    files[""] = file_fingerprint(path);
-  } else if (fs::is_directory(path)) {
-    std::vector<fs::path> listed;
-    for (const fs::directory_entry& entry : fs::directory_iterator(path))
-      if (entry.is_regular_file() && read_from_model_directory(entry.path())) listed.push_back(entry.path());
-    std::sort(listed.begin(), listed.end());
-    for (const fs::path& file : listed) files[file.filename().string()] = file_fingerprint(file);
+  if (directory_files.empty()) {
+    if (type_of(key, path) == fs::file_type::regular) files[""] = file_fingerprint(path);
+  } else if (type_of(key, path) == fs::file_type::directory) {
+    for (const char* name : directory_files)
+      if (type_of(key, path / name) == fs::file_type::regular) files[name] = file_fingerprint(path / name);
   }
   return files;
 }
@@ -51,22 +55,30 @@ nlohmann::json fingerprint_path(const std::string& where) {
 }  // namespace
 
 nlohmann::json fingerprint_inputs(const ExperimentConfig& config) {
-  const std::vector<std::pair<const char*, const std::string*>> keys = {
-      {"model.clip_dir", &config.model.clip_dir},
-      {"model.blip2_dir", &config.model.blip2_dir},
-      {"model.mapper_weights", &config.model.mapper_weights},
-      {"stage1.init_checkpoint", &config.stage1.init_checkpoint},
-      {"positives.encoder_checkpoint", &config.positives.encoder_checkpoint},
-      {"searle.concepts", &config.searle.concepts},
-      {"rtd.text_triplets", &config.rtd.text_triplets},
+  const std::vector<const char*> clip_files = {"config.json", "model.safetensors", "vocab.json", "merges.txt",
+                                               "tokenizer.json"};
+  const std::vector<const char*> blip2_files = {"config.json", "model.safetensors", "vocab.txt"};
+  struct Input {
+    const char* key;
+    const std::string* path;
+    std::vector<const char*> directory_files;  // empty: the key names a file
   };
-  nlohmann::json inputs = nlohmann::json::object();
-  for (const auto& [key, value] : keys) {
-    if (value->empty()) continue;
-    nlohmann::json files = fingerprint_path(*value);
-    if (!files.empty()) inputs[key] = {{"path", *value}, {"files", std::move(files)}};
+  const std::vector<Input> inputs = {
+      {"model.clip_dir", &config.model.clip_dir, clip_files},
+      {"model.blip2_dir", &config.model.blip2_dir, blip2_files},
+      {"model.mapper_weights", &config.model.mapper_weights, {}},
+      {"stage1.init_checkpoint", &config.stage1.init_checkpoint, {}},
+      {"positives.encoder_checkpoint", &config.positives.encoder_checkpoint, {}},
+      {"searle.concepts", &config.searle.concepts, {}},
+      {"rtd.text_triplets", &config.rtd.text_triplets, {}},
+  };
+  nlohmann::json fingerprints = nlohmann::json::object();
+  for (const Input& input : inputs) {
+    if (input.path->empty()) continue;
+    nlohmann::json files = fingerprint_path(input.key, *input.path, input.directory_files);
+    if (!files.empty()) fingerprints[input.key] = {{"path", *input.path}, {"files", std::move(files)}};
   }
-  return inputs;
+  return fingerprints;
 }
 
 std::string describe_input_change(const nlohmann::json& recorded, const nlohmann::json& now) {
@@ -87,9 +99,11 @@ std::string describe_input_change(const nlohmann::json& recorded, const nlohmann
       if (!before.contains(name)) names.push_back(name);
     for (const std::string& name : names) {
       const std::string file = name.empty() ? path : (fs::path(path) / name).string();
-      const std::string was = before.value(name, std::string("absent"));
-      const std::string is = after.value(name, std::string("absent"));
-      if (was != is) return key + ": " + file + " changed since the run started (then " + was + ", now " + is + ")";
+      if (!after.contains(name)) return key + ": " + file + " is missing now; the run started with it";
+      if (!before.contains(name)) return key + ": " + file + " appeared since the run started without it";
+      if (before[name] != after[name])
+        return key + ": " + file + " changed since the run started (then " + before[name].get<std::string>() +
+               ", now " + after[name].get<std::string>() + ")";
     }
   }
   return "";

@@ -5,10 +5,12 @@
 // print (or resume) results the new file never produced. The run directory keeps their
 // fingerprints in inputs.json when the run starts; a later command on the same directory
 // that finds different contents stops before any work.
-//   inputs.json   {"<config key>": {"<file>": "<bytes> <FNV-1a of the bytes>"}}
-// A key naming a directory (model.clip_dir, model.blip2_dir) lists the .safetensors,
-// .json and .txt files directly in it, what spn reads there; a key naming a file lists
-// that file under "". Empty keys and paths that do not exist are left out.
+//   inputs.json   {"<config key>": {"path": "<as configured>",
+//                                    "files": {"<file>": "<bytes> <FNV-1a of the bytes>"}}}
+// A key naming a model directory (model.clip_dir, model.blip2_dir) lists the files spn
+// reads there (config.json, model.safetensors, the tokenizer's files); a key naming a
+// file lists it under "". Empty keys and paths that do not exist are left out. A run
+// made before inputs.json existed has none and is not checked.
 #include <nlohmann/json.hpp>
 #include <string>
 

@@ -9,7 +9,7 @@ namespace spn {
 
 CandidateBank prepare_reference_bank(Communicator& comm, CirModel& model, const TripletData& data,
                                      const CirrSplit& train, const ExperimentConfig& config, bool show_progress) {
-  const torch::Tensor texts = data.tokens.flatten(0, 1).contiguous();  // [text rows, max_words] int64
+  const torch::Tensor texts = data.tokens.contiguous();  // [text rows, max_words] int64
   std::vector<std::string> ids;
   for (int64_t row = 0; row < data.text_row_count(); ++row) {
     const torch::Tensor text = texts[row];

@@ -12,17 +12,22 @@
 namespace spn {
 
 std::vector<int64_t> TripletData::text_rows_at(const std::vector<int64_t>& rows, int64_t step) const {
-  const int64_t variants = tokens.size(1);
   std::vector<int64_t> flat;
   for (int64_t row : rows) {
     const uint64_t draw = mix_seed(mix_seed(text_seed, static_cast<uint64_t>(step)), static_cast<uint64_t>(row));
-    flat.push_back(row * variants + static_cast<int64_t>(draw % static_cast<uint64_t>(own_variants[row])));
+    const auto texts = static_cast<uint64_t>(text_begin.at(row + 1) - text_begin[row]);
+    flat.push_back(text_begin[row] + static_cast<int64_t>(draw % texts));
   }
   return flat;
 }
 
 torch::Tensor TripletData::tokens_at(const std::vector<int64_t>& rows, int64_t step) const {
-  return tokens.flatten(0, 1).index_select(0, torch::tensor(text_rows_at(rows, step), torch::kLong));
+  return tokens.index_select(0, torch::tensor(text_rows_at(rows, step), torch::kLong));
+}
+
+int64_t TripletData::reference_of_text_row(int64_t text_row) const {
+  const auto after = std::upper_bound(text_begin.begin(), text_begin.end(), text_row);
+  return reference.at(static_cast<size_t>(after - text_begin.begin()) - 1);
 }
 
 std::vector<int64_t> TripletData::images_of(const std::vector<int64_t>& rows) const {
@@ -53,23 +58,21 @@ TripletData with_triplets(const TripletData& images, const std::vector<CirrTripl
   };
   TripletData data;
   data.images = images.images;
-  // Every triplet gets as many token rows as the one with the most texts; a triplet with
-  // fewer repeats its own (annotated and generated triplets mix) and draws among its own.
-  size_t variants = 1;
-  for (const CirrTriplet& triplet : triplets) variants = std::max(variants, triplet.captions.size());
-  std::vector<std::string> captions;
+  std::vector<std::string> texts;
+  data.text_begin.push_back(0);
   for (const CirrTriplet& triplet : triplets) {
     data.reference.push_back(row(triplet.reference));
     data.target.push_back(row(triplet.target));
     std::vector<int64_t> equally_good;
     for (int64_t image : triplet.equally_good_targets) equally_good.push_back(row(image));
     data.equally_good_targets.push_back(std::move(equally_good));
-    data.own_variants.push_back(std::max<int64_t>(1, static_cast<int64_t>(triplet.captions.size())));
-    for (size_t v = 0; v < variants; ++v)
-      captions.push_back(triplet.captions.empty() ? triplet.caption : triplet.captions[v % triplet.captions.size()]);
+    if (triplet.captions.empty())
+      texts.push_back(triplet.caption);
+    else
+      texts.insert(texts.end(), triplet.captions.begin(), triplet.captions.end());
+    data.text_begin.push_back(static_cast<int64_t>(texts.size()));
   }
-  data.tokens = tokenizer.encode_batch(captions, max_words)
-                    .view({static_cast<int64_t>(triplets.size()), static_cast<int64_t>(variants), max_words});
+  data.tokens = tokenizer.encode_batch(texts, max_words);
   data.text_seed = text_seed;
   return data;
 }

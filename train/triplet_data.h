@@ -21,23 +21,23 @@ struct TripletData {
   std::vector<int64_t> reference;                          // per triplet: row in images
   std::vector<int64_t> target;                             // per triplet: row in images
   std::vector<std::vector<int64_t>> equally_good_targets;  // per triplet: rows (CIRR target_soft 1.0)
-  // int64 [n_triplets, variants, max_words]: each triplet's training texts (one, or
-  // CirrTriplet::captions: FashionIQ's four caption joins, a generated triplet's
-  // templates), padded to the most any triplet has by repeating its own.
+  // int64 [text rows, max_words]: every triplet's training texts, triplet t's in rows
+  // text_begin[t] .. text_begin[t + 1]: one, or CirrTriplet::captions (FashionIQ's four
+  // caption joins, a generated triplet's one text per template).
   torch::Tensor tokens;
-  std::vector<int64_t> own_variants;  // per triplet: how many of its variants are its own texts
-  uint64_t text_seed = 0;             // seeds which variant a step uses
+  std::vector<int64_t> text_begin;  // size() + 1 offsets into the rows of tokens
+  uint64_t text_seed = 0;           // seeds which text a step uses
 
   int64_t size() const { return static_cast<int64_t>(reference.size()); }
   // The token rows of triplets `rows` at training step `step`: with several texts, one
-  // drawn uniformly among the triplet's own from (text_seed, step, row), so every rank and every world
-  // size draws the same and a resumed run redraws what it drew.
+  // drawn uniformly among the triplet's own from (text_seed, step, row), so every rank and
+  // every world size draws the same and a resumed run redraws what it drew.
   torch::Tensor tokens_at(const std::vector<int64_t>& rows, int64_t step) const;
-  // The same draw as text rows: row * variants + variant, an index into
-  // tokens.flatten(0, 1) (a stage-2 reference bank has one row per text row).
+  // The same draw as text rows, indices into tokens (a stage-2 reference bank has one
+  // row per text row).
   std::vector<int64_t> text_rows_at(const std::vector<int64_t>& rows, int64_t step) const;
-  int64_t text_row_count() const { return tokens.size(0) * tokens.size(1); }
-  int64_t reference_of_text_row(int64_t text_row) const { return reference[text_row / tokens.size(1)]; }
+  int64_t text_row_count() const { return tokens.size(0); }
+  int64_t reference_of_text_row(int64_t text_row) const;
   // The image rows a batch of triplets `rows` needs: their references, then their targets.
   std::vector<int64_t> images_of(const std::vector<int64_t>& rows) const;
   // The batch of triplets `rows` at training step `step`, from `pixels`, the uint8
