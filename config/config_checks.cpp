@@ -56,21 +56,32 @@ void check_eval_datasets(const ExperimentConfig& config) {
     if (!submission_splits[i].empty() && !evaluated(submissions[i].second))
       throw UserError(config.where(submissions[i].first) + ": \"" + choice_name(submissions[i].second) +
                       "\" is not in eval.datasets, so its submission files would never be written");
-  if (config.stage2.enabled && config.stage2.eval_every_epoch && !evaluated(EvalDataset::Data))
-    throw UserError(config.where("eval.datasets") +
-                    ": stage 2 evaluates [data]'s eval.split after each epoch to keep its best checkpoint "
-                    "(stage2.eval_every_epoch), so \"data\" must be listed");
+  struct Selection {
+    const char* stage;
+    const char* key;
+    bool on;
+  };
+  const Selection selections[] = {
+      {"stage 1", "stage1.eval_every_epoch", config.stage1.eval_every_epoch && config.stage1.epochs > 0},
+      {"stage 2", "stage2.eval_every_epoch", config.stage2.enabled && config.stage2.eval_every_epoch}};
+  for (const Selection& selection : selections)
+    if (selection.on && !evaluated(EvalDataset::Data))
+      throw UserError(config.where("eval.datasets") + ": " + selection.stage +
+                      " evaluates [data]'s eval.split after each epoch to keep its best checkpoint (" + selection.key +
+                      "), so \"data\" must be listed");
 }
 
 void check_evaluation(const ExperimentConfig& config) {
   const AnnotationFormat protocol = protocol_of(config.data.kind);
   const std::vector<std::string> metrics = protocol_metric_names(protocol, config.data.fashioniq.categories);
-  if (std::find(metrics.begin(), metrics.end(), config.stage2.select_metric) == metrics.end()) {
+  const std::pair<const char*, const std::string&> selections[] = {
+      {"stage1.select_metric", config.stage1.select_metric}, {"stage2.select_metric", config.stage2.select_metric}};
+  for (const auto& [key, metric] : selections) {
+    if (std::find(metrics.begin(), metrics.end(), metric) != metrics.end()) continue;
     std::string known;
     for (const std::string& name : metrics) known += (known.empty() ? "" : ", ") + name;
-    throw UserError(config.where("stage2.select_metric") + ": \"" + config.stage2.select_metric + "\" is not a " +
-                    protocol_title(protocol) + " metric (data.kind = \"" + choice_name(config.data.kind) +
-                    "\"): one of " + known);
+    throw UserError(config.where(key) + ": \"" + metric + "\" is not a " + protocol_title(protocol) +
+                    " metric (data.kind = \"" + choice_name(config.data.kind) + "\"): one of " + known);
   }
   if (protocol == AnnotationFormat::kFashionIq && !config.eval.submission_split.empty())
     throw UserError(config.where("eval.submission_split") + ": FashionIQ has no test server or submission format");
@@ -140,6 +151,10 @@ void check_zero_shot(const ExperimentConfig& config) {
         " only stage 1 trains (the mapping network on images alone, or RTD's text-tower copy on text triplets); "
         "SPN's stage 2 does not apply; set "
         "stage2.enabled = false");
+  if (config.stage1.eval_every_epoch)
+    throw UserError(config.where("stage1.eval_every_epoch") + ": " + what +
+                    " stage 1 does not evaluate between epochs (its trainer keeps the last epoch); set "
+                    "stage1.eval_every_epoch = false");
   if (config.positives.enabled)
     throw UserError(
         config.where("positives.enabled") + ": " + what +

@@ -42,6 +42,12 @@ void Stage1Config::visit(ConfigVisitor& v) {
   v.real("sprc_align_weight", sprc_align_weight, 0, 100,
          "model.family = \"sprc\": weight of SPRC's align loss (fused query slots vs prompt tokens, MSE); SPRC's "
          "CIRR recipe 0.4, FashionIQ 1");
+  v.boolean("eval_every_epoch", eval_every_epoch,
+            "evaluate on eval.split after each epoch and keep the best checkpoint (SPN4CIR's zero-shot and CLIP4CIR "
+            "trainers keep their best epoch by validation); stage 1's result, and what follows it (its evaluation, "
+            "stage1.export_clip_dir, mining, the bank, stage 2), is then that checkpoint's. Families trained on "
+            "triplets (dual_encoder, sprc)");
+  v.text("select_metric", select_metric, "metric that picks stage 1's best epoch, as stage2.select_metric");
   v.integer("checkpoint_every", checkpoint_every, 1, INT64_MAX,
             "steps between checkpoints (one is also written at each epoch end)");
   v.integer("log_every", log_every, 1, INT64_MAX, "steps between lines in metrics.jsonl");

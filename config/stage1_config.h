@@ -20,6 +20,8 @@ struct Stage1Config {
   bool shard_optimizer = false;
   double temperature = 0.07;
   bool learn_temperature = true;
+  bool eval_every_epoch = false;
+  std::string select_metric = "Avg";
   int64_t checkpoint_every = 100;
   int64_t log_every = 10;
   double grad_bucket_mb = 16;

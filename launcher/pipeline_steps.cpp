@@ -182,13 +182,25 @@ std::vector<TextTriplet> rtd_text_triplets(const RunContext& ctx) {
   }
 }
 
+// The evaluation a stage that keeps its best epoch runs after each: [data]'s split,
+// which config_checks makes sure is evaluated.
+Evaluator data_split_evaluator(RunContext& ctx) {
+  const EvalSet& data_set = *std::find_if(ctx.eval_sets.begin(), ctx.eval_sets.end(),
+                                          [](const EvalSet& set) { return set.target.dataset == EvalDataset::Data; });
+  return [&ctx, &data_set] {
+    return evaluate_split(ctx.comm, *ctx.model, data_set.split, *ctx.tokenizer, ctx.config, /*show_progress=*/false);
+  };
+}
+
 // Stage-1 training of the model family: on the training split's images alone for
 // Pic2Word (its training prompt "a photo of" in CLIP's tokens) and SEARLE (the OTI
 // pre-pass's words, kept in the run directory, then φ's distillation), on text triplets
 // for RTD, on the triplets otherwise.
 TrainingSummary train_stage_of_family(RunContext& ctx, Stage stage, const std::shared_ptr<CirModel>& owner) {
   const std::optional<ZeroShotMethod> method = zero_shot_method_of(ctx.config.model);
-  if (!method) return train_stage1(ctx.comm, ctx.config, ctx.run, owner, ctx.training_data(), ctx.show_progress, stage);
+  if (!method)
+    return train_stage1(ctx.comm, ctx.config, ctx.run, owner, ctx.training_data(), ctx.show_progress, stage,
+                        stage1_keeps_best_epoch(ctx.config, stage) ? data_split_evaluator(ctx) : Evaluator{});
   const auto& tokenizer = dynamic_cast<const ComposedPromptTokenizer&>(*ctx.tokenizer);
   if (*method == ZeroShotMethod::kRtd)
     return train_on_text_triplets(ctx.comm, ctx.config, ctx.run, owner, rtd_text_triplets(ctx), tokenizer,
@@ -208,19 +220,20 @@ TrainingSummary train_stage_of_family(RunContext& ctx, Stage stage, const std::s
   return train_on_images(ctx.comm, ctx.config, ctx.run, owner, ctx.training_images().images, prompt, ctx.show_progress);
 }
 
-// Stage-1 training as `stage` (checkpoints/<stage>-final.pt) or, when an earlier
-// attempt finished it, its final weights.
+// Stage-1 training as `stage` or, when an earlier attempt finished it, its result's
+// weights (checkpoints/<stage>-final.pt, or -best.pt when it keeps its best epoch).
 void train_or_load(RunContext& ctx, Stage stage, CirModel& model, const std::shared_ptr<CirModel>& owner) {
-  const fs::path final_weights = ctx.run.checkpoints_dir() / (stage_name(stage) + std::string("-final.pt"));
+  const fs::path result =
+      result_checkpoint(ctx.run.checkpoints_dir(), stage, stage1_keeps_best_epoch(ctx.config, stage));
   if (ctx.run.stage_done(stage)) {
-    load_checkpoint(final_weights, model, nullptr);
-    spdlog::info("{} already finished; loaded {}", stage_name(stage), final_weights.string());
+    load_checkpoint(result, model, nullptr);
+    spdlog::info("{} already finished; loaded {}", stage_name(stage), result.string());
     return;
   }
   const TrainingSummary summary = train_stage_of_family(ctx, stage, owner);
-  spdlog::info("{}: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s)", stage_name(stage), summary.steps,
-               summary.final_loss, summary.samples_per_second, ctx.comm.size());
-  record_training(ctx.run, stage, summary, final_weights);
+  spdlog::info("{}: {} steps, final loss {:.4f}, {:.1f} samples/s over {} rank(s); its result: {}", stage_name(stage),
+               summary.steps, summary.final_loss, summary.samples_per_second, ctx.comm.size(), result.string());
+  record_training(ctx.run, stage, summary, result);
   ctx.run.mark_stage_done(stage);
 }
 
@@ -356,15 +369,9 @@ void train_stage_2(RunContext& ctx) {
   const fs::path result = stage2_result_checkpoint(ctx.config, ctx.run);
   if (!ctx.run.stage_done(Stage::Stage2)) {
     const TripletData data = ctx.training_data();
-    // Stage 2 picks its best epoch on [data]'s split, which config_checks makes sure is evaluated.
-    const EvalSet& data_set = *std::find_if(ctx.eval_sets.begin(), ctx.eval_sets.end(),
-                                            [](const EvalSet& set) { return set.target.dataset == EvalDataset::Data; });
-    const Evaluator evaluate = [&] {
-      return evaluate_split(ctx.comm, *ctx.model, data_set.split, *ctx.tokenizer, ctx.config, /*show_progress=*/false);
-    };
     const TrainingSummary summary =
         train_stage2(ctx.comm, ctx.config, ctx.run, ctx.model, data, *ctx.bank,
-                     ctx.reference_bank ? &*ctx.reference_bank : nullptr, evaluate, ctx.show_progress);
+                     ctx.reference_bank ? &*ctx.reference_bank : nullptr, data_split_evaluator(ctx), ctx.show_progress);
     spdlog::info("stage 2: {} steps against a bank of {} candidates, final loss {:.4f}, {:.1f} samples/s",
                  summary.steps, ctx.bank->rows, summary.final_loss, summary.samples_per_second);
     record_training(ctx.run, Stage::Stage2, summary, result);

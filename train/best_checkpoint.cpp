@@ -1,5 +1,7 @@
 #include "train/best_checkpoint.h"
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
 #include "core/files.h"
 #include "train/checkpoint.h"
@@ -30,6 +32,22 @@ bool BestCheckpoint::offer(int64_t epoch, int64_t step, const std::map<std::stri
     write_file_atomic(record_path_, record_.dump(2) + "\n");
   }
   return true;
+}
+
+EpochHook keep_best_epoch(RunRecord& run, BestCheckpoint& best, CirModel& model, Stage stage, const std::string& split,
+                          const Evaluator& evaluate) {
+  return [&run, &best, &model, stage, split, evaluate](int64_t epoch, int64_t done) {
+    const auto metrics = evaluate();
+    run.log_metrics(
+        {{"stage", stage_name(stage)}, {"step", done}, {"epoch", epoch}, {"split", split}, {"eval", metrics}});
+    const bool kept = best.offer(epoch, done, metrics, model);
+    spdlog::info("{} epoch {}: {} {:.2f}{}", stage_name(stage), epoch, best.metric(), metrics.at(best.metric()),
+                 kept ? " (best so far, kept)" : "");
+  };
+}
+
+std::filesystem::path result_checkpoint(const std::filesystem::path& checkpoints_dir, Stage stage, bool best_kept) {
+  return checkpoints_dir / (stage_name(stage) + std::string(best_kept ? "-best.pt" : "-final.pt"));
 }
 
 }  // namespace spn

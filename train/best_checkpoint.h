@@ -5,13 +5,16 @@
 // between the two, the resumed run redoes the epoch, reaches the same metrics and
 // rewrites both. Rank 0 reads and writes; the other ranks learn the record from it.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "dist/communicator.h"
 #include "models/cir_model.h"
+#include "track/run_record.h"
 #include "track/stage.h"
+#include "train/training_loop.h"
 
 namespace spn {
 
@@ -24,6 +27,7 @@ class BestCheckpoint {
   bool offer(int64_t epoch, int64_t step, const std::map<std::string, double>& metrics, CirModel& model);
 
   const nlohmann::json& record() const { return record_; }  // null before the first offer
+  const std::string& metric() const { return metric_; }
   std::filesystem::path weights_path() const { return weights_; }
 
  private:
@@ -32,5 +36,17 @@ class BestCheckpoint {
   std::string metric_;
   nlohmann::json record_;
 };
+
+// Every rank evaluates the current model and gets the same metrics.
+using Evaluator = std::function<std::map<std::string, double>()>;
+
+// The end-of-epoch hook of a stage that keeps its best epoch: `evaluate`, log the
+// metrics as `stage`'s line for `split` in metrics.jsonl, offer `model` to `best`.
+EpochHook keep_best_epoch(RunRecord& run, BestCheckpoint& best, CirModel& model, Stage stage, const std::string& split,
+                          const Evaluator& evaluate);
+
+// The checkpoint whose weights are `stage`'s result: <stage>-best.pt when its epochs are
+// evaluated and the best kept, else <stage>-final.pt.
+std::filesystem::path result_checkpoint(const std::filesystem::path& checkpoints_dir, Stage stage, bool best_kept);
 
 }  // namespace spn

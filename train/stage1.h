@@ -5,6 +5,7 @@
 #include "dist/communicator.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
+#include "train/best_checkpoint.h"
 #include "train/training_loop.h"
 #include "train/triplet_data.h"
 
@@ -14,9 +15,15 @@ namespace spn {
 // batch, targets all-gathered across ranks (see Stage1Step). Resumes from the run's
 // newest checkpoint of `stage`; writes checkpoints/<stage>-final.pt. `stage` names the
 // checkpoints and metric lines: "stage1", or "mining-encoder" for the encoder that
-// positives.warmup_encoder trains with stage 1's settings.
+// positives.warmup_encoder trains with stage 1's settings. With stage1.eval_every_epoch
+// (stage "stage1" only), `evaluate` runs after each epoch and the best epoch by
+// stage1.select_metric is kept (BestCheckpoint, stage1_result_checkpoint); `model` then
+// holds that epoch's weights on return.
 TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                              std::shared_ptr<CirModel> model, const TripletData& data, bool show_progress,
-                             Stage stage = Stage::Stage1);
+                             Stage stage = Stage::Stage1, const Evaluator& evaluate = {});
+
+// Whether stage `stage` keeps its best epoch: stage 1 with stage1.eval_every_epoch and epochs.
+bool stage1_keeps_best_epoch(const ExperimentConfig& config, Stage stage);
 
 }  // namespace spn

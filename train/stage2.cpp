@@ -48,8 +48,8 @@ SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t
 }
 
 std::filesystem::path stage2_result_checkpoint(const ExperimentConfig& config, const RunRecord& run) {
-  const bool selected = config.stage2.eval_every_epoch && config.stage2.epochs > 0;
-  return run.checkpoints_dir() / (selected ? "stage2-best.pt" : "stage2-final.pt");
+  return result_checkpoint(run.checkpoints_dir(), Stage::Stage2,
+                           config.stage2.eval_every_epoch && config.stage2.epochs > 0);
 }
 
 bool stage2_needs_reference_bank(const ExperimentConfig& config, const CirModel& model) {
@@ -106,19 +106,9 @@ TrainingSummary train_stage2(Communicator& comm, const ExperimentConfig& config,
                                                          : std::to_string(std::min(cfg.negative_samples, bank.rows)) +
                                                                " bank rows drawn per step and the batch's targets");
   BestCheckpoint best(comm, run.checkpoints_dir(), Stage::Stage2, cfg.select_metric);
-  EpochHook after_epoch;
-  if (cfg.eval_every_epoch)
-    after_epoch = [&](int64_t epoch, int64_t done) {
-      const auto metrics = evaluate();
-      run.log_metrics({{"stage", stage_name(Stage::Stage2)},
-                       {"step", done},
-                       {"epoch", epoch},
-                       {"split", config.eval.split},
-                       {"eval", metrics}});
-      const bool kept = best.offer(epoch, done, metrics, *model);
-      spdlog::info("stage2 epoch {}: {} {:.2f}{}", epoch, cfg.select_metric, metrics.at(cfg.select_metric),
-                   kept ? " (best so far, kept)" : "");
-    };
+  const EpochHook after_epoch = cfg.eval_every_epoch
+                                    ? keep_best_epoch(run, best, *model, Stage::Stage2, config.eval.split, evaluate)
+                                    : EpochHook{};
 
   TrainingSummary summary = run_training_loop(
       comm, run, settings, *model, step.optimizer(), step.scaler(),

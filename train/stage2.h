@@ -9,6 +9,7 @@
 #include "dist/distributed_softmax.h"
 #include "models/cir_model.h"
 #include "track/run_record.h"
+#include "train/best_checkpoint.h"
 #include "train/candidate_bank.h"
 #include "train/training_loop.h"
 #include "train/triplet_data.h"
@@ -25,9 +26,6 @@ namespace spn {
 // Bank row i is TripletData image row i.
 SoftmaxTargets stage2_targets(const TripletData& data, const std::vector<int64_t>& triplets, const Stage2Config& config,
                               int64_t bank_size, uint64_t seed);
-
-// Every rank evaluates the current model and gets the same metrics.
-using Evaluator = std::function<std::map<std::string, double>()>;
 
 // Stage 2 (SPN): the target side frozen, the query side trained with a softmax over
 // the whole candidate bank. Reference rows (CirModel::encode_reference_row) are bank

@@ -1,0 +1,161 @@
+// stage1.eval_every_epoch: stage 1 evaluates [data]'s split after each epoch and keeps
+// the best epoch (as SPN4CIR's zero-shot trainer keeps best.pt), and everything after
+// stage 1 (its evaluation, the bank, stage 2) starts from that epoch's weights; the same
+// on 1, 2 and 3 ranks. Families whose stage 1 does not evaluate between epochs refuse it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "launch_fixture.h"
+
+namespace spn {
+namespace {
+
+using testing::Launch;
+using testing::Outcome;
+
+const std::string kSelecting = std::string(testing::kTinyExperiment) +
+                               "[stage2]\nenabled = true\nepochs = 1\nbatch_size = 16\n"
+                               "eval_every_epoch = false\n";
+
+// The per-epoch evaluation lines stage 1 logged, in order.
+std::vector<nlohmann::json> stage1_evaluations(const fs::path& run) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream text(read_file(run / "metrics.jsonl"));
+  for (std::string line; std::getline(text, line);) {
+    auto entry = nlohmann::json::parse(line);
+    if (entry["stage"] == "stage1" && entry.contains("eval")) lines.push_back(std::move(entry));
+  }
+  return lines;
+}
+
+// The first epoch with the highest `metric` among stage 1's evaluation lines.
+int first_best_epoch(const std::vector<nlohmann::json>& evaluations, const std::string& metric) {
+  int best_epoch = 0;
+  double best_value = -1;
+  for (const auto& line : evaluations)
+    if (line["eval"][metric].get<double>() > best_value)
+      best_value = line["eval"][metric].get<double>(), best_epoch = line["epoch"].get<int>();
+  return best_epoch;
+}
+
+// A metric whose kept epoch is not the last and was evaluated differently, so that
+// keeping it differs from keeping the last epoch (the tiny model improves on Avg every
+// epoch); "" when there is none.
+std::string metric_kept_before_the_last(const std::vector<nlohmann::json>& evaluations) {
+  for (const auto& [name, value] : evaluations.front()["eval"].items()) {
+    const int epoch = first_best_epoch(evaluations, name);
+    if (epoch < static_cast<int>(evaluations.size()) &&
+        evaluations[static_cast<size_t>(epoch - 1)]["eval"] != evaluations.back()["eval"])
+      return name;
+  }
+  return "";
+}
+
+TEST_F(Launch, StageOneKeepsItsBestEpochAndStageTwoStartsFromItOnOneTwoAndThreeRanks) {
+  write("best.toml", kSelecting);
+  const auto launch_on = [&](int ranks, const std::string& args) {
+    return testing::run_shell("cd '" + dir_.string() + "' && " + SPN_MPIRUN + " -np " + std::to_string(ranks) + " " +
+                              SPN_LAUNCH + " best.toml --set stage1.eval_every_epoch=true " + args);
+  };
+  const auto results_of = [&](const std::string& id) {
+    return nlohmann::json::parse(read_file(dir_ / "runs/tiny" / id / "results.json"));
+  };
+
+  const Outcome probe = launch_on(1, "--run-id probe");
+  ASSERT_EQ(probe.status, 0) << probe.output;
+  const std::vector<nlohmann::json> trajectory = stage1_evaluations(dir_ / "runs/tiny/probe");
+  const std::string metric = metric_kept_before_the_last(trajectory);
+  ASSERT_FALSE(metric.empty()) << "every metric peaked at the last epoch; the test needs one that did not";
+
+  std::map<int, std::vector<nlohmann::json>> evaluations;
+  for (int ranks : {1, 2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks, stage1.select_metric = " + metric);
+    const std::string id = "np" + std::to_string(ranks);
+    const Outcome outcome = launch_on(ranks, "--run-id " + id + " --set stage1.select_metric=" + metric);
+    ASSERT_EQ(outcome.status, 0) << outcome.output;
+    const auto results = results_of(id);
+
+    // One evaluation per epoch; the kept epoch is the first with the highest value.
+    evaluations[ranks] = stage1_evaluations(dir_ / "runs/tiny" / id);
+    ASSERT_EQ(evaluations[ranks].size(), 3u);
+    if (ranks == 1)
+      for (size_t epoch = 0; epoch < 3; ++epoch)
+        EXPECT_EQ(evaluations[1][epoch]["eval"], trajectory[epoch]["eval"]) << "selecting changed what was trained";
+    const int best_epoch = first_best_epoch(evaluations[ranks], metric);
+    const auto best = results["stage1"]["best_epoch"];
+    EXPECT_EQ(best["metric"], metric) << results.dump();
+    EXPECT_EQ(best["epoch"].get<int>(), best_epoch) << results.dump();
+    // Stage 1's result is that epoch's weights: evaluated again, they give its metrics.
+    EXPECT_EQ(best["metrics"], evaluations[ranks][static_cast<size_t>(best_epoch - 1)]["eval"]);
+    EXPECT_EQ(results["stage1"]["val"], best["metrics"]) << results.dump();
+    EXPECT_NE(results["artifacts"]["stage1_checkpoint"].get<std::string>().find("stage1-best.pt"), std::string::npos)
+        << results.dump();
+    EXPECT_NE(outcome.output.find("stage1 epoch 3: " + metric), std::string::npos) << outcome.output;
+
+    // Stage 2 started from the kept epoch: a stage-2-only run from stage1-best.pt on as
+    // many ranks finds the same bank (the same weights) and reaches the same result.
+    const Outcome from_best = launch_on(ranks, "--run-id from-best-" + id + " --set stage1.select_metric=" + metric +
+                                                   " --set stage1.epochs=0 --set stage1.init_checkpoint=" +
+                                                   (dir_ / "runs/tiny" / id / "checkpoints/stage1-best.pt").string());
+    ASSERT_EQ(from_best.status, 0) << from_best.output;
+    EXPECT_NE(from_best.output.find("reusing bank"), std::string::npos) << from_best.output;
+    EXPECT_EQ(results_of("from-best-" + id)["stage2"]["val"], results["stage2"]["val"]);
+  }
+  // The same epochs on 2 and 3 ranks as on one: each evaluation within one query.
+  for (int ranks : {2, 3})
+    for (size_t epoch = 0; epoch < 3; ++epoch)
+      for (const auto& [name, value] : evaluations[1][epoch]["eval"].items())
+        EXPECT_NEAR(evaluations[ranks][epoch]["eval"][name].get<double>(), value.get<double>(), 100.0 / 40 + 1e-9)
+            << ranks << " ranks, epoch " << epoch + 1 << ", " << name;
+}
+
+// A run stopped after stage 1 (its state rebuilt from a finished run: stage 2's
+// checkpoints, completion markers and status removed) resumes from stage 1's kept epoch,
+// not its last.
+TEST_F(Launch, ARunResumedAfterStageOneStartsStageTwoFromItsBestEpoch) {
+  write("best.toml", kSelecting);
+  ASSERT_EQ(launch("best.toml --run-id probe --set stage1.eval_every_epoch=true").status, 0);
+  const std::string metric = metric_kept_before_the_last(stage1_evaluations(dir_ / "runs/tiny/probe"));
+  ASSERT_FALSE(metric.empty()) << "every metric peaked at the last epoch; the test needs one that did not";
+  const std::string selecting = " --set stage1.eval_every_epoch=true --set stage1.select_metric=" + metric;
+  ASSERT_EQ(launch("best.toml --run-id full" + selecting).status, 0);
+  const fs::path full = dir_ / "runs/tiny/full", stopped = dir_ / "runs/tiny/stopped";
+  fs::copy(full, stopped, fs::copy_options::recursive);
+  for (const char* finished : {"done/stage2", "done/eval-stage2"}) ASSERT_TRUE(fs::remove(stopped / finished));
+  for (const auto& entry : fs::directory_iterator(stopped / "checkpoints"))
+    if (entry.path().filename().string().rfind("stage2", 0) == 0) fs::remove(entry.path());
+  write_file_atomic(stopped / "status.json", R"({"state": "running"})");
+
+  const Outcome resumed = launch("best.toml --run-id stopped" + selecting);
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("stage1 already finished; loaded runs/tiny/stopped/checkpoints/stage1-best.pt"),
+            std::string::npos)
+      << resumed.output;
+  EXPECT_NE(resumed.output.find("reusing bank"), std::string::npos) << resumed.output;
+  const auto results_of = [](const fs::path& run) { return nlohmann::json::parse(read_file(run / "results.json")); };
+  EXPECT_EQ(results_of(stopped)["stage2"]["val"], results_of(full)["stage2"]["val"]);
+}
+
+TEST_F(Launch, StageOneSelectionKeysAreCheckedBeforeAnyWork) {
+  write("best.toml", kSelecting);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {" --set stage1.eval_every_epoch=true --set \"eval.datasets=['circo']\"",
+       "eval.datasets: stage 1 evaluates [data]'s eval.split after each epoch to keep its best checkpoint "
+       "(stage1.eval_every_epoch), so \"data\" must be listed"},
+      {" --set stage1.select_metric=R@20", "stage1.select_metric: \"R@20\" is not a CIRR metric"},
+      {" --set stage1.eval_every_epoch=true --set model.family=pic2word --set stage2.enabled=false",
+       "stage1.eval_every_epoch: with model.family = \"pic2word\" stage 1 does not evaluate between epochs"},
+  };
+  int number = 0;
+  for (const auto& [overrides, expected] : cases) {
+    const Outcome outcome = launch("best.toml --run-id bad" + std::to_string(number++) + overrides);
+    EXPECT_EQ(outcome.status, 2) << overrides << "\n" << outcome.output;
+    EXPECT_NE(outcome.output.find(expected), std::string::npos) << overrides << "\n" << outcome.output;
+  }
+}
+
+}  // namespace
+}  // namespace spn
