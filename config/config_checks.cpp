@@ -71,6 +71,16 @@ void check_eval_datasets(const ExperimentConfig& config) {
                       "), so \"data\" must be listed");
 }
 
+// Only the triplet trainer evaluates between epochs; checked before the evaluation
+// rules, which would otherwise ask a zero-shot run for the split it cannot select on.
+void check_stage1_selection(const ExperimentConfig& config) {
+  const std::string& family = config.model.family;
+  if (!config.stage1.eval_every_epoch || (family != "pic2word" && family != "searle" && family != "rtd")) return;
+  throw UserError(config.where("stage1.eval_every_epoch") + ": with model.family = \"" + family +
+                  "\" stage 1 does not evaluate between epochs (its trainer keeps the last epoch); set "
+                  "stage1.eval_every_epoch = false");
+}
+
 void check_evaluation(const ExperimentConfig& config) {
   const AnnotationFormat protocol = protocol_of(config.data.kind);
   const std::vector<std::string> metrics = protocol_metric_names(protocol, config.data.fashioniq.categories);
@@ -151,10 +161,6 @@ void check_zero_shot(const ExperimentConfig& config) {
         " only stage 1 trains (the mapping network on images alone, or RTD's text-tower copy on text triplets); "
         "SPN's stage 2 does not apply; set "
         "stage2.enabled = false");
-  if (config.stage1.eval_every_epoch)
-    throw UserError(config.where("stage1.eval_every_epoch") + ": " + what +
-                    " stage 1 does not evaluate between epochs (its trainer keeps the last epoch); set "
-                    "stage1.eval_every_epoch = false");
   if (config.positives.enabled)
     throw UserError(
         config.where("positives.enabled") + ": " + what +
@@ -241,6 +247,7 @@ void check_config(const ExperimentConfig& config) {
   check_shapes(config);
   check_augment(config);
   check_positives(config);
+  check_stage1_selection(config);
   check_evaluation(config);
   check_sprc(config);
   check_zero_shot(config);

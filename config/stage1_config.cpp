@@ -6,7 +6,8 @@ namespace spn {
 
 void Stage1Config::visit(ConfigVisitor& v) {
   v.text("init_checkpoint", init_checkpoint,
-         "start from this checkpoint's weights (e.g. another run's stage1-final.pt); with epochs = 0 "
+         "start from this checkpoint's weights (e.g. another run's stage1-final.pt, or its stage1-best.pt when it "
+         "kept its best epoch); with epochs = 0 "
          "stage 1 just adopts them, for stage-2-only experiments; \"\" = a fresh model",
          /*may_be_empty=*/true);
   v.text("export_clip_dir", export_clip_dir,

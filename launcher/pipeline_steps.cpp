@@ -183,10 +183,12 @@ std::vector<TextTriplet> rtd_text_triplets(const RunContext& ctx) {
 }
 
 // The evaluation a stage that keeps its best epoch runs after each: [data]'s split,
-// which config_checks makes sure is evaluated.
+// which config_checks makes sure is evaluated when a stage selects; none when it is not.
 Evaluator data_split_evaluator(RunContext& ctx) {
-  const EvalSet& data_set = *std::find_if(ctx.eval_sets.begin(), ctx.eval_sets.end(),
-                                          [](const EvalSet& set) { return set.target.dataset == EvalDataset::Data; });
+  const auto found = std::find_if(ctx.eval_sets.begin(), ctx.eval_sets.end(),
+                                  [](const EvalSet& set) { return set.target.dataset == EvalDataset::Data; });
+  if (found == ctx.eval_sets.end()) return {};
+  const EvalSet& data_set = *found;
   return [&ctx, &data_set] {
     return evaluate_split(ctx.comm, *ctx.model, data_set.split, *ctx.tokenizer, ctx.config, /*show_progress=*/false);
   };
@@ -295,7 +297,8 @@ void train_stage_1(RunContext& ctx) {
 
 // The trained CLIP as a CLIP model directory (stage1.export_clip_dir; config_checks
 // makes sure the model is a dual encoder of CLIP's towers). Written again on a resumed
-// run: it is cheap, and the directory then always holds stage 1's final weights.
+// run: it is cheap, and the directory then always holds stage 1's result (its last
+// epoch, or the kept one with stage1.eval_every_epoch).
 void export_clip(RunContext& ctx) {
   const fs::path out = ctx.config.stage1.export_clip_dir;
   if (ctx.comm.rank() == 0) {

@@ -20,13 +20,13 @@ const std::string kSelecting = std::string(testing::kTinyExperiment) +
                                "[stage2]\nenabled = true\nepochs = 1\nbatch_size = 16\n"
                                "eval_every_epoch = false\n";
 
-// The per-epoch evaluation lines stage 1 logged, in order.
-std::vector<nlohmann::json> stage1_evaluations(const fs::path& run) {
+// The per-epoch evaluation lines `stage` logged, in order.
+std::vector<nlohmann::json> stage1_evaluations(const fs::path& run, const std::string& stage = "stage1") {
   std::vector<nlohmann::json> lines;
   std::istringstream text(read_file(run / "metrics.jsonl"));
   for (std::string line; std::getline(text, line);) {
     auto entry = nlohmann::json::parse(line);
-    if (entry["stage"] == "stage1" && entry.contains("eval")) lines.push_back(std::move(entry));
+    if (entry["stage"] == stage && entry.contains("eval")) lines.push_back(std::move(entry));
   }
   return lines;
 }
@@ -54,6 +54,20 @@ std::string metric_kept_before_the_last(const std::vector<nlohmann::json>& evalu
   return "";
 }
 
+// Runs best.toml in `dir` as run "full", selecting on a metric whose kept epoch is not
+// the last (found on a run "probe" first); returns the options it selected with, "" when
+// a run failed or no metric qualified.
+std::string run_full_selecting_before_the_last(const fs::path& dir) {
+  const auto launch = [&](const std::string& args) {
+    return testing::run_shell("cd '" + dir.string() + "' && " + SPN_LAUNCH + " best.toml " + args);
+  };
+  if (launch("--run-id probe --set stage1.eval_every_epoch=true").status != 0) return "";
+  const std::string metric = metric_kept_before_the_last(stage1_evaluations(dir / "runs/tiny/probe"));
+  if (metric.empty()) return "";
+  const std::string selecting = " --set stage1.eval_every_epoch=true --set stage1.select_metric=" + metric;
+  return launch("--run-id full" + selecting).status == 0 ? selecting : "";
+}
+
 TEST_F(Launch, StageOneKeepsItsBestEpochAndStageTwoStartsFromItOnOneTwoAndThreeRanks) {
   write("best.toml", kSelecting);
   const auto launch_on = [&](int ranks, const std::string& args) {
@@ -69,6 +83,14 @@ TEST_F(Launch, StageOneKeepsItsBestEpochAndStageTwoStartsFromItOnOneTwoAndThreeR
   const std::vector<nlohmann::json> trajectory = stage1_evaluations(dir_ / "runs/tiny/probe");
   const std::string metric = metric_kept_before_the_last(trajectory);
   ASSERT_FALSE(metric.empty()) << "every metric peaked at the last epoch; the test needs one that did not";
+  // Evaluating between epochs leaves training as it was: the same run without it ends
+  // with the loss and the weights (evaluated: the metrics) of the probe's last epoch.
+  const Outcome plain = launch("best.toml --run-id plain");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  EXPECT_EQ(results_of("plain")["stage1"]["val"], trajectory.back()["eval"]);
+  EXPECT_EQ(results_of("plain")["stage1"]["train"]["final_loss"], results_of("probe")["stage1"]["train"]["final_loss"]);
+  EXPECT_FALSE(results_of("plain")["stage1"].contains("best_epoch"));
+  EXPECT_FALSE(fs::exists(dir_ / "runs/tiny/plain/checkpoints/stage1-best.pt"));
 
   std::map<int, std::vector<nlohmann::json>> evaluations;
   for (int ranks : {1, 2, 3}) {
@@ -117,11 +139,8 @@ TEST_F(Launch, StageOneKeepsItsBestEpochAndStageTwoStartsFromItOnOneTwoAndThreeR
 // not its last.
 TEST_F(Launch, ARunResumedAfterStageOneStartsStageTwoFromItsBestEpoch) {
   write("best.toml", kSelecting);
-  ASSERT_EQ(launch("best.toml --run-id probe --set stage1.eval_every_epoch=true").status, 0);
-  const std::string metric = metric_kept_before_the_last(stage1_evaluations(dir_ / "runs/tiny/probe"));
-  ASSERT_FALSE(metric.empty()) << "every metric peaked at the last epoch; the test needs one that did not";
-  const std::string selecting = " --set stage1.eval_every_epoch=true --set stage1.select_metric=" + metric;
-  ASSERT_EQ(launch("best.toml --run-id full" + selecting).status, 0);
+  const std::string selecting = run_full_selecting_before_the_last(dir_);
+  ASSERT_FALSE(selecting.empty()) << "no metric peaked before the last epoch, or a run failed";
   const fs::path full = dir_ / "runs/tiny/full", stopped = dir_ / "runs/tiny/stopped";
   fs::copy(full, stopped, fs::copy_options::recursive);
   for (const char* finished : {"done/stage2", "done/eval-stage2"}) ASSERT_TRUE(fs::remove(stopped / finished));
@@ -139,6 +158,53 @@ TEST_F(Launch, ARunResumedAfterStageOneStartsStageTwoFromItsBestEpoch) {
   EXPECT_EQ(results_of(stopped)["stage2"]["val"], results_of(full)["stage2"]["val"]);
 }
 
+// A run stopped in stage 1's last epoch (a finished run with its newest stage-1
+// checkpoint and everything after it removed) resumes to the same kept epoch and
+// results, each epoch evaluated once in metrics.jsonl.
+TEST_F(Launch, ARunResumedInStageOneKeepsTheSameEpoch) {
+  write("best.toml", kSelecting);
+  const std::string selecting = run_full_selecting_before_the_last(dir_);
+  ASSERT_FALSE(selecting.empty()) << "no metric peaked before the last epoch, or a run failed";
+  const fs::path full = dir_ / "runs/tiny/full", stopped = dir_ / "runs/tiny/stopped";
+  fs::copy(full, stopped, fs::copy_options::recursive);
+  fs::remove_all(stopped / "done");
+  for (const auto& entry : fs::directory_iterator(stopped / "checkpoints")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("stage2", 0) == 0 || name.rfind("stage1-final", 0) == 0 || name.rfind("stage1-step0000030", 0) == 0)
+      fs::remove(entry.path());
+  }
+  ASSERT_TRUE(fs::exists(stopped / "checkpoints/stage1-step0000028.pt")) << "the tiny run's checkpoints moved";
+  write_file_atomic(stopped / "status.json", R"({"state": "running"})");
+
+  const Outcome resumed = launch("best.toml --run-id stopped" + selecting);
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("stage1: resuming from"), std::string::npos) << resumed.output;
+  const auto results_of = [](const fs::path& run) { return nlohmann::json::parse(read_file(run / "results.json")); };
+  for (const char* stage : {"stage1", "stage2"})
+    EXPECT_EQ(results_of(stopped)[stage]["val"], results_of(full)[stage]["val"]) << stage;
+  EXPECT_EQ(results_of(stopped)["stage1"]["best_epoch"], results_of(full)["stage1"]["best_epoch"]);
+  std::vector<int> epochs;
+  for (const auto& line : stage1_evaluations(stopped)) epochs.push_back(line["epoch"]);
+  EXPECT_EQ(epochs, (std::vector<int>{1, 2, 3}));
+}
+
+// The encoder positives.warmup_encoder trains with stage 1's settings never selects:
+// only stage 1 evaluates between epochs.
+TEST_F(Launch, TheMiningEncoderKeepsItsLastEpoch) {
+  write("best.toml", kSelecting);
+  const Outcome run = launch(
+      "best.toml --run-id warm --set stage1.eval_every_epoch=true --set positives.enabled=true "
+      "--set positives.warmup_encoder=true --set positives.rank_lo=1 --set positives.rank_hi=50");
+  ASSERT_EQ(run.status, 0) << run.output;
+  const fs::path dir = dir_ / "runs/tiny/warm";
+  EXPECT_TRUE(fs::exists(dir / "checkpoints/mining-encoder-final.pt"));
+  EXPECT_FALSE(fs::exists(dir / "checkpoints/mining-encoder-best.pt"));
+  EXPECT_TRUE(fs::exists(dir / "checkpoints/stage1-best.pt"));
+  EXPECT_EQ(stage1_evaluations(dir).size(), 3u);
+  EXPECT_TRUE(stage1_evaluations(dir, "mining-encoder").empty()) << "the mining encoder evaluated between epochs";
+  EXPECT_FALSE(nlohmann::json::parse(read_file(dir / "results.json"))["mining-encoder"].contains("best_epoch"));
+}
+
 TEST_F(Launch, StageOneSelectionKeysAreCheckedBeforeAnyWork) {
   write("best.toml", kSelecting);
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -148,6 +214,9 @@ TEST_F(Launch, StageOneSelectionKeysAreCheckedBeforeAnyWork) {
       {" --set stage1.select_metric=R@20", "stage1.select_metric: \"R@20\" is not a CIRR metric"},
       {" --set stage1.eval_every_epoch=true --set model.family=pic2word --set stage2.enabled=false",
        "stage1.eval_every_epoch: with model.family = \"pic2word\" stage 1 does not evaluate between epochs"},
+      {" --set stage1.eval_every_epoch=true --set model.family=searle --set stage2.enabled=false "
+       "--set \"eval.datasets=['circo']\"",
+       "stage1.eval_every_epoch: with model.family = \"searle\" stage 1 does not evaluate between epochs"},
   };
   int number = 0;
   for (const auto& [overrides, expected] : cases) {

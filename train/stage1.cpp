@@ -1,5 +1,6 @@
 #include "train/stage1.h"
 
+#include <optional>
 #include <stdexcept>
 
 #include "train/checkpoint.h"
@@ -21,9 +22,10 @@ TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config,
       loader_options_of(config.data, model->device_type() == c10::kCUDA), image_augment_of(config.data));
   const bool keeps_best = stage1_keeps_best_epoch(config, stage);
   if (keeps_best && !evaluate) throw std::logic_error("train_stage1: stage1.eval_every_epoch needs an evaluator");
-  BestCheckpoint best(comm, run.checkpoints_dir(), stage, cfg.select_metric);
+  std::optional<BestCheckpoint> best;
+  if (keeps_best) best.emplace(comm, run.checkpoints_dir(), stage, cfg.select_metric);
   const EpochHook after_epoch =
-      keeps_best ? keep_best_epoch(run, best, *model, stage, config.eval.split, evaluate) : EpochHook{};
+      keeps_best ? keep_best_epoch(run, *best, *model, stage, config.eval.split, evaluate) : EpochHook{};
   const TrainingSummary summary = run_training_loop(
       comm, run, settings, *model, step.optimizer(), step.scaler(),
       [&](int64_t s, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
@@ -31,8 +33,8 @@ TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config,
       },
       show_progress, after_epoch);
   if (keeps_best) {
-    run.record_result(stage, "best_epoch", best.record());
-    load_checkpoint(best.weights_path(), *model, nullptr);
+    run.record_result(stage, "best_epoch", best->record());
+    load_checkpoint(best->weights_path(), *model, nullptr);
   }
   return summary;
 }

@@ -17,7 +17,7 @@ namespace spn {
 // checkpoints and metric lines: "stage1", or "mining-encoder" for the encoder that
 // positives.warmup_encoder trains with stage 1's settings. With stage1.eval_every_epoch
 // (stage "stage1" only), `evaluate` runs after each epoch and the best epoch by
-// stage1.select_metric is kept (BestCheckpoint, stage1_result_checkpoint); `model` then
+// stage1.select_metric is kept (BestCheckpoint, checkpoints/stage1-best.pt); `model` then
 // holds that epoch's weights on return.
 TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                              std::shared_ptr<CirModel> model, const TripletData& data, bool show_progress,
