@@ -92,10 +92,12 @@ TEST(Config, ResolvedConfigRoundTrips) {
 }
 
 // Whatever a string holds, the resolved config reads back the same (toml++ printed one
-// that starts with a line break as a multi-line string, which drops it on reading;
-// found by fuzz/config_fuzzer.cpp).
+// that starts with a line break as a multi-line string, which drops it on reading, and
+// one with a line break and a run of single quotes as a multi-line literal string the
+// quotes end; both found by fuzz/config_fuzzer.cpp).
 TEST(Config, ResolvedStringsRoundTripWhateverTheirCharacters) {
-  for (const std::string name : {"\nleading newline", "inner\nnewline", "\r\nx", "a\x7f", "quote \" and \\ 'x'"}) {
+  for (const std::string name : {"\nleading newline", "inner\nnewline", "\r\nx", "a\x7f", "quote \" and \\ 'x'",
+                                 "line\nbreak and quotes '''''=", "a\n'''"}) {
     const ExperimentConfig config = load_config_text("", "exp.toml", {"name=" + name});
     ASSERT_EQ(config.name, name);
     const std::string text = config_to_toml(config);
