@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one fuzzer for a bounded time over its seeds; `make test` runs each as the ctest
 # entry fuzz_<name>. Exits non-zero when the fuzzer finds a crash, a sanitizer report, an
-# escaping exception other than spn::UserError, or an input slower than 10 s (a hang).
+# escaping exception other than spn::UserError, or an input slower than 10 s (a hang;
+# harnesses.cmake may set more with a later -timeout).
 #   usage: run-fuzzer.sh <fuzzer> <seed corpus> <work dir> [libFuzzer options...]
 #   SPN_FUZZ_SECONDS  how long to fuzz (default 20)
 set -euo pipefail
