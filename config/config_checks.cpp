@@ -71,11 +71,13 @@ void check_eval_datasets(const ExperimentConfig& config) {
                       "), so \"data\" must be listed");
 }
 
-// Only the triplet trainer evaluates between epochs; checked before the evaluation
-// rules, which would otherwise ask a zero-shot run for the split it cannot select on.
+// Only the triplet trainer and RTD's (which keeps its best step, as RTD does) evaluate
+// between epochs; Pic2Word's and SEARLE's train a fixed schedule, as their reference
+// code does. Checked before the evaluation rules, which would otherwise ask such a run
+// for the split it cannot select on.
 void check_stage1_selection(const ExperimentConfig& config) {
   const std::string& family = config.model.family;
-  if (!config.stage1.eval_every_epoch || (family != "pic2word" && family != "searle" && family != "rtd")) return;
+  if (!config.stage1.eval_every_epoch || (family != "pic2word" && family != "searle")) return;
   throw UserError(config.where("stage1.eval_every_epoch") + ": with model.family = \"" + family +
                   "\" stage 1 does not evaluate between epochs (its trainer keeps the last epoch); set "
                   "stage1.eval_every_epoch = false");

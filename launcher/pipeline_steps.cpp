@@ -206,7 +206,8 @@ TrainingSummary train_stage_of_family(RunContext& ctx, Stage stage, const std::s
   const auto& tokenizer = dynamic_cast<const ComposedPromptTokenizer&>(*ctx.tokenizer);
   if (*method == ZeroShotMethod::kRtd)
     return train_on_text_triplets(ctx.comm, ctx.config, ctx.run, owner, rtd_text_triplets(ctx), tokenizer,
-                                  ctx.show_progress);
+                                  ctx.show_progress,
+                                  stage1_keeps_best_epoch(ctx.config, stage) ? data_split_evaluator(ctx) : Evaluator{});
   if (*method == ZeroShotMethod::kSearle) {
     const auto searle = std::dynamic_pointer_cast<ZeroShotModel>(owner);
     const ImageRows& images = ctx.training_images().images;

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <string>
 
 #include "models/pseudo_word_mappers.h"
 #include "models/safetensors.h"
@@ -19,5 +20,18 @@ inline void write_tiny_phi(const std::filesystem::path& file) {
   std::filesystem::create_directories(file.parent_path());
   write_safetensors(file, tensors);
 }
+
+// experiments/shapes_rtd.toml, and the overrides that make it small enough for three
+// runs in seconds: the tiny CLIP and φ the tests write in the run's directory ("clip",
+// "phi.safetensors"; hidden width 4 x 24, the default), a larger lr so that the copy
+// moves in float32, and the last epoch kept (the shipped file keeps its best by val R@1:
+// Launch.RtdKeepsItsBestEpochOnOneTwoAndThreeRanks tests that).
+inline const std::string kRtdExperiment =
+    (std::filesystem::path(SPN_SOURCE_DIR) / "experiments" / "shapes_rtd.toml").string();
+inline const std::string kRtdSmaller =
+    " --set model.clip_dir=clip --set model.mapper_weights=phi.safetensors --set model.mapper_hidden=0 --set threads=1"
+    " --set data.shapes.train_triplets=60 --set data.shapes.val_triplets=24 --set data.shapes.extra_images=20"
+    " --set eval.circo.queries=16 --set stage1.epochs=2 --set stage1.batch_size=16 --set stage1.log_every=1"
+    " --set stage1.lr=1e-4 --set stage1.eval_every_epoch=false";
 
 }  // namespace spn::testing

@@ -19,17 +19,10 @@
 namespace spn {
 namespace {
 
+using testing::kRtdExperiment;
+using testing::kRtdSmaller;
 using testing::Launch;
 using testing::Outcome;
-
-const std::string kRtdExperiment = (fs::path(SPN_SOURCE_DIR) / "experiments" / "shapes_rtd.toml").string();
-// Smaller than the shipped file, so three runs take seconds; the CLIP and φ the test
-// writes (hidden width 4 x 24, the default); a larger lr so that the copy moves in float32.
-const std::string kRtdSmaller =
-    " --set model.clip_dir=clip --set model.mapper_weights=phi.safetensors --set model.mapper_hidden=0 --set threads=1"
-    " --set data.shapes.train_triplets=60 --set data.shapes.val_triplets=24 --set data.shapes.extra_images=20"
-    " --set eval.circo.queries=16 --set stage1.epochs=2 --set stage1.batch_size=16 --set stage1.log_every=1"
-    " --set stage1.lr=1e-4";
 
 // The weights a run's checkpoint holds.
 std::shared_ptr<RtdModel> rtd_weights_of(const fs::path& dir, const fs::path& checkpoint) {

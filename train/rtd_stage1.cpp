@@ -7,6 +7,7 @@
 
 #include "models/rtd_model.h"
 #include "train/nt_xent_loss.h"
+#include "train/stage1.h"
 #include "train/stage1_step.h"
 
 namespace spn {
@@ -52,23 +53,27 @@ torch::Tensor rtd_loss_shard(Communicator& comm, RtdModel& model, const torch::T
 
 TrainingSummary train_on_text_triplets(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                                        std::shared_ptr<CirModel> model, const std::vector<TextTriplet>& triplets,
-                                       const ComposedPromptTokenizer& tokenizer, bool show_progress) {
+                                       const ComposedPromptTokenizer& tokenizer, bool show_progress,
+                                       const Evaluator& evaluate) {
   constexpr uint64_t kBatchOrderStream = 101;  // stage 1's batch order stream, as train/stage1.cpp
   const Stage1Config& cfg = config.stage1;
   Stage1Step step(comm, model, cfg, config.precision);
   const LoopSettings settings =
       loop_settings_for(Stage::Stage1, cfg, config, static_cast<int64_t>(triplets.size()), kBatchOrderStream);
-  return run_training_loop(
-      comm, run, settings, *model, step.optimizer(), step.scaler(),
-      [&](int64_t, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
-        std::vector<TextTriplet> mine;
-        mine.reserve(local.size());
-        for (int64_t index : local) mine.push_back(triplets[static_cast<size_t>(index)]);
-        TripletBatch batch;
-        batch.tokens = rtd_token_rows(tokenizer, mine, config.data.max_words);
-        return step.run(batch, cfg.batch_size, lr);
-      },
-      show_progress);
+  return train_keeping_best_epoch(
+      comm, config, run, *model, Stage::Stage1, evaluate, [&](const EpochHook& after_epoch) {
+        return run_training_loop(
+            comm, run, settings, *model, step.optimizer(), step.scaler(),
+            [&](int64_t, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
+              std::vector<TextTriplet> mine;
+              mine.reserve(local.size());
+              for (int64_t index : local) mine.push_back(triplets[static_cast<size_t>(index)]);
+              TripletBatch batch;
+              batch.tokens = rtd_token_rows(tokenizer, mine, config.data.max_words);
+              return step.run(batch, cfg.batch_size, lr);
+            },
+            show_progress, after_epoch);
+      });
 }
 
 }  // namespace spn

@@ -15,6 +15,7 @@
 #include "models/cir_model.h"
 #include "models/zero_shot_tokenizer.h"
 #include "track/run_record.h"
+#include "train/best_checkpoint.h"
 #include "train/training_loop.h"
 
 namespace spn {
@@ -35,8 +36,12 @@ torch::Tensor rtd_loss_shard(Communicator& comm, RtdModel& model, const torch::T
                              int64_t triplets, const torch::Tensor& noise = {});
 
 // Resumes from the run's newest checkpoint of stage 1; writes checkpoints/stage1-final.pt.
+// With stage1.eval_every_epoch, `evaluate` runs after each epoch and the best epoch by
+// stage1.select_metric is kept, as RTD keeps its best step by CIRR val R@1
+// (train_keeping_best_epoch); `model` then holds that epoch's weights on return.
 TrainingSummary train_on_text_triplets(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                                        std::shared_ptr<CirModel> model, const std::vector<TextTriplet>& triplets,
-                                       const ComposedPromptTokenizer& tokenizer, bool show_progress);
+                                       const ComposedPromptTokenizer& tokenizer, bool show_progress,
+                                       const Evaluator& evaluate = {});
 
 }  // namespace spn

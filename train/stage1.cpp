@@ -1,6 +1,5 @@
 #include "train/stage1.h"
 
-#include <optional>
 #include <stdexcept>
 
 #include "train/checkpoint.h"
@@ -20,27 +19,30 @@ TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config,
   const auto pixels = step_images(
       comm, settings, data.images, [&](const std::vector<int64_t>& local) { return data.images_of(local); },
       loader_options_of(config.data, model->device_type() == c10::kCUDA), image_augment_of(config.data));
-  const bool keeps_best = stage1_keeps_best_epoch(config, stage);
-  if (keeps_best && !evaluate) throw std::logic_error("train_stage1: stage1.eval_every_epoch needs an evaluator");
-  std::optional<BestCheckpoint> best;
-  if (keeps_best) best.emplace(comm, run.checkpoints_dir(), stage, cfg.select_metric);
-  const EpochHook after_epoch =
-      keeps_best ? keep_best_epoch(run, *best, *model, stage, config.eval.split, evaluate) : EpochHook{};
-  const TrainingSummary summary = run_training_loop(
-      comm, run, settings, *model, step.optimizer(), step.scaler(),
-      [&](int64_t s, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
-        return step.run(data.batch(pixels->take(s), local, s), cfg.batch_size, lr);
-      },
-      show_progress, after_epoch);
-  if (keeps_best) {
-    run.record_result(stage, "best_epoch", best->record());
-    load_checkpoint(best->weights_path(), *model, nullptr);
-  }
-  return summary;
+  return train_keeping_best_epoch(comm, config, run, *model, stage, evaluate, [&](const EpochHook& after_epoch) {
+    return run_training_loop(
+        comm, run, settings, *model, step.optimizer(), step.scaler(),
+        [&](int64_t s, const std::vector<int64_t>&, const std::vector<int64_t>& local, double lr) {
+          return step.run(data.batch(pixels->take(s), local, s), cfg.batch_size, lr);
+        },
+        show_progress, after_epoch);
+  });
 }
 
 bool stage1_keeps_best_epoch(const ExperimentConfig& config, Stage stage) {
   return stage == Stage::Stage1 && config.stage1.eval_every_epoch && config.stage1.epochs > 0;
+}
+
+TrainingSummary train_keeping_best_epoch(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
+                                         CirModel& model, Stage stage, const Evaluator& evaluate,
+                                         const std::function<TrainingSummary(const EpochHook&)>& train) {
+  if (!stage1_keeps_best_epoch(config, stage)) return train(EpochHook{});
+  if (!evaluate) throw std::logic_error("stage 1: stage1.eval_every_epoch needs an evaluator");
+  BestCheckpoint best(comm, run.checkpoints_dir(), stage, config.stage1.select_metric);
+  const TrainingSummary summary = train(keep_best_epoch(run, best, model, stage, config.eval.split, evaluate));
+  run.record_result(stage, "best_epoch", best.record());
+  load_checkpoint(best.weights_path(), model, nullptr);
+  return summary;
 }
 
 }  // namespace spn

@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 #include <memory>
 
 #include "config/experiment_config.h"
@@ -25,5 +26,13 @@ TrainingSummary train_stage1(Communicator& comm, const ExperimentConfig& config,
 
 // Whether stage `stage` keeps its best epoch: stage 1 with stage1.eval_every_epoch and epochs.
 bool stage1_keeps_best_epoch(const ExperimentConfig& config, Stage stage);
+
+// A stage-1 trainer's loop, `train(after_epoch)`, with the end-of-epoch hook that keeps
+// the best epoch when stage1_keeps_best_epoch (an empty hook otherwise); then records
+// stage1.best_epoch in results and loads the kept weights into `model`. Shared by the
+// trainers that select (the triplet trainer and RTD's).
+TrainingSummary train_keeping_best_epoch(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
+                                         CirModel& model, Stage stage, const Evaluator& evaluate,
+                                         const std::function<TrainingSummary(const EpochHook&)>& train);
 
 }  // namespace spn
