@@ -71,8 +71,8 @@ void check_eval_datasets(const ExperimentConfig& config) {
                       "), so \"data\" must be listed");
 }
 
-// Only the triplet trainer and RTD's (which keeps its best step, as RTD does) evaluate
-// between epochs; Pic2Word's and SEARLE's train a fixed schedule, as their reference
+// Only the triplet trainer and RTD's trainer (RTD keeps its best step by val R@1)
+// evaluate between epochs; Pic2Word's and SEARLE's train a fixed schedule, as their reference
 // code does. Checked before the evaluation rules, which would otherwise ask such a run
 // for the split it cannot select on.
 void check_stage1_selection(const ExperimentConfig& config) {

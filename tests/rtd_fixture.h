@@ -23,9 +23,9 @@ inline void write_tiny_phi(const std::filesystem::path& file) {
 
 // experiments/shapes_rtd.toml, and the overrides that make it small enough for three
 // runs in seconds: the tiny CLIP and φ the tests write in the run's directory ("clip",
-// "phi.safetensors"; hidden width 4 x 24, the default), a larger lr so that the copy
-// moves in float32, and the last epoch kept (the shipped file keeps its best by val R@1:
-// Launch.RtdKeepsItsBestEpochOnOneTwoAndThreeRanks tests that).
+// "phi.safetensors"; hidden width 4 x 24, the default), and the last epoch kept (the
+// shipped file keeps its best by val R@1: Launch.RtdKeepsItsBestEpochOnOneTwoAndThreeRanks
+// tests that).
 inline const std::string kRtdExperiment =
     (std::filesystem::path(SPN_SOURCE_DIR) / "experiments" / "shapes_rtd.toml").string();
 inline const std::string kRtdSmaller =

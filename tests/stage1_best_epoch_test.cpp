@@ -73,13 +73,14 @@ void expect_kept_best_epoch(const nlohmann::json& results, const std::vector<nlo
       << results.dump();
 }
 
-// The same epochs on 2 and 3 ranks as on one: each evaluation within one of `queries`.
-void expect_same_evaluations(std::map<int, std::vector<nlohmann::json>>& evaluations, int queries) {
+// The same epochs on 2 and 3 ranks as on one: each evaluation within `apart` of `queries`.
+void expect_same_evaluations(std::map<int, std::vector<nlohmann::json>>& evaluations, int queries, int apart) {
   for (int ranks : {1, 2, 3}) ASSERT_EQ(evaluations[ranks].size(), 3u) << ranks << " ranks";
   for (int ranks : {2, 3})
     for (size_t epoch = 0; epoch < 3; ++epoch)
       for (const auto& [name, value] : evaluations[1][epoch]["eval"].items())
-        EXPECT_NEAR(evaluations[ranks][epoch]["eval"][name].get<double>(), value.get<double>(), 100.0 / queries + 1e-9)
+        EXPECT_NEAR(evaluations[ranks][epoch]["eval"][name].get<double>(), value.get<double>(),
+                    100.0 * apart / queries + 1e-9)
             << ranks << " ranks, epoch " << epoch + 1 << ", " << name;
 }
 
@@ -130,8 +131,8 @@ TEST_F(Launch, StageOneKeepsItsBestEpochAndStageTwoStartsFromItOnOneTwoAndThreeR
     const auto results = results_of(id);
 
     evaluations[ranks] = stage1_evaluations(dir_ / "runs/tiny" / id);
-    expect_kept_best_epoch(results, evaluations[ranks], metric);
-    if (ranks == 1 && evaluations[1].size() == 3)
+    ASSERT_NO_FATAL_FAILURE(expect_kept_best_epoch(results, evaluations[ranks], metric));
+    if (ranks == 1)
       for (size_t epoch = 0; epoch < 3; ++epoch)
         EXPECT_EQ(evaluations[1][epoch]["eval"], trajectory[epoch]["eval"]) << "selecting changed what was trained";
     EXPECT_NE(outcome.output.find("stage1 epoch 3: " + metric), std::string::npos) << outcome.output;
@@ -145,7 +146,7 @@ TEST_F(Launch, StageOneKeepsItsBestEpochAndStageTwoStartsFromItOnOneTwoAndThreeR
     EXPECT_NE(from_best.output.find("reusing bank"), std::string::npos) << from_best.output;
     EXPECT_EQ(results_of("from-best-" + id)["stage2"]["val"], results["stage2"]["val"]);
   }
-  expect_same_evaluations(evaluations, 40);
+  expect_same_evaluations(evaluations, 40, 1);
 }
 
 // A run stopped after stage 1 (its state rebuilt from a finished run: stage 2's
@@ -232,10 +233,20 @@ TEST_F(Launch, RtdKeepsItsBestEpochOnOneTwoAndThreeRanks) {
                               SPN_LAUNCH + " " + testing::kRtdExperiment + testing::kRtdSmaller +
                               " --set stage1.epochs=3 --set stage1.lr=1e-3 --set stage1.eval_every_epoch=true " + args);
   };
+  const auto results_of = [&](const std::string& id) {
+    return nlohmann::json::parse(read_file(dir_ / "runs/shapes_rtd" / id / "results.json"));
+  };
   const Outcome probe = launch_on(1, "--run-id probe");
   ASSERT_EQ(probe.status, 0) << probe.output;
-  const std::string metric = metric_kept_before_the_last(stage1_evaluations(dir_ / "runs/shapes_rtd/probe"));
+  const std::vector<nlohmann::json> trajectory = stage1_evaluations(dir_ / "runs/shapes_rtd/probe");
+  const std::string metric = metric_kept_before_the_last(trajectory);
   ASSERT_FALSE(metric.empty()) << "every metric peaked at the last epoch; the test needs one that did not";
+  // Evaluating between epochs leaves RTD's training as it was: without it, the same final
+  // loss and last-epoch metrics.
+  const Outcome plain = launch_on(1, "--run-id plain --set stage1.eval_every_epoch=false");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  EXPECT_EQ(results_of("plain")["stage1"]["val"], trajectory.back()["eval"]);
+  EXPECT_EQ(results_of("plain")["stage1"]["train"]["final_loss"], results_of("probe")["stage1"]["train"]["final_loss"]);
 
   std::map<int, std::vector<nlohmann::json>> evaluations;
   for (int ranks : {1, 2, 3}) {
@@ -244,10 +255,12 @@ TEST_F(Launch, RtdKeepsItsBestEpochOnOneTwoAndThreeRanks) {
     const Outcome outcome = launch_on(ranks, "--run-id " + id + " --set stage1.select_metric=" + metric);
     ASSERT_EQ(outcome.status, 0) << outcome.output;
     evaluations[ranks] = stage1_evaluations(dir_ / "runs/shapes_rtd" / id);
-    expect_kept_best_epoch(nlohmann::json::parse(read_file(dir_ / "runs/shapes_rtd" / id / "results.json")),
-                           evaluations[ranks], metric);
+    ASSERT_NO_FATAL_FAILURE(expect_kept_best_epoch(results_of(id), evaluations[ranks], metric));
   }
-  expect_same_evaluations(evaluations, 24);
+  // Within two queries: at lr 1e-3 (ten times the world-size test's) rounding differences
+  // of the reduction order grow faster over the 9 steps; a different epoch or step would
+  // move the weights by about lr everywhere.
+  expect_same_evaluations(evaluations, 24, 2);
 }
 
 TEST_F(Launch, StageOneSelectionKeysAreCheckedBeforeAnyWork) {
