@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -84,6 +85,42 @@ void expect_same_evaluations(std::map<int, std::vector<nlohmann::json>>& evaluat
             << ranks << " ranks, epoch " << epoch + 1 << ", " << name;
 }
 
+using LaunchOn = std::function<Outcome(int ranks, const std::string& args)>;
+
+// Runs "probe" (selecting, 1 rank) and "plain" (the same without selecting) under `runs`
+// and checks that evaluating between epochs left training as it was: the plain run ends
+// with the loss and the weights (evaluated: the metrics) of the probe's last epoch and
+// keeps no best epoch. Sets the probe's per-epoch evaluations and a metric whose kept
+// epoch is not the last.
+void probe_and_plain(const LaunchOn& launch_on, const fs::path& runs, std::vector<nlohmann::json>& trajectory,
+                     std::string& metric) {
+  const Outcome probe = launch_on(1, "--run-id probe");
+  ASSERT_EQ(probe.status, 0) << probe.output;
+  trajectory = stage1_evaluations(runs / "probe");
+  metric = metric_kept_before_the_last(trajectory);
+  ASSERT_FALSE(metric.empty()) << "every metric peaked at the last epoch; the test needs one that did not";
+  const Outcome plain = launch_on(1, "--run-id plain --set stage1.eval_every_epoch=false");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  const auto results_of = [&](const char* id) { return nlohmann::json::parse(read_file(runs / id / "results.json")); };
+  EXPECT_EQ(results_of("plain")["stage1"]["val"], trajectory.back()["eval"]);
+  EXPECT_EQ(results_of("plain")["stage1"]["train"]["final_loss"], results_of("probe")["stage1"]["train"]["final_loss"]);
+  EXPECT_FALSE(results_of("plain")["stage1"].contains("best_epoch"));
+  EXPECT_FALSE(fs::exists(runs / "plain/checkpoints/stage1-best.pt"));
+}
+
+// Runs "np<ranks>" under `runs`, selecting on `metric`, and checks its kept epoch
+// (expect_kept_best_epoch) and its log line; sets its per-epoch evaluations and results.
+void run_selecting_on(const LaunchOn& launch_on, const fs::path& runs, int ranks, const std::string& metric,
+                      std::vector<nlohmann::json>& evaluations, nlohmann::json& results) {
+  const std::string id = "np" + std::to_string(ranks);
+  const Outcome outcome = launch_on(ranks, "--run-id " + id + " --set stage1.select_metric=" + metric);
+  ASSERT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("stage1 epoch 3: " + metric), std::string::npos) << outcome.output;
+  evaluations = stage1_evaluations(runs / id);
+  results = nlohmann::json::parse(read_file(runs / id / "results.json"));
+  ASSERT_NO_FATAL_FAILURE(expect_kept_best_epoch(results, evaluations, metric));
+}
+
 // Runs best.toml in `dir` as run "full", selecting on a metric whose kept epoch is not
 // the last (found on a run "probe" first); returns the options it selected with, "" when
 // a run failed or no metric qualified.
@@ -108,34 +145,20 @@ TEST_F(Launch, StageOneKeepsItsBestEpochAndStageTwoStartsFromItOnOneTwoAndThreeR
     return nlohmann::json::parse(read_file(dir_ / "runs/tiny" / id / "results.json"));
   };
 
-  const Outcome probe = launch_on(1, "--run-id probe");
-  ASSERT_EQ(probe.status, 0) << probe.output;
-  const std::vector<nlohmann::json> trajectory = stage1_evaluations(dir_ / "runs/tiny/probe");
-  const std::string metric = metric_kept_before_the_last(trajectory);
-  ASSERT_FALSE(metric.empty()) << "every metric peaked at the last epoch; the test needs one that did not";
-  // Evaluating between epochs leaves training as it was: the same run without it ends
-  // with the loss and the weights (evaluated: the metrics) of the probe's last epoch.
-  const Outcome plain = launch("best.toml --run-id plain");
-  ASSERT_EQ(plain.status, 0) << plain.output;
-  EXPECT_EQ(results_of("plain")["stage1"]["val"], trajectory.back()["eval"]);
-  EXPECT_EQ(results_of("plain")["stage1"]["train"]["final_loss"], results_of("probe")["stage1"]["train"]["final_loss"]);
-  EXPECT_FALSE(results_of("plain")["stage1"].contains("best_epoch"));
-  EXPECT_FALSE(fs::exists(dir_ / "runs/tiny/plain/checkpoints/stage1-best.pt"));
+  std::vector<nlohmann::json> trajectory;
+  std::string metric;
+  ASSERT_NO_FATAL_FAILURE(probe_and_plain(launch_on, dir_ / "runs/tiny", trajectory, metric));
 
   std::map<int, std::vector<nlohmann::json>> evaluations;
   for (int ranks : {1, 2, 3}) {
     SCOPED_TRACE(std::to_string(ranks) + " ranks, stage1.select_metric = " + metric);
     const std::string id = "np" + std::to_string(ranks);
-    const Outcome outcome = launch_on(ranks, "--run-id " + id + " --set stage1.select_metric=" + metric);
-    ASSERT_EQ(outcome.status, 0) << outcome.output;
-    const auto results = results_of(id);
-
-    evaluations[ranks] = stage1_evaluations(dir_ / "runs/tiny" / id);
-    ASSERT_NO_FATAL_FAILURE(expect_kept_best_epoch(results, evaluations[ranks], metric));
+    nlohmann::json results;
+    ASSERT_NO_FATAL_FAILURE(
+        run_selecting_on(launch_on, dir_ / "runs/tiny", ranks, metric, evaluations[ranks], results));
     if (ranks == 1)
       for (size_t epoch = 0; epoch < 3; ++epoch)
         EXPECT_EQ(evaluations[1][epoch]["eval"], trajectory[epoch]["eval"]) << "selecting changed what was trained";
-    EXPECT_NE(outcome.output.find("stage1 epoch 3: " + metric), std::string::npos) << outcome.output;
 
     // Stage 2 started from the kept epoch: a stage-2-only run from stage1-best.pt on as
     // many ranks finds the same bank (the same weights) and reaches the same result.
@@ -233,30 +256,19 @@ TEST_F(Launch, RtdKeepsItsBestEpochOnOneTwoAndThreeRanks) {
                               SPN_LAUNCH + " " + testing::kRtdExperiment + testing::kRtdSmaller +
                               " --set stage1.epochs=3 --set stage1.lr=1e-3 --set stage1.eval_every_epoch=true " + args);
   };
-  const auto results_of = [&](const std::string& id) {
-    return nlohmann::json::parse(read_file(dir_ / "runs/shapes_rtd" / id / "results.json"));
-  };
-  const Outcome probe = launch_on(1, "--run-id probe");
-  ASSERT_EQ(probe.status, 0) << probe.output;
-  const std::vector<nlohmann::json> trajectory = stage1_evaluations(dir_ / "runs/shapes_rtd/probe");
-  const std::string metric = metric_kept_before_the_last(trajectory);
-  ASSERT_FALSE(metric.empty()) << "every metric peaked at the last epoch; the test needs one that did not";
-  // Evaluating between epochs leaves RTD's training as it was: without it, the same final
-  // loss and last-epoch metrics.
-  const Outcome plain = launch_on(1, "--run-id plain --set stage1.eval_every_epoch=false");
-  ASSERT_EQ(plain.status, 0) << plain.output;
-  EXPECT_EQ(results_of("plain")["stage1"]["val"], trajectory.back()["eval"]);
-  EXPECT_EQ(results_of("plain")["stage1"]["train"]["final_loss"], results_of("probe")["stage1"]["train"]["final_loss"]);
+  std::vector<nlohmann::json> trajectory;
+  std::string metric;
+  ASSERT_NO_FATAL_FAILURE(probe_and_plain(launch_on, dir_ / "runs/shapes_rtd", trajectory, metric));
 
   std::map<int, std::vector<nlohmann::json>> evaluations;
   for (int ranks : {1, 2, 3}) {
-    SCOPED_TRACE(std::to_string(ranks) + " ranks, stage1.select_metric = " + metric);
-    const std::string id = "np" + std::to_string(ranks);
-    const Outcome outcome = launch_on(ranks, "--run-id " + id + " --set stage1.select_metric=" + metric);
-    ASSERT_EQ(outcome.status, 0) << outcome.output;
-    evaluations[ranks] = stage1_evaluations(dir_ / "runs/shapes_rtd" / id);
-    ASSERT_NO_FATAL_FAILURE(expect_kept_best_epoch(results_of(id), evaluations[ranks], metric));
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    nlohmann::json results;
+    ASSERT_NO_FATAL_FAILURE(
+        run_selecting_on(launch_on, dir_ / "runs/shapes_rtd", ranks, metric, evaluations[ranks], results));
   }
+  for (size_t epoch = 0; epoch < 3; ++epoch)
+    EXPECT_EQ(evaluations[1][epoch]["eval"], trajectory[epoch]["eval"]) << "selecting changed what was trained";
   // Within two queries: at lr 1e-3 (ten times the world-size test's) rounding differences
   // of the reduction order grow faster over the 9 steps; a different epoch or step would
   // move the weights by about lr everywhere.
