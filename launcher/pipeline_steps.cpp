@@ -200,14 +200,16 @@ Evaluator data_split_evaluator(RunContext& ctx) {
 // for RTD, on the triplets otherwise.
 TrainingSummary train_stage_of_family(RunContext& ctx, Stage stage, const std::shared_ptr<CirModel>& owner) {
   const std::optional<ZeroShotMethod> method = zero_shot_method_of(ctx.config.model);
+  // Empty unless the stage keeps its best epoch (Pic2Word and SEARLE never do: config checks).
+  const Evaluator evaluate_each_epoch =
+      stage1_keeps_best_epoch(ctx.config, stage) ? data_split_evaluator(ctx) : Evaluator{};
   if (!method)
     return train_stage1(ctx.comm, ctx.config, ctx.run, owner, ctx.training_data(), ctx.show_progress, stage,
-                        stage1_keeps_best_epoch(ctx.config, stage) ? data_split_evaluator(ctx) : Evaluator{});
+                        evaluate_each_epoch);
   const auto& tokenizer = dynamic_cast<const ComposedPromptTokenizer&>(*ctx.tokenizer);
   if (*method == ZeroShotMethod::kRtd)
     return train_on_text_triplets(ctx.comm, ctx.config, ctx.run, owner, rtd_text_triplets(ctx), tokenizer,
-                                  ctx.show_progress,
-                                  stage1_keeps_best_epoch(ctx.config, stage) ? data_split_evaluator(ctx) : Evaluator{});
+                                  ctx.show_progress, evaluate_each_epoch);
   if (*method == ZeroShotMethod::kSearle) {
     const auto searle = std::dynamic_pointer_cast<ZeroShotModel>(owner);
     const ImageRows& images = ctx.training_images().images;
