@@ -99,7 +99,7 @@ quickstart: configure
 
 zero-shot-study: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target spn-launch
-	python3 scripts/write-random-clip.py datasets/clip-tiny-32 --image-size 32 --patch-size 8
+	python3 scripts/write-random-clip.py datasets/clip-tiny-32x2 --image-size 32 --patch-size 8 --width-scale 2
 	$(MPIRUN) -np 2 $(BUILD)/spn-launch experiments/shapes_clip_pretrain.toml
 	$(MPIRUN) -np 2 $(BUILD)/spn-launch experiments/shapes_searle.toml
 	$(MPIRUN) -np 2 $(BUILD)/spn-launch sweeps/zero_shot.toml

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Writes a tiny random CLIP model directory for measuring spn at an input size.
 
-    python3 scripts/write-random-clip.py OUT_DIR [--image-size 288] [--patch-size 32]
+    python3 scripts/write-random-clip.py OUT_DIR [--image-size 288] [--patch-size 32] [--width-scale 1]
 
-The golden ViT CLIP's architecture (tests/golden/clip_vit: width 48, 2 layers, embedding
-24) with its vision tower sized for --image-size, random float16 weights (seeded), and
-the golden tokenizer beside it: what tests/clip_launch_test.cpp writes for 32 px, for
+The golden ViT CLIP's architecture (tests/golden/clip_vit: vision width 48, text width 32,
+2 layers, embedding 24) with its vision tower sized for --image-size and both towers'
+widths (hidden and MLP) times --width-scale (the zero-shot study's CLIP: 2, so text 64
+and vision 96), random float16 weights (seeded), and the golden tokenizer beside it: what tests/clip_launch_test.cpp writes for 32 px, for
 loader and memory measurements at CLIP4CIR's 288 px (README, "How images are loaded").
 Standard library only.
 """
@@ -46,6 +47,8 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--image-size", type=int, default=288)
     parser.add_argument("--patch-size", type=int, default=32)
+    parser.add_argument("--width-scale", type=int, default=1,
+                        help="multiplies both towers' hidden and MLP widths (not the embedding)")
     args = parser.parse_args()
     if args.image_size % args.patch_size:
         parser.error("--image-size must be a multiple of --patch-size")
@@ -59,6 +62,14 @@ def main():
     config["vision_config"]["image_size"] = args.image_size
     config["vision_config"]["patch_size"] = args.patch_size
     config["text_config"]["vocab_size"] = vocab
+    # Each tower's widths, golden -> scaled, to resize every tensor side that is one.
+    scaled = {}
+    for tower in ("text", "vision"):
+        sides = {}
+        for key in ("hidden_size", "intermediate_size"):
+            sides[config[tower + "_config"][key]] = config[tower + "_config"][key] * args.width_scale
+            config[tower + "_config"][key] *= args.width_scale
+        scaled[tower] = sides
     config["text_config"]["eos_token_id"] = 2  # pool at the end token, CLIP's largest id
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
@@ -69,7 +80,8 @@ def main():
     for name, entry in sorted(read_header(GOLDEN / "clip_vit" / "model.safetensors").items()):
         if name == "__metadata__":
             continue
-        shape = list(entry["shape"])
+        tower = "text" if name.startswith("text") else "vision"
+        shape = [scaled[tower].get(side, side) for side in entry["shape"]]
         if name == "vision_model.embeddings.patch_embedding.weight":
             shape = [width, 3, args.patch_size, args.patch_size]
         elif name == "vision_model.embeddings.position_embedding.weight":

@@ -58,6 +58,36 @@ TEST(ClipExport, WrittenDirectoryLoadsBackToTheSameTowersAndReplacesAnEarlierOne
   fs::remove_all(dir);
 }
 
+// scripts/write-random-clip.py --width-scale, as `make zero-shot-study` writes the study's
+// CLIP: both towers' hidden and MLP widths scaled, the embedding kept, and the directory
+// loads (every tensor's shape checked against the config it wrote).
+TEST(RandomClipScript, WidthScaleWidensBothTowersAndKeepsTheEmbedding) {
+  const fs::path dir = fs::temp_directory_path() / ("spn-random-clip-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string script = (fs::path(SPN_SOURCE_DIR) / "scripts" / "write-random-clip.py").string();
+  std::map<int, std::map<std::string, torch::Tensor>> tensors;
+  for (int scale : {1, 2}) {
+    const fs::path out = dir / ("x" + std::to_string(scale));
+    const std::string command = "python3 " + script + " " + out.string() +
+                                " --image-size 32 --patch-size 8 --width-scale " + std::to_string(scale) +
+                                " > /dev/null";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    tensors[scale] = tensors_of(load_clip(out));
+  }
+  const auto shape = [&](int scale, const std::string& name) { return tensors[scale].at(name).sizes().vec(); };
+  using Sizes = std::vector<int64_t>;
+  EXPECT_EQ(shape(1, "text_model.embeddings.token_embedding.weight"), (Sizes{4514, 32}));
+  EXPECT_EQ(shape(2, "text_model.embeddings.token_embedding.weight"), (Sizes{4514, 64}));
+  EXPECT_EQ(shape(2, "text_model.encoder.layers.1.mlp.fc1.weight"), (Sizes{128, 64}));
+  EXPECT_EQ(shape(2, "text_projection.weight"), (Sizes{24, 64}));
+  EXPECT_EQ(shape(1, "vision_model.embeddings.patch_embedding.weight"), (Sizes{48, 3, 8, 8}));
+  EXPECT_EQ(shape(2, "vision_model.embeddings.patch_embedding.weight"), (Sizes{96, 3, 8, 8}));
+  EXPECT_EQ(shape(2, "vision_model.encoder.layers.0.mlp.fc2.weight"), (Sizes{96, 192}));
+  EXPECT_EQ(shape(2, "visual_projection.weight"), (Sizes{24, 96}));
+  EXPECT_EQ(tensors[1].size(), tensors[2].size());
+  fs::remove_all(dir);
+}
+
 const std::string kPretrainExperiment =
     (fs::path(SPN_SOURCE_DIR) / "experiments" / "shapes_clip_pretrain.toml").string();
 // Smaller than the shipped file, so three runs take seconds; the CLIP the test writes.
@@ -112,7 +142,7 @@ TEST_F(Launch, ClipExportOfAModelWithoutClipsTowersExitsTwoNamingTheKey) {
   EXPECT_NE(run.output.find("stage1.export_clip_dir: only a CLIP trained as model.family = \"dual_encoder\""),
             std::string::npos)
       << run.output;
-  EXPECT_FALSE(fs::exists(dir_ / "datasets/clip-shapes-32"));
+  EXPECT_FALSE(fs::exists(dir_ / "datasets/clip-shapes-32x2"));
 }
 
 }  // namespace
