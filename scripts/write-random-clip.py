@@ -6,8 +6,9 @@
 The golden ViT CLIP's architecture (tests/golden/clip_vit: vision width 48, text width 32,
 2 layers, embedding 24) with its vision tower sized for --image-size and both towers'
 widths (hidden and MLP) times --width-scale (the zero-shot study's CLIP: 2, so text 64
-and vision 96), random float16 weights (seeded), and the golden tokenizer beside it: what tests/clip_launch_test.cpp writes for 32 px, for
-loader and memory measurements at CLIP4CIR's 288 px (README, "How images are loaded").
+and vision 96), random float16 weights (seeded), and the golden tokenizer beside it:
+what tests/clip_launch_test.cpp writes for 32 px, for loader and memory measurements at
+CLIP4CIR's 288 px (README, "How images are loaded").
 Standard library only.
 """
 import argparse
@@ -65,11 +66,11 @@ def main():
     # Each tower's widths, golden -> scaled, to resize every tensor side that is one.
     scaled = {}
     for tower in ("text", "vision"):
-        sides = {}
+        tower_config = config[tower + "_config"]
+        scaled[tower] = {tower_config[key]: tower_config[key] * args.width_scale
+                         for key in ("hidden_size", "intermediate_size")}
         for key in ("hidden_size", "intermediate_size"):
-            sides[config[tower + "_config"][key]] = config[tower + "_config"][key] * args.width_scale
-            config[tower + "_config"][key] *= args.width_scale
-        scaled[tower] = sides
+            tower_config[key] *= args.width_scale
     config["text_config"]["eos_token_id"] = 2  # pool at the end token, CLIP's largest id
     (out / "config.json").write_text(json.dumps(config, indent=1))
 
