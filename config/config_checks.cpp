@@ -71,18 +71,6 @@ void check_eval_datasets(const ExperimentConfig& config) {
                       "), so \"data\" must be listed");
 }
 
-// Only the triplet trainer and RTD's trainer (RTD keeps its best step by val R@1)
-// evaluate between epochs; Pic2Word's and SEARLE's train a fixed schedule, as their reference
-// code does. Checked before the evaluation rules, which would otherwise ask such a run
-// for the split it cannot select on.
-void check_stage1_selection(const ExperimentConfig& config) {
-  const std::string& family = config.model.family;
-  if (!config.stage1.eval_every_epoch || (family != "pic2word" && family != "searle")) return;
-  throw UserError(config.where("stage1.eval_every_epoch") + ": with model.family = \"" + family +
-                  "\" stage 1 does not evaluate between epochs (its trainer keeps the last epoch); set "
-                  "stage1.eval_every_epoch = false");
-}
-
 void check_evaluation(const ExperimentConfig& config) {
   const AnnotationFormat protocol = protocol_of(config.data.kind);
   const std::vector<std::string> metrics = protocol_metric_names(protocol, config.data.fashioniq.categories);
@@ -249,7 +237,6 @@ void check_config(const ExperimentConfig& config) {
   check_shapes(config);
   check_augment(config);
   check_positives(config);
-  check_stage1_selection(config);
   check_evaluation(config);
   check_sprc(config);
   check_zero_shot(config);

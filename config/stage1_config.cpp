@@ -46,8 +46,9 @@ void Stage1Config::visit(ConfigVisitor& v) {
   v.boolean("eval_every_epoch", eval_every_epoch,
             "evaluate on eval.split after each epoch and keep the best checkpoint (SPN4CIR's zero-shot and CLIP4CIR "
             "trainers keep their best epoch by validation); stage 1's result, and what follows it (its evaluation, "
-            "stage1.export_clip_dir, mining, the bank, stage 2), is then that checkpoint's. Families trained on "
-            "triplets (dual_encoder, sprc) and rtd (RTD keeps its best step by CIRR val R@1)");
+            "stage1.export_clip_dir, stage1.export_mapper_weights, mining, the bank, stage 2), is then that "
+            "checkpoint's. Every family: RTD keeps its best step by CIRR val R@1, SEARLE's train_phi.py validates "
+            "on CIRR val after each epoch");
   v.text("select_metric", select_metric, "metric that picks stage 1's best epoch, as stage2.select_metric");
   v.integer("checkpoint_every", checkpoint_every, 1, INT64_MAX,
             "steps between checkpoints (one is also written at each epoch end)");

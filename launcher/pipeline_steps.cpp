@@ -200,7 +200,7 @@ Evaluator data_split_evaluator(RunContext& ctx) {
 // for RTD, on the triplets otherwise.
 TrainingSummary train_stage_of_family(RunContext& ctx, Stage stage, const std::shared_ptr<CirModel>& owner) {
   const std::optional<ZeroShotMethod> method = zero_shot_method_of(ctx.config.model);
-  // Empty unless the stage keeps its best epoch (Pic2Word and SEARLE never do: config checks).
+  // Empty unless the stage keeps its best epoch.
   const Evaluator evaluate_each_epoch =
       stage1_keeps_best_epoch(ctx.config, stage) ? data_split_evaluator(ctx) : Evaluator{};
   if (!method)
@@ -219,10 +219,12 @@ TrainingSummary train_stage_of_family(RunContext& ctx, Stage stage, const std::s
                                    ctx.run.dir() / "oti_tokens.safetensors", ctx.show_progress);
       ctx.run.record_artifact("oti_tokens", ctx.run.dir() / "oti_tokens.safetensors");
     }
-    return train_phi(ctx.comm, ctx.config, ctx.run, searle, images, words, tokenizer.clip(), ctx.show_progress);
+    return train_phi(ctx.comm, ctx.config, ctx.run, searle, images, words, tokenizer.clip(), ctx.show_progress,
+                     evaluate_each_epoch);
   }
   const torch::Tensor prompt = tokenizer.clip().encode_batch({pic2word_training_prompt()}, ctx.config.data.max_words);
-  return train_on_images(ctx.comm, ctx.config, ctx.run, owner, ctx.training_images().images, prompt, ctx.show_progress);
+  return train_on_images(ctx.comm, ctx.config, ctx.run, owner, ctx.training_images().images, prompt, ctx.show_progress,
+                         evaluate_each_epoch);
 }
 
 // Stage-1 training as `stage` or, when an earlier attempt finished it, its result's

@@ -23,19 +23,17 @@
 #include "models/zero_shot_model.h"
 #include "train/checkpoint.h"
 #include "train/searle_oti_queries.h"
+#include "zero_shot_fixture.h"
 
 namespace spn {
 namespace {
 
+using testing::kPic2WordExperiment;
+using testing::kPic2WordSmaller;
+using testing::kSearleExperiment;
+using testing::kSearleSmaller;
 using testing::Launch;
 using testing::Outcome;
-
-const std::string kPic2WordExperiment = (fs::path(SPN_SOURCE_DIR) / "experiments" / "shapes_pic2word.toml").string();
-// Smaller than the shipped file, so three runs take seconds; the CLIP the test writes.
-const std::string kPic2WordSmaller =
-    " --set model.clip_dir=clip --set threads=1 --set data.shapes.train_triplets=60 --set data.shapes.val_triplets=24"
-    " --set data.shapes.extra_images=20 --set eval.circo.queries=16 --set stage1.epochs=2 --set stage1.batch_size=16"
-    " --set stage1.log_every=1 --set stage1.lr=1e-3";
 
 // The weights a run's checkpoint holds.
 std::shared_ptr<ZeroShotModel> pic2word_weights_of(const fs::path& clip_dir, const fs::path& checkpoint) {
@@ -110,16 +108,10 @@ TEST_F(Launch, SearleEvaluatesWithoutATrainingSplit) {
   EXPECT_FALSE(fs::exists(dir_ / "datasets/shapes-pic2word")) << run.output;
 }
 
-const std::string kSearleExperiment = (fs::path(SPN_SOURCE_DIR) / "experiments" / "shapes_searle.toml").string();
-// Smaller than the shipped file; the tiny CLIP the test writes (projection 24).
-const std::string kSearleSmaller =
-    " --set model.clip_dir=clip --set threads=1 --set data.shapes.train_triplets=60 --set data.shapes.val_triplets=24"
-    " --set data.shapes.extra_images=20 --set eval.circo.queries=16 --set stage1.epochs=2 --set stage1.batch_size=16"
-    " --set stage1.log_every=1 --set stage1.lr=1e-3 --set model.mapper_hidden=48 --set searle.oti_steps=3"
-    " --set searle.oti_batch_size=8 --set searle.top_k_concepts=3 --set searle.phi_top_k_concepts=5";
-
 TEST_F(Launch, SearleShapesExperimentGivesTheSameRunOnOneTwoAndThreeRanks) {
-  testing::write_tiny_clip(dir_ / "clip");
+  // A CLIP whose features move with φ's word, so that the metrics compared below depend
+  // on φ (testing::write_random_clip).
+  ASSERT_TRUE(testing::write_random_clip(dir_ / "clip"));
   std::map<int, nlohmann::json> results;
   for (int ranks : {1, 2, 3}) {
     const std::string id = "np" + std::to_string(ranks);

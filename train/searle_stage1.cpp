@@ -47,7 +47,8 @@ int64_t drawn_phrase(const SearleWords& words, int64_t top_k, int64_t templates,
 
 TrainingSummary train_phi(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                           const std::shared_ptr<ZeroShotModel>& model, const ImageRows& images,
-                          const SearleWords& words, const ClipTokenizer& tokenizer, bool show_progress) {
+                          const SearleWords& words, const ClipTokenizer& tokenizer, bool show_progress,
+                          const Evaluator& evaluate) {
   const Stage1Config& cfg = config.stage1;
   PhraseRows phrases;  // none without words: then no step runs
   if (!words.concepts.empty()) phrases = searle_phrase_rows(tokenizer, words.concepts, config.data.max_words);
@@ -80,7 +81,7 @@ TrainingSummary train_phi(Communicator& comm, const ExperimentConfig& config, Ru
         batch.reference_images = pixels;
         return batch;
       },
-      show_progress);
+      show_progress, evaluate);
 }
 
 }  // namespace spn

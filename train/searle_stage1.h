@@ -13,6 +13,7 @@
 #include "data/image_rows.h"
 #include "dist/communicator.h"
 #include "track/run_record.h"
+#include "train/best_checkpoint.h"
 #include "train/searle_oti.h"
 #include "train/training_loop.h"
 
@@ -37,9 +38,13 @@ int64_t drawn_phrase(const SearleWords& words, int64_t top_k, int64_t templates,
                      int64_t row);
 
 // Resumes from the run's newest checkpoint of stage 1; writes checkpoints/stage1-final.pt.
-// With stage1.epochs = 0 no step runs and `words` may be empty.
+// With stage1.epochs = 0 no step runs and `words` may be empty. With
+// stage1.eval_every_epoch, `evaluate` runs after each epoch, as SEARLE's train_phi.py
+// validates on CIRR val after each, and the best epoch by stage1.select_metric is kept
+// (train_keeping_best_epoch in train/stage1.h).
 TrainingSummary train_phi(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                           const std::shared_ptr<ZeroShotModel>& model, const ImageRows& images,
-                          const SearleWords& words, const ClipTokenizer& tokenizer, bool show_progress);
+                          const SearleWords& words, const ClipTokenizer& tokenizer, bool show_progress,
+                          const Evaluator& evaluate = {});
 
 }  // namespace spn

@@ -30,7 +30,7 @@ bool stage1_keeps_best_epoch(const ExperimentConfig& config, Stage stage);
 // A stage-1 trainer's loop, `train(after_epoch)`, with the end-of-epoch hook that keeps
 // the best epoch when stage1_keeps_best_epoch (an empty hook otherwise); then records
 // stage1.best_epoch in results and loads the kept weights into `model`. Shared by the
-// trainers that select (the triplet trainer and RTD's).
+// trainers that select (the triplet trainer, RTD's and the image trainers of Pic2Word and SEARLE).
 TrainingSummary train_keeping_best_epoch(Communicator& comm, const ExperimentConfig& config, RunRecord& run,
                                          CirModel& model, Stage stage, const Evaluator& evaluate,
                                          const std::function<TrainingSummary(const EpochHook&)>& train);
