@@ -15,6 +15,7 @@
 #include "models/clip_export.h"
 #include "models/dual_encoder_model.h"
 #include "train/checkpoint.h"
+#include "zero_shot_fixture.h"
 
 namespace spn {
 namespace {
@@ -64,14 +65,10 @@ TEST(ClipExport, WrittenDirectoryLoadsBackToTheSameTowersAndReplacesAnEarlierOne
 TEST(RandomClipScript, WidthScaleWidensBothTowersAndKeepsTheEmbedding) {
   const fs::path dir = fs::temp_directory_path() / ("spn-random-clip-" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  const std::string script = (fs::path(SPN_SOURCE_DIR) / "scripts" / "write-random-clip.py").string();
   std::map<int, std::map<std::string, torch::Tensor>> tensors;
   for (int scale : {1, 2}) {
     const fs::path out = dir / ("x" + std::to_string(scale));
-    const std::string command = "python3 " + script + " " + out.string() +
-                                " --image-size 32 --patch-size 8 --width-scale " + std::to_string(scale) +
-                                " > /dev/null";
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    ASSERT_TRUE(testing::write_random_clip(out, scale)) << "scripts/write-random-clip.py --width-scale " << scale;
     tensors[scale] = tensors_of(load_clip(out));
   }
   const auto shape = [&](int scale, const std::string& name) { return tensors[scale].at(name).sizes().vec(); };

@@ -28,12 +28,14 @@ inline const std::string kSearleSmaller =
 // (CLIP's initialisation; the golden widths at 32 px, projection 24). Unlike torch's
 // default initialisation of tests/clip_fixture.h, whose unit-variance token and position
 // embeddings leave the pooled features of a long prompt almost the same for every word
-// in it, its features of "a photo of $ that {caption}" move with SEARLE's word. Returns
-// whether the script succeeded.
-inline bool write_random_clip(const std::filesystem::path& dir) {
+// in it, its features of "a photo of $ that {caption}" move with SEARLE's word. Both
+// towers' widths times `width_scale` (the script's --width-scale). Returns whether the
+// script succeeded.
+inline bool write_random_clip(const std::filesystem::path& dir, int width_scale = 1) {
   const std::string script = (std::filesystem::path(SPN_SOURCE_DIR) / "scripts" / "write-random-clip.py").string();
-  const std::string command =
-      "python3 '" + script + "' '" + dir.string() + "' --image-size 32 --patch-size 8 > /dev/null";
+  const std::string command = "python3 '" + script + "' '" + dir.string() +
+                              "' --image-size 32 --patch-size 8 --width-scale " + std::to_string(width_scale) +
+                              " > /dev/null";
   return std::system(command.c_str()) == 0;
 }
 
