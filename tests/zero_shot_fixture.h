@@ -25,12 +25,11 @@ inline const std::string kSearleSmaller =
     " --set searle.top_k_concepts=3 --set searle.phi_top_k_concepts=5";
 
 // A random CLIP as scripts/write-random-clip.py writes it for the zero-shot study
-// (CLIP's initialisation; the golden widths at 32 px, projection 24). Unlike torch's
-// default initialisation of tests/clip_fixture.h, whose unit-variance token and position
-// embeddings leave the pooled features of a long prompt almost the same for every word
-// in it, its features of "a photo of $ that {caption}" move with SEARLE's word. Both
-// towers' widths times `width_scale` (the script's --width-scale). Returns whether the
-// script succeeded.
+// (CLIP's initialisation; the golden widths at 32 px, projection 24). On it a trained
+// SEARLE φ scores differently from an untrained one; on tests/clip_fixture.h's CLIP
+// (torch's default initialisation) the two gave identical val and CIRCO metrics, so
+// the metrics could not show what φ learned. Both towers' widths times `width_scale`
+// (the script's --width-scale). Returns whether the script succeeded.
 inline bool write_random_clip(const std::filesystem::path& dir, int width_scale = 1) {
   const std::string script = (std::filesystem::path(SPN_SOURCE_DIR) / "scripts" / "write-random-clip.py").string();
   const std::string command = "python3 '" + script + "' '" + dir.string() +
